@@ -1,0 +1,17 @@
+/** Human labels for config values, shared by the scheduler, the store and the report. */
+import type { LossConfig } from './types.js';
+
+/** Minority fraction -> "90:10" style label ("native" for a CSV's own ratio). */
+export function imbalanceLabel(f: number | 'native'): string {
+  if (f === 'native') return 'native';
+  const minority = Math.round(f * 1e6) / 1e4;
+  const majority = Math.round((1 - f) * 1e6) / 1e4;
+  return `${majority}:${minority}`;
+}
+
+/** "bce", "weighted_bce(α=0.9)", "focal(γ=2, α=inverse)". */
+export function lossLabel(loss: LossConfig): string {
+  if (loss.kind === 'bce') return 'bce';
+  if (loss.kind === 'weighted_bce') return `weighted_bce(α=${loss.alpha})`;
+  return `focal(γ=${loss.gamma}, α=${loss.alpha})`;
+}

@@ -1,0 +1,236 @@
+/**
+ * The plain, serialisable types that cross module boundaries:
+ * spec -> grid (Trial) -> cohort (Cohort) -> worker (TrialResult) -> store.
+ * Snake_case fields are user-facing names (YAML keys, SQL columns, metric names).
+ */
+
+/** Version of the canonical trial config; part of every trial key. */
+export const CONFIG_VERSION = 1;
+
+/** Version of the Cohort payload a worker accepts (checked by distributed workers). */
+export const COHORT_FORMAT = 1;
+
+// ---------------------------------------------------------------- data
+
+export type Generator = 'classification' | 'moons' | 'csv';
+
+interface CommonData {
+  /** Minority (positive) fraction in (0, 0.5], or 'native' (csv only: keep the file's own ratio). */
+  imbalance: number | 'native';
+  /** Fraction of rows held out for testing, stratified. */
+  test_fraction: number;
+  /** Fraction of the remaining rows held out for validation (0 = none), stratified. */
+  validation_fraction: number;
+  /** Standardise features with the training split's mean and std. */
+  standardize: boolean;
+  /** Dataset seed; null means "use the trial seed". */
+  seed: number | null;
+}
+
+export interface ClassificationData extends CommonData {
+  generator: 'classification';
+  samples: number;
+  features: number;
+  /** Informative features (null = all features). */
+  informative: number | null;
+  /** Redundant features (linear combinations of informative ones). */
+  redundant: number;
+  clusters_per_class: number;
+  class_sep: number;
+  /** Fraction of labels assigned at random (label noise), as scikit-learn's flip_y. */
+  flip_y: number;
+}
+
+export interface MoonsData extends CommonData {
+  generator: 'moons';
+  samples: number;
+  noise: number;
+}
+
+export interface CsvData extends CommonData {
+  generator: 'csv';
+  /** Path as written in the spec, resolved against the spec's folder. Not part of the trial key. */
+  path: string;
+  /** SHA-256 of the file's bytes: the key follows the content, not the path. */
+  sha256: string;
+  /** Label column name. */
+  label: string;
+  /** Value of the label column that is the positive (minority) class. */
+  positive: string;
+  /** Feature columns (null = every column but the label). */
+  features: string[] | null;
+}
+
+export type DataConfig = ClassificationData | MoonsData | CsvData;
+
+// ---------------------------------------------------------------- model, train, loss
+
+export interface ModelConfig {
+  hidden: number[];
+  activation: 'relu' | 'tanh';
+  /** Weight init: 'he' (normal, for relu) or 'glorot' (uniform, for tanh). */
+  init: 'he' | 'glorot';
+}
+
+export interface TrainConfig {
+  epochs: number;
+  batch_size: number;
+  learning_rate: number;
+  optimizer: 'adam' | 'sgd';
+  /** SGD momentum; present for sgd only (removed from adam configs, where it does not apply). */
+  momentum?: number;
+  /** Evaluate test/validation loss and PR-AUC every this many epochs (the last epoch always). */
+  eval_every: number;
+  /** Probability threshold for the label-based metrics. */
+  threshold: number;
+}
+
+/** α as written: a number in [0,1], 'none' (no class weighting), 'inverse' (training majority fraction). */
+export type Alpha = number | 'none' | 'inverse';
+
+export type LossConfig =
+  | { kind: 'bce' }
+  | { kind: 'weighted_bce'; alpha: number | 'inverse' }
+  | { kind: 'focal'; gamma: number; alpha: Alpha };
+
+/** Everything that affects a trial's result, with defaults filled in; hashed into its key. */
+export interface TrialConfig {
+  v: number;
+  seed: number;
+  data: DataConfig;
+  model: ModelConfig;
+  train: TrainConfig;
+  loss: LossConfig;
+}
+
+export interface Trial {
+  /** Stable hash of the canonical config. */
+  key: string;
+  config: TrialConfig;
+  /** The grid values that produced this trial, by dotted path (for display and SQL columns). */
+  params: Record<string, unknown>;
+  /** Hash of the config without its seeds: trials that differ only by seed share it. */
+  settingKey: string;
+  /** Human label of the setting, e.g. "focal(γ=2, α=inverse) · 90:10 · train.learning_rate=0.01". */
+  setting: string;
+}
+
+// ---------------------------------------------------------------- execution
+
+export type BackendChoice = 'auto' | 'tensorflow' | 'wasm' | 'cpu';
+
+/** Trials with the same tensor shapes, trained together as one batched model. */
+export interface Cohort {
+  format: number;
+  /** Hash of the member trial keys (BullMQ job id). */
+  key: string;
+  /** Shape signature shared by every member. */
+  shape: string;
+  backend: BackendChoice;
+  trials: Trial[];
+}
+
+// ---------------------------------------------------------------- results
+
+/** Metrics on the test split; positive = minority = label 1. null where undefined (e.g. one class). */
+export interface Metrics {
+  accuracy: number;
+  balanced_accuracy: number;
+  minority_precision: number;
+  minority_recall: number;
+  minority_f1: number;
+  mcc: number;
+  roc_auc: number | null;
+  pr_auc: number | null;
+  brier: number;
+  log_loss: number;
+  tp: number;
+  fp: number;
+  tn: number;
+  fn: number;
+  predicted_positive_rate: number;
+  /** The trial's own training loss over the last epoch. */
+  final_train_loss: number;
+}
+
+export interface EpochPoint {
+  epoch: number;
+  /** Mean training loss (the trial's own loss) over the epoch's batches. */
+  train_loss: number;
+  /** The trial's own loss on the evaluation split (validation if any, else test); on eval epochs only. */
+  eval_loss?: number;
+  /** Log loss (BCE) on the evaluation split: comparable across losses. */
+  eval_log_loss?: number;
+  /** PR-AUC on the evaluation split. */
+  eval_pr_auc?: number | null;
+}
+
+/** Predicted probabilities over the 2-D data's bounding box (original feature units). */
+export interface DecisionGrid {
+  /** Key of the dataset whose test points belong on this grid (see DatasetPoints). */
+  dataset_key: string;
+  resolution: number;
+  x0: number;
+  x1: number;
+  y0: number;
+  y1: number;
+  /** resolution² probabilities, row-major from (x0, y0), quantised to bytes (p·255), base64. */
+  probs: string;
+}
+
+/** Test points of a 2-D dataset, for plotting over decision regions (shared by trials with the same data). */
+export interface DatasetPoints {
+  /** Hash of the data config and data seed. */
+  key: string;
+  x: number[];
+  y: number[];
+  label: number[];
+}
+
+export interface TrialTimings {
+  /** Trials trained together in this cohort. */
+  cohort_size: number;
+  /** Data generation, splitting and model set-up for the whole cohort. */
+  setup_ms: number;
+  /** Training of the whole cohort. */
+  train_ms: number;
+  /** Final evaluation, metrics and decision grids of the whole cohort. */
+  eval_ms: number;
+}
+
+export interface TrialResult {
+  key: string;
+  state: 'complete' | 'failed';
+  error?: string;
+  /** tfjs backend that trained the trial: 'tensorflow' | 'wasm' | 'cpu'. */
+  backend: string;
+  /** Who trained it: host/pid/thread. */
+  worker: string;
+  /** α actually used (resolved 'inverse'); null when no class weighting. */
+  alpha_used: number | null;
+  /** Training-split positive fraction. */
+  train_positive_fraction: number;
+  n_train: number;
+  n_test: number;
+  metrics: Metrics | null;
+  curves: EpochPoint[];
+  grid?: DecisionGrid;
+  points?: DatasetPoints;
+  timings: TrialTimings;
+}
+
+/** Metric names, their direction, and a short label. Objectives must be one of these. */
+export const METRICS: Record<string, { higherIsBetter: boolean; label: string }> = {
+  minority_f1: { higherIsBetter: true, label: 'minority F1' },
+  pr_auc: { higherIsBetter: true, label: 'PR-AUC' },
+  roc_auc: { higherIsBetter: true, label: 'ROC-AUC' },
+  minority_recall: { higherIsBetter: true, label: 'minority recall' },
+  minority_precision: { higherIsBetter: true, label: 'minority precision' },
+  balanced_accuracy: { higherIsBetter: true, label: 'balanced accuracy' },
+  mcc: { higherIsBetter: true, label: 'MCC' },
+  accuracy: { higherIsBetter: true, label: 'accuracy' },
+  brier: { higherIsBetter: false, label: 'Brier score' },
+  log_loss: { higherIsBetter: false, label: 'log loss' },
+};
+
+export type MetricName = keyof typeof METRICS;
