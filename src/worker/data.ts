@@ -1,0 +1,596 @@
+/**
+ * Seeded datasets for a trial: a make_classification-like generator, imbalanced moons, or a CSV
+ * file; a stratified train/validation/test split; standardisation fitted on the training split.
+ *
+ * Split sizes depend only on the row count, never on random class counts, so datasetShape() can
+ * give the scheduler the exact tensor shapes at plan time without generating anything.
+ */
+import { readFileSync } from 'node:fs';
+import { CsvError } from '../errors.js';
+import type { ClassificationData, CsvData, DataConfig, MoonsData } from '../types.js';
+import { Rng } from './rng.js';
+
+export interface Dataset {
+  nFeatures: number;
+  featureNames: string[];
+  /** Row-major nTrain × nFeatures, standardised when config.standardize. */
+  xTrain: Float32Array;
+  /** 0/1 labels, 1 = positive = minority. */
+  yTrain: Float32Array;
+  xVal: Float32Array;
+  yVal: Float32Array;
+  xTest: Float32Array;
+  yTest: Float32Array;
+  nTrain: number;
+  nVal: number;
+  nTest: number;
+  /** The transform applied to every split, fitted on the training split (0 and 1 when not standardising). */
+  mean: Float64Array;
+  std: Float64Array;
+  /** Per-feature range over all rows in original units, padded 5% each side (decision-grid extent). */
+  bounds: { min: number[]; max: number[] };
+  trainPositiveFraction: number;
+  /** The test split in original units, for plotting. */
+  testRaw: Float32Array;
+}
+
+export interface DatasetShape {
+  nFeatures: number;
+  nTrain: number;
+  nVal: number;
+  nTest: number;
+  nTotal: number;
+}
+
+export interface CsvOptions {
+  label: string;
+  /** Label value of the positive class; every other value is negative (one-vs-rest). */
+  positive: string;
+  /** Feature columns, null = every column but the label. */
+  features: string[] | null;
+}
+
+export interface CsvTable {
+  featureNames: string[];
+  /** Row-major nRows × featureNames.length. */
+  x: Float64Array;
+  y: Uint8Array;
+  nRows: number;
+}
+
+export interface CsvSummary {
+  nRows: number;
+  nFeatures: number;
+  positives: number;
+  negatives: number;
+  featureNames: string[];
+}
+
+/** Rows before splitting, in original units. */
+interface RawData {
+  x: Float64Array;
+  y: Uint8Array;
+  n: number;
+  nFeatures: number;
+  featureNames: string[];
+}
+
+const TRAIN = 0;
+const VAL = 1;
+const TEST = 2;
+
+// ---------------------------------------------------------------- shapes
+
+/** The shapes makeDataset will produce, computed without generating data (CSV: from its summary). */
+export function datasetShape(data: DataConfig, csv?: CsvSummary): DatasetShape {
+  let nFeatures: number;
+  let nTotal: number;
+  if (data.generator === 'csv') {
+    const summary = csv ?? summarizeCsv(data.path, data);
+    const kept = csvKeptCounts(summary.positives, summary.negatives, data.imbalance, data.path);
+    nFeatures = summary.nFeatures;
+    nTotal = kept.positives + kept.negatives;
+  } else {
+    nFeatures = data.generator === 'moons' ? 2 : data.features;
+    nTotal = data.samples;
+  }
+  const [nTrain, nVal, nTest] = splitSizes(nTotal, data);
+  return { nFeatures, nTrain, nVal, nTest, nTotal };
+}
+
+/** [train, val, test] sizes: test first, validation out of the rest, train gets what is left. */
+function splitSizes(n: number, data: DataConfig): [number, number, number] {
+  const nTest = Math.round(n * data.test_fraction);
+  const nVal = Math.round((n - nTest) * data.validation_fraction);
+  return [n - nTest - nVal, nVal, nTest];
+}
+
+/**
+ * Positives per split, stratified: largest-remainder apportionment of nPos over the split sizes
+ * (so each split's positive count is within one of proportional and totals are exact), then each
+ * non-empty split of at least 2 rows gets one row of each class whenever that class has a row for
+ * every non-empty split.
+ */
+function allocatePositives(nPos: number, nNeg: number, sizes: number[]): number[] {
+  const n = nPos + nNeg;
+  const quota = sizes.map((s) => (nPos * s) / n);
+  const alloc = quota.map(Math.floor);
+  const byRemainder = [0, 1, 2].sort((a, b) => quota[b] - alloc[b] - (quota[a] - alloc[a]) || a - b);
+  for (let k = 0, left = nPos - alloc[0] - alloc[1] - alloc[2]; k < left; k++) alloc[byRemainder[k]]++;
+
+  const splits = [0, 1, 2].filter((s) => sizes[s] > 0);
+  const argmax = (value: (s: number) => number) => splits.reduce((a, b) => (value(b) > value(a) ? b : a));
+  for (const s of splits) {
+    if (sizes[s] < 2) continue;
+    if (alloc[s] === 0 && nPos >= splits.length) {
+      // swap a positive in from the split with the most (it has ≥ 2 by pigeonhole)
+      alloc[argmax((t) => alloc[t])]--;
+      alloc[s]++;
+    } else if (alloc[s] === sizes[s] && nNeg >= splits.length) {
+      alloc[argmax((t) => sizes[t] - alloc[t])]++;
+      alloc[s]--;
+    }
+  }
+  return alloc;
+}
+
+// ---------------------------------------------------------------- dataset
+
+/** The trial's dataset; `data.seed`, when set, replaces the trial seed so trials can share data. */
+export function makeDataset(data: DataConfig, seed: number): Dataset {
+  const dataSeed = data.seed ?? seed;
+  const raw = generate(data, dataSeed);
+  const { n, nFeatures: f, x, y } = raw;
+  const sizes = splitSizes(n, data);
+
+  // Stratified assignment: shuffle each class's rows, deal them out test, validation, train.
+  let nPos = 0;
+  for (let i = 0; i < n; i++) nPos += y[i];
+  const posAlloc = allocatePositives(nPos, n - nPos, sizes);
+  const splitOf = new Uint8Array(n);
+  const splitRng = new Rng(dataSeed, 'data/split');
+  for (const cls of [1, 0]) {
+    const rows: number[] = [];
+    for (let i = 0; i < n; i++) if (y[i] === cls) rows.push(i);
+    splitRng.shuffle(rows);
+    const inTest = cls ? posAlloc[TEST] : sizes[TEST] - posAlloc[TEST];
+    const inVal = cls ? posAlloc[VAL] : sizes[VAL] - posAlloc[VAL];
+    rows.forEach((row, k) => {
+      splitOf[row] = k < inTest ? TEST : k < inTest + inVal ? VAL : TRAIN;
+    });
+  }
+  // Rows keep their (already shuffled) order within each split.
+  const parts = sizes.map((size) => ({ x: new Float64Array(size * f), y: new Float32Array(size), n: 0 }));
+  for (let i = 0; i < n; i++) {
+    const part = parts[splitOf[i]];
+    part.x.set(x.subarray(i * f, (i + 1) * f), part.n * f);
+    part.y[part.n++] = y[i];
+  }
+  const train = parts[TRAIN];
+
+  const mean = new Float64Array(f);
+  const std = new Float64Array(f).fill(1);
+  if (data.standardize) {
+    for (let j = 0; j < f; j++) {
+      let sum = 0;
+      for (let i = 0; i < sizes[TRAIN]; i++) sum += train.x[i * f + j];
+      const m = sum / sizes[TRAIN];
+      let ss = 0;
+      for (let i = 0; i < sizes[TRAIN]; i++) ss += (train.x[i * f + j] - m) ** 2;
+      const s = Math.sqrt(ss / sizes[TRAIN]); // population std, as StandardScaler
+      mean[j] = m;
+      // constant column: leave it unscaled (the relative bound absorbs the mean's rounding error)
+      std[j] = s > 1e-12 * Math.abs(m) ? s : 1;
+    }
+  }
+
+  let trainPositives = 0;
+  for (let i = 0; i < sizes[TRAIN]; i++) trainPositives += train.y[i];
+
+  return {
+    nFeatures: f,
+    featureNames: raw.featureNames,
+    xTrain: standardizeRows(train.x, f, mean, std),
+    yTrain: train.y,
+    xVal: standardizeRows(parts[VAL].x, f, mean, std),
+    yVal: parts[VAL].y,
+    xTest: standardizeRows(parts[TEST].x, f, mean, std),
+    yTest: parts[TEST].y,
+    nTrain: sizes[TRAIN],
+    nVal: sizes[VAL],
+    nTest: sizes[TEST],
+    mean,
+    std,
+    bounds: paddedBounds(x, n, f),
+    trainPositiveFraction: trainPositives / sizes[TRAIN],
+    testRaw: Float32Array.from(parts[TEST].x),
+  };
+}
+
+/** (x − mean) / std per column, as float32 model input. */
+export function standardizeRows(
+  x: ArrayLike<number>,
+  nFeatures: number,
+  mean: ArrayLike<number>,
+  std: ArrayLike<number>,
+): Float32Array {
+  const out = new Float32Array(x.length);
+  for (let i = 0; i < x.length; i++) {
+    const j = i % nFeatures;
+    out[i] = (x[i] - mean[j]) / std[j];
+  }
+  return out;
+}
+
+function paddedBounds(x: Float64Array, n: number, f: number): { min: number[]; max: number[] } {
+  const min: number[] = [];
+  const max: number[] = [];
+  for (let j = 0; j < f; j++) {
+    let lo = Infinity;
+    let hi = -Infinity;
+    for (let i = 0; i < n; i++) {
+      const v = x[i * f + j];
+      if (v < lo) lo = v;
+      if (v > hi) hi = v;
+    }
+    const pad = 0.05 * (hi - lo || 1); // a constant feature still gets a non-empty extent
+    min.push(lo - pad);
+    max.push(hi + pad);
+  }
+  return { min, max };
+}
+
+/**
+ * resolution² points (x, y) over the first two features' bounds, row-major from (min0, min1):
+ * point r·resolution + c is at column c along feature 0 and row r along feature 1, ends included.
+ */
+export function decisionGridPoints(bounds: { min: number[]; max: number[] }, resolution: number): Float32Array {
+  const out = new Float32Array(resolution * resolution * 2);
+  const step = (d: number) => (resolution > 1 ? (bounds.max[d] - bounds.min[d]) / (resolution - 1) : 0);
+  const dx = step(0);
+  const dy = step(1);
+  for (let r = 0, k = 0; r < resolution; r++) {
+    for (let c = 0; c < resolution; c++) {
+      out[k++] = bounds.min[0] + c * dx;
+      out[k++] = bounds.min[1] + r * dy;
+    }
+  }
+  return out;
+}
+
+// ---------------------------------------------------------------- generators
+
+function generate(data: DataConfig, seed: number): RawData {
+  if (data.generator === 'csv') return csvRows(data, seed);
+  const rng = new Rng(seed, 'data/generate');
+  return data.generator === 'moons' ? moons(data, rng) : classification(data, rng);
+}
+
+/** Exact class sizes from the minority fraction: positives = round(samples · imbalance). */
+function classSizes(data: ClassificationData | MoonsData): { nPos: number; nNeg: number } {
+  if (data.imbalance === 'native') throw new Error(`imbalance 'native' applies to csv data only`);
+  const nPos = Math.round(data.samples * data.imbalance);
+  return { nPos, nNeg: data.samples - nPos };
+}
+
+function names(nFeatures: number): string[] {
+  return Array.from({ length: nFeatures }, (_, j) => `x${j}`);
+}
+
+/**
+ * Like scikit-learn's make_classification: 2·clusters_per_class Gaussian clusters on distinct
+ * vertices of an informative-dimensional hypercube with side 2·class_sep, each transformed by its
+ * own random A = 2·U − 1; cluster k belongs to class k mod 2. Then redundant features (random
+ * linear combinations of the informative ones), pure noise features, flip_y label noise, and a row
+ * shuffle. Unlike sklearn the columns are not shuffled, so x0.. are the informative features.
+ */
+function classification(data: ClassificationData, rng: Rng): RawData {
+  const f = data.features;
+  const inf = data.informative ?? f;
+  const red = data.redundant;
+  if (inf + red > f) {
+    throw new Error(`classification: informative (${inf}) + redundant (${red}) exceeds features (${f})`);
+  }
+  const nClusters = 2 * data.clusters_per_class;
+  if (2 ** inf < nClusters) {
+    throw new Error(
+      `classification: ${nClusters} clusters (2 × clusters_per_class) need distinct vertices, ` +
+        `but a hypercube of ${inf} informative features has only ${2 ** inf}`,
+    );
+  }
+  const { nPos, nNeg } = classSizes(data);
+  const n = data.samples;
+  const x = new Float64Array(n * f);
+  const y = new Uint8Array(n);
+
+  // Distinct random vertices (rejection: nClusters ≤ 2^inf and both are small).
+  const seen = new Set<string>();
+  const centroids: number[][] = [];
+  while (centroids.length < nClusters) {
+    const bits = Array.from({ length: inf }, () => rng.int(2));
+    const key = bits.join('');
+    if (seen.has(key)) continue;
+    seen.add(key);
+    centroids.push(bits.map((b) => (b ? data.class_sep : -data.class_sep)));
+  }
+
+  const z = new Float64Array(inf);
+  let row = 0;
+  for (let k = 0; k < nClusters; k++) {
+    const cls = k % 2;
+    const classCount = cls ? nPos : nNeg;
+    const within = Math.floor(k / 2); // the cluster's index within its class
+    const cpc = data.clusters_per_class;
+    const size = Math.floor(classCount / cpc) + (within < classCount % cpc ? 1 : 0);
+    const A = Array.from({ length: inf * inf }, () => 2 * rng.next() - 1);
+    for (let r = 0; r < size; r++, row++) {
+      for (let i = 0; i < inf; i++) z[i] = rng.normal();
+      for (let j = 0; j < inf; j++) {
+        let v = centroids[k][j];
+        for (let i = 0; i < inf; i++) v += z[i] * A[i * inf + j];
+        x[row * f + j] = v;
+      }
+      y[row] = cls;
+    }
+  }
+
+  if (red > 0) {
+    const B = Array.from({ length: inf * red }, () => 2 * rng.next() - 1);
+    for (let r = 0; r < n; r++) {
+      for (let j = 0; j < red; j++) {
+        let v = 0;
+        for (let i = 0; i < inf; i++) v += x[r * f + i] * B[i * red + j];
+        x[r * f + inf + j] = v;
+      }
+    }
+  }
+  for (let r = 0; r < n; r++) for (let j = inf + red; j < f; j++) x[r * f + j] = rng.normal();
+
+  if (data.flip_y > 0) {
+    // As sklearn: choose the rows first, then give each a uniformly random label (half keep theirs).
+    const flip: number[] = [];
+    for (let r = 0; r < n; r++) if (rng.next() < data.flip_y) flip.push(r);
+    for (const r of flip) y[r] = rng.int(2);
+  }
+  return shuffleRows({ x, y, n, nFeatures: f, featureNames: names(f) }, rng);
+}
+
+/**
+ * Imbalanced two moons (sklearn make_moons): the majority (label 0) is the outer moon with its
+ * points on linspace(0, π), the minority (label 1) the inner moon; Gaussian noise on both axes.
+ */
+function moons(data: MoonsData, rng: Rng): RawData {
+  const { nPos, nNeg } = classSizes(data);
+  const n = data.samples;
+  const x = new Float64Array(n * 2);
+  const y = new Uint8Array(n);
+  const angle = (i: number, count: number) => (count > 1 ? (Math.PI * i) / (count - 1) : 0);
+  for (let i = 0; i < nNeg; i++) {
+    const t = angle(i, nNeg);
+    x[2 * i] = Math.cos(t);
+    x[2 * i + 1] = Math.sin(t);
+  }
+  for (let i = 0; i < nPos; i++) {
+    const t = angle(i, nPos);
+    const r = nNeg + i;
+    x[2 * r] = 1 - Math.cos(t);
+    x[2 * r + 1] = 0.5 - Math.sin(t);
+    y[r] = 1;
+  }
+  for (let i = 0; i < 2 * n; i++) x[i] += data.noise * rng.normal();
+  return shuffleRows({ x, y, n, nFeatures: 2, featureNames: names(2) }, rng);
+}
+
+function shuffleRows(raw: RawData, rng: Rng): RawData {
+  const { n, nFeatures: f } = raw;
+  const perm = rng.permutation(n);
+  const x = new Float64Array(n * f);
+  const y = new Uint8Array(n);
+  for (let i = 0; i < n; i++) {
+    x.set(raw.x.subarray(perm[i] * f, (perm[i] + 1) * f), i * f);
+    y[i] = raw.y[perm[i]];
+  }
+  return { ...raw, x, y };
+}
+
+// ---------------------------------------------------------------- csv
+
+/**
+ * Class counts kept from a CSV. 'native' keeps every row (a positive class over half the rows is
+ * allowed here; the scheduler decides whether to accept it). A minority fraction r subsamples one
+ * class, deterministically from the file's counts so datasetShape can reproduce it.
+ */
+function csvKeptCounts(
+  positives: number,
+  negatives: number,
+  imbalance: number | 'native',
+  file: string,
+): { positives: number; negatives: number } {
+  if (imbalance === 'native') return { positives, negatives };
+  const r = imbalance;
+  const kept =
+    positives / (positives + negatives) > r
+      ? { positives: Math.min(positives, Math.round((negatives * r) / (1 - r))), negatives }
+      : { positives, negatives: Math.min(negatives, Math.round((positives * (1 - r)) / r)) };
+  if (kept.positives < 2 || kept.negatives < 2) {
+    throw new CsvError(
+      file,
+      `imbalance ${r} leaves ${kept.positives} positive and ${kept.negatives} negative rows; need at least 2 of each`,
+    );
+  }
+  return kept;
+}
+
+/** The CSV's rows after subsampling to the requested imbalance (kept rows stay in file order). */
+function csvRows(data: CsvData, seed: number): RawData {
+  const table = readCsv(data.path, data);
+  const { nRows: n, x, y } = table;
+  const f = table.featureNames.length;
+  let positives = 0;
+  for (let i = 0; i < n; i++) positives += y[i];
+  const kept = csvKeptCounts(positives, n - positives, data.imbalance, data.path);
+
+  // At most one class is reduced: keep a random subset of it.
+  const keep = new Uint8Array(n).fill(1);
+  const cls = kept.positives < positives ? 1 : 0;
+  const target = cls ? kept.positives : kept.negatives;
+  const rows: number[] = [];
+  for (let i = 0; i < n; i++) if (y[i] === cls) rows.push(i);
+  if (rows.length > target) {
+    new Rng(seed, 'data/subsample').shuffle(rows);
+    for (const row of rows.slice(target)) keep[row] = 0;
+  }
+  const nKept = kept.positives + kept.negatives;
+  const out: RawData = { x: new Float64Array(nKept * f), y: new Uint8Array(nKept), n: nKept, nFeatures: f, featureNames: table.featureNames };
+  for (let i = 0, k = 0; i < n; i++) {
+    if (!keep[i]) continue;
+    out.x.set(x.subarray(i * f, (i + 1) * f), k * f);
+    out.y[k++] = y[i];
+  }
+  return out;
+}
+
+export function summarizeCsv(path: string, opts: CsvOptions): CsvSummary {
+  const table = readCsv(path, opts);
+  let positives = 0;
+  for (let i = 0; i < table.nRows; i++) positives += table.y[i];
+  return {
+    nRows: table.nRows,
+    nFeatures: table.featureNames.length,
+    positives,
+    negatives: table.nRows - positives,
+    featureNames: table.featureNames,
+  };
+}
+
+/** Reads a CSV with a header row. Every problem is a CsvError naming the file and, where there is one, the line. */
+export function readCsv(path: string, opts: CsvOptions): CsvTable {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    throw new CsvError(path, code === 'ENOENT' ? 'file not found' : `cannot read the file (${code ?? String(err)})`);
+  }
+  const records = parseCsv(text.charCodeAt(0) === 0xfeff ? text.slice(1) : text, path);
+  if (records.length === 0) throw new CsvError(path, 'the file is empty; expected a header row', 1);
+
+  const { fields: columns, line: headerLine } = records[0];
+  const listed = `columns are: ${columns.join(', ')}`;
+  const labelIndex = columns.indexOf(opts.label);
+  if (labelIndex < 0) throw new CsvError(path, `label column "${opts.label}" not found; ${listed}`, headerLine);
+  const featureNames = opts.features ?? columns.filter((_, k) => k !== labelIndex);
+  if (featureNames.length === 0) throw new CsvError(path, 'no feature columns besides the label', headerLine);
+  const featureIndex = featureNames.map((name) => {
+    const k = columns.indexOf(name);
+    if (k < 0) throw new CsvError(path, `feature column "${name}" not found; ${listed}`, headerLine);
+    if (k === labelIndex) throw new CsvError(path, `feature column "${name}" is the label column`, headerLine);
+    return k;
+  });
+
+  const nRows = records.length - 1;
+  if (nRows === 0) throw new CsvError(path, 'no data rows below the header', headerLine);
+  const f = featureNames.length;
+  const x = new Float64Array(nRows * f);
+  const y = new Uint8Array(nRows);
+  const labelsSeen = new Set<string>(); // the first few distinct labels, for the error message
+  let positives = 0;
+  for (let r = 0; r < nRows; r++) {
+    const { fields, line } = records[r + 1];
+    if (fields.length !== columns.length) {
+      throw new CsvError(path, `expected ${columns.length} fields, found ${fields.length}`, line);
+    }
+    const label = fields[labelIndex];
+    if (label === '') throw new CsvError(path, `column "${opts.label}": missing label`, line);
+    if (labelsSeen.size <= 5) labelsSeen.add(label);
+    if (label === opts.positive) {
+      y[r] = 1;
+      positives++;
+    }
+    for (let j = 0; j < f; j++) x[r * f + j] = parseNumber(fields[featureIndex[j]], featureNames[j], path, line);
+  }
+
+  if (positives === 0) {
+    const seen = [...labelsSeen].slice(0, 5).map((v) => JSON.stringify(v));
+    if (labelsSeen.size > 5) seen.push('...');
+    throw new CsvError(
+      path,
+      `positive value ${JSON.stringify(opts.positive)} not found in label column "${opts.label}"; values seen: ${seen.join(', ')}`,
+    );
+  }
+  const negatives = nRows - positives;
+  if (positives < 2 || negatives < 2) {
+    const [count, which] =
+      positives < 2 ? [positives, `positive (${JSON.stringify(opts.positive)})`] : [negatives, 'negative'];
+    throw new CsvError(path, `only ${count} ${which} row${count === 1 ? '' : 's'}; need at least 2 of each class`);
+  }
+  return { featureNames, x, y, nRows };
+}
+
+const NUMBER = /^[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?$/;
+
+function parseNumber(text: string, column: string, path: string, line: number): number {
+  if (text === '') throw new CsvError(path, `column "${column}": missing value`, line);
+  const value = NUMBER.test(text) ? Number(text) : NaN;
+  if (!Number.isFinite(value)) throw new CsvError(path, `column "${column}": ${JSON.stringify(text)} is not a number`, line);
+  return value;
+}
+
+/**
+ * RFC 4180 records with the 1-based line each starts on: quoted fields may hold commas, doubled
+ * quotes and line breaks; CRLF, LF or CR line ends; blank lines skipped; whitespace around
+ * unquoted fields (and around the quotes of quoted ones) ignored.
+ */
+function parseCsv(text: string, path: string): { fields: string[]; line: number }[] {
+  const records: { fields: string[]; line: number }[] = [];
+  const n = text.length;
+  let i = 0;
+  let line = 1;
+  const isBlank = (c: string) => c === ' ' || c === '\t';
+  while (i < n) {
+    const start = line;
+    const fields: string[] = [];
+    let quotedAny = false;
+    for (;;) {
+      let k = i;
+      while (k < n && isBlank(text[k])) k++;
+      if (text[k] === '"') {
+        quotedAny = true;
+        const quoteLine = line;
+        let value = '';
+        i = k + 1;
+        for (;;) {
+          if (i >= n) throw new CsvError(path, 'unterminated quoted field', quoteLine);
+          const c = text[i];
+          if (c === '"') {
+            if (text[i + 1] !== '"') break;
+            value += '"';
+            i += 2;
+            continue;
+          }
+          if (c === '\n') line++;
+          value += c;
+          i++;
+        }
+        i++; // the closing quote
+        while (i < n && isBlank(text[i])) i++;
+        if (i < n && text[i] !== ',' && text[i] !== '\n' && text[i] !== '\r') {
+          throw new CsvError(path, `unexpected ${JSON.stringify(text[i])} after a closing quote`, line);
+        }
+        fields.push(value);
+      } else {
+        let end = i;
+        while (end < n && text[end] !== ',' && text[end] !== '\n' && text[end] !== '\r') end++;
+        fields.push(text.slice(i, end).trim());
+        i = end;
+      }
+      if (text[i] !== ',') break;
+      i++;
+    }
+    if (text[i] === '\r') i++;
+    if (text[i] === '\n') i++;
+    line++;
+    if (fields.length > 1 || fields[0] !== '' || quotedAny) records.push({ fields, line: start });
+  }
+  return records;
+}

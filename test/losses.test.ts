@@ -1,0 +1,196 @@
+import { readFileSync } from 'node:fs';
+import * as tf from '@tensorflow/tfjs';
+import { beforeAll, describe, expect, it } from 'vitest';
+import {
+  alphaWeights,
+  binaryCrossEntropy,
+  focalElementwise,
+  focalLoss,
+  focalLossValue,
+  resolveLoss,
+  weightedBinaryCrossEntropy,
+  type Reduction,
+} from '../src/worker/losses.js';
+import { Rng } from '../src/worker/rng.js';
+
+/** One case of focal_refs.json (copied from ../shared/refs; see check_focal.mjs for the contract). */
+interface RefCase {
+  id: string;
+  group: string;
+  optional?: boolean;
+  loss: 'focal' | 'bce';
+  space: 'logits' | 'probs';
+  logits: number[];
+  labels: number[];
+  gamma: number;
+  alpha: number | null;
+  reduction: Reduction;
+  expected_loss: number | number[];
+  expected_grad_wrt_logits: (number | null)[];
+  tolerance: { rtol: number; atol_loss: number; atol_grad: number };
+}
+
+const refs: RefCase[] = JSON.parse(readFileSync(new URL('./fixtures/focal_refs.json', import.meta.url), 'utf8'));
+// The 'probs' group (probability-space inputs, Keras/tfa conventions) is out of scope: the project
+// always computes from logits. The optional 'soft_labels' cases are skipped too: labels are 0/1.
+const logitCases = refs.filter((c) => c.space === 'logits' && !c.optional);
+
+beforeAll(async () => {
+  await tf.setBackend('cpu');
+});
+
+/** check_focal.mjs's criterion: finite and |got − want| <= atol + rtol·|want|; null refs are not checked. */
+function mismatches(label: string, got: number[], want: (number | null)[], atol: number, rtol: number): string[] {
+  if (got.length !== want.length) return [`${label} length ${got.length} != ${want.length}`];
+  return want.flatMap((w, i) =>
+    w === null || (Number.isFinite(got[i]) && Math.abs(got[i] - w) <= atol + rtol * Math.abs(w))
+      ? []
+      : [`${label}[${i}] got ${got[i]} want ${w}`],
+  );
+}
+
+describe('focal_refs.json (logit space)', () => {
+  it('holds the 170 non-optional logit cases this suite checks', () => {
+    expect(logitCases).toHaveLength(170);
+  });
+
+  it.each(logitCases.map((c) => [c.id, c] as const))('%s', (_id, c) => {
+    const y = tf.tensor1d(c.labels);
+    const x = tf.tensor1d(c.logits);
+    const f = (logits: tf.Tensor) =>
+      c.loss === 'bce'
+        ? binaryCrossEntropy(y, logits, c.reduction)
+        : focalLoss(y, logits, { gamma: c.gamma, alpha: c.alpha, reduction: c.reduction });
+    const loss = f(x);
+    const grad = tf.grad(f)(x);
+    const want = Array.isArray(c.expected_loss) ? c.expected_loss : [c.expected_loss];
+    const { rtol, atol_loss, atol_grad } = c.tolerance;
+    const failures = [
+      ...mismatches('loss', Array.from(loss.dataSync()), want, atol_loss, rtol),
+      ...mismatches('grad', Array.from(grad.dataSync()), c.expected_grad_wrt_logits, atol_grad, rtol),
+    ];
+    tf.dispose([x, y, loss, grad]);
+    expect(failures).toEqual([]);
+  });
+});
+
+describe('focal loss properties', () => {
+  it('with γ=0 and no α equals tf.losses.sigmoidCrossEntropy (NONE, then mean)', () => {
+    const rng = new Rng(7, 'test/losses');
+    const logits = Array.from({ length: 256 }, () => 6 * rng.normal());
+    const labels = logits.map(() => (rng.next() < 0.3 ? 1 : 0));
+    const y = tf.tensor1d(labels);
+    const x = tf.tensor1d(logits);
+    const ours = binaryCrossEntropy(y, x, 'none').dataSync();
+    const theirs = tf.losses.sigmoidCrossEntropy(y, x, undefined, 0, tf.Reduction.NONE).dataSync<'float32'>();
+    ours.forEach((v, i) => expect(v).toBeCloseTo(theirs[i], 6));
+    const oursMean = focalLoss(y, x, { gamma: 0, alpha: null }).dataSync()[0];
+    expect(oursMean).toBeCloseTo(theirs.reduce((a, b) => a + b, 0) / theirs.length, 6);
+  });
+
+  it('has a finite gradient at logits ±100 for γ=0.5 (where pow(1−p, γ) gives NaN)', () => {
+    const y = tf.tensor1d([1, 0, 1, 0]);
+    const x = tf.tensor1d([100, -100, -100, 100]);
+    const grad = tf.grad((logits: tf.Tensor) => focalLoss(y, logits, { gamma: 0.5, alpha: 0.25, reduction: 'sum' }))(x);
+    const g = Array.from(grad.dataSync());
+    expect(g.every(Number.isFinite)).toBe(true);
+    // well classified: ~0; badly classified: d/dx of a_t·softplus(−z) → ∓a_t
+    expect(g[0]).toBeCloseTo(0, 12);
+    expect(g[1]).toBeCloseTo(0, 12);
+    expect(g[2]).toBeCloseTo(-0.25, 5);
+    expect(g[3]).toBeCloseTo(0.75, 5);
+  });
+
+  it('broadcasts [K,1] γ and class weights over [K,B] logits like separate per-row calls', () => {
+    const rng = new Rng(11, 'test/broadcast');
+    const K = 3;
+    const B = 6;
+    const gammas = [0, 0.5, 2];
+    const alphas = [null, 0.25, 0.9];
+    const logits = Array.from({ length: K * B }, () => 4 * rng.normal());
+    const labels = logits.map((_, i) => i % 2);
+    const x = tf.tensor2d(logits, [K, B]);
+    const y = tf.tensor2d(labels, [K, B]);
+    const gamma = tf.tensor2d(gammas, [K, 1]);
+    const positive = tf.tensor2d(alphas.map((a) => a ?? 1), [K, 1]);
+    const negative = tf.tensor2d(alphas.map((a) => (a === null ? 1 : 1 - a)), [K, 1]);
+    const batched = focalElementwise(y, x, gamma, { positive, negative });
+    expect(batched.shape).toEqual([K, B]);
+    const got = batched.dataSync();
+    for (let k = 0; k < K; k++) {
+      const row = focalElementwise(
+        tf.tensor1d(labels.slice(k * B, (k + 1) * B)),
+        tf.tensor1d(logits.slice(k * B, (k + 1) * B)),
+        gammas[k],
+        alphaWeights(alphas[k]),
+      ).dataSync();
+      row.forEach((v, b) => expect(got[k * B + b]).toBeCloseTo(v, 6));
+    }
+  });
+
+  it('weighted BCE is focal with γ=0 and α', () => {
+    const y = tf.tensor1d([1, 0, 1, 0]);
+    const x = tf.tensor1d([-2, 0.5, 3, -1]);
+    const a = weightedBinaryCrossEntropy(y, x, 0.8, 'none').dataSync();
+    const b = binaryCrossEntropy(y, x, 'none').dataSync();
+    [0.8, 0.2, 0.8, 0.2].forEach((w, i) => expect(a[i]).toBeCloseTo(w * b[i], 6));
+  });
+
+  it('leaves no intermediate tensors behind', () => {
+    const y = tf.tensor1d([1, 0, 1]);
+    const x = tf.tensor1d([0.3, -2, 5]);
+    const gamma = tf.tensor1d([2]);
+    const before = tf.memory().numTensors;
+    tf.tidy(() => {
+      focalLoss(y, x, { gamma: 2, alpha: 0.25 });
+      focalElementwise(y, x, gamma, { positive: tf.scalar(0.9), negative: tf.scalar(0.1) });
+      tf.grad((l: tf.Tensor) => focalLoss(y, l, { gamma: 0.5, alpha: null, reduction: 'sum' }))(x);
+    });
+    expect(tf.memory().numTensors).toBe(before);
+    // outside a tidy only the result survives, and the caller's tensors are left alone
+    const loss = focalLoss(y, x, { gamma: 3, alpha: 0.5, reduction: 'none' });
+    expect(tf.memory().numTensors).toBe(before + 1);
+    loss.dispose();
+    expect(tf.memory().numTensors).toBe(before);
+    expect(x.isDisposed || y.isDisposed || gamma.isDisposed).toBe(false);
+  });
+});
+
+describe('resolveLoss', () => {
+  it.each([
+    [{ kind: 'bce' } as const, 0.1, { gamma: 0, positive: 1, negative: 1, alphaUsed: null }],
+    [{ kind: 'weighted_bce', alpha: 0.75 } as const, 0.1, { gamma: 0, positive: 0.75, negative: 0.25, alphaUsed: 0.75 }],
+    [{ kind: 'focal', gamma: 2, alpha: 'none' } as const, 0.1, { gamma: 2, positive: 1, negative: 1, alphaUsed: null }],
+    [{ kind: 'focal', gamma: 1, alpha: 0.25 } as const, 0.1, { gamma: 1, positive: 0.25, negative: 0.75, alphaUsed: 0.25 }],
+    [{ kind: 'focal', gamma: 0, alpha: 0 } as const, 0.1, { gamma: 0, positive: 0, negative: 1, alphaUsed: 0 }],
+  ])('%j', (loss, fraction, want) => {
+    expect(resolveLoss(loss, fraction)).toEqual(want);
+  });
+
+  it("resolves 'inverse' to the training majority fraction", () => {
+    const focal = resolveLoss({ kind: 'focal', gamma: 2, alpha: 'inverse' }, 0.1);
+    expect(focal.alphaUsed).toBeCloseTo(0.9, 15);
+    expect(focal.positive).toBeCloseTo(0.9, 15);
+    expect(focal.negative).toBeCloseTo(0.1, 15);
+    expect(resolveLoss({ kind: 'weighted_bce', alpha: 'inverse' }, 0.05).alphaUsed).toBeCloseTo(0.95, 15);
+  });
+});
+
+describe('focalLossValue', () => {
+  it('is −(1−p_t)^γ·log p_t, and BCE at γ=0', () => {
+    for (const pt of [0.01, 0.1, 0.3, 0.5, 0.7, 0.99]) {
+      expect(focalLossValue(pt, 0)).toBeCloseTo(-Math.log(pt), 14);
+      for (const gamma of [0.5, 1, 2, 5]) {
+        expect(focalLossValue(pt, gamma)).toBeCloseTo(-((1 - pt) ** gamma) * Math.log(pt), 14);
+      }
+    }
+  });
+
+  it('stays accurate and finite at both ends', () => {
+    const q = 2 ** -40; // p_t = 1 − q exactly; −log(1 − q) = q + q²/2 + …
+    expect(focalLossValue(1 - q, 0) / q).toBeCloseTo(1, 12);
+    expect(focalLossValue(1 - q, 2) / q ** 3).toBeCloseTo(1, 12);
+    expect(focalLossValue(1, 2)).toBe(0);
+    expect(focalLossValue(1e-300, 2)).toBeCloseTo(300 * Math.LN10, 10);
+  });
+});
