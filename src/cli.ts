@@ -1,0 +1,96 @@
+#!/usr/bin/env node
+/**
+ * focal-sweep: run | report | query | best | worker. User errors print one line and exit 2.
+ */
+import yargs, { type Argv } from 'yargs';
+import { hideBin } from 'yargs/helpers';
+import { exitCodeOf, UsageError } from './errors.js';
+import type { ProgressMode } from './scheduler/progress.js';
+import { runSweep } from './scheduler/run.js';
+import type { BackendChoice } from './types.js';
+
+const BACKENDS: BackendChoice[] = ['auto', 'tensorflow', 'wasm', 'cpu'];
+
+let verbose = process.argv.includes('--verbose');
+
+function fail(err: unknown): never {
+  const code = exitCodeOf(err);
+  const msg = err instanceof Error ? err.message : String(err);
+  if (code === 2) process.stderr.write(`error: ${msg}\n`);
+  else process.stderr.write(verbose && err instanceof Error && err.stack ? `internal error: ${err.stack}\n` : `internal error: ${msg} (--verbose shows the stack)\n`);
+  process.exit(code);
+}
+
+function parseWorkers(v: unknown): number | 'auto' {
+  if (v === undefined || v === 'auto') return 'auto';
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < 1) throw new UsageError(`--workers: must be a whole number ≥ 1 or auto, got ${JSON.stringify(v)}`);
+  return n;
+}
+
+function runCommand(y: Argv) {
+  return y
+    .positional('spec', { type: 'string', describe: 'sweep spec (YAML)', demandOption: true })
+    .option('db', { type: 'string', describe: 'results database [default: results/<sweep name>.db]' })
+    .option('workers', { type: 'string', default: 'auto', describe: 'worker threads: a number, or auto (one per core)' })
+    .option('backend', { choices: BACKENDS, default: 'auto' as BackendChoice, describe: 'tfjs backend: auto tries tensorflow (tfjs-node), then wasm, then cpu' })
+    .option('retry-failed', { type: 'boolean', default: false, describe: 'also rerun trials that failed before (interrupted ones always rerun)' })
+    .option('yes', { type: 'boolean', default: false, describe: 'run a grid above the 100,000-trial safety limit' })
+    .option('quiet', { alias: 'q', type: 'boolean', default: false, describe: 'no plan or progress; only the summary and errors' })
+    .option('progress', { choices: ['auto', 'tty', 'plain', 'jsonl', 'none'], default: 'auto', describe: 'progress display: auto = bar on a terminal, a line every few seconds otherwise; jsonl = one JSON event per line' });
+}
+
+async function main(): Promise<void> {
+  const cli = yargs(hideBin(process.argv))
+    .scriptName('focal-sweep')
+    .usage('$0 <command> [options]\n\nDoes focal loss beat binary cross-entropy on your imbalanced problem, and with which γ and α?')
+    .command(
+      'run <spec>',
+      'run a sweep: every trial of the YAML grid into SQLite (resumable)',
+      runCommand,
+      async (argv) => {
+        const controller = new AbortController();
+        let signals = 0;
+        const onSignal = () => {
+          signals++;
+          if (signals === 1) controller.abort();
+          else process.exit(130);
+        };
+        process.on('SIGINT', onSignal);
+        process.on('SIGTERM', onSignal);
+        const progress: ProgressMode = argv.quiet ? 'none' : argv.progress === 'auto' ? (process.stdout.isTTY ? 'tty' : 'plain') : (argv.progress as ProgressMode);
+        const summary = await runSweep({
+          specFile: argv.spec as string,
+          db: argv.db,
+          workers: parseWorkers(argv.workers),
+          backend: argv.backend as BackendChoice,
+          retryFailed: argv['retry-failed'],
+          yes: argv.yes,
+          progress,
+          stop: controller.signal,
+        });
+        process.exitCode = summary.exitCode;
+      },
+    )
+    .option('verbose', { type: 'boolean', default: false, describe: 'stack traces for internal errors' })
+    .demandCommand(1, 'give a command: run, report, query, best or worker')
+    .strict()
+    .recommendCommands()
+    .help()
+    .alias('h', 'help')
+    .version()
+    .wrap(Math.min(110, process.stdout.columns || 100))
+    .fail((msg, err, y) => {
+      if (err) throw err;
+      process.stderr.write(`error: ${msg}\n(focal-sweep --help for usage)\n`);
+      void y;
+      process.exit(2);
+    });
+  const argv = await cli.parseAsync();
+  verbose = !!argv.verbose;
+}
+
+main().then(
+  () => process.exit(process.exitCode ?? 0),
+  (err) => fail(err),
+);

@@ -1,0 +1,56 @@
+/**
+ * Runs cohorts on this machine's Piscina worker threads, one cohort per thread at a time.
+ */
+import { existsSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { Piscina } from 'piscina';
+import type { Cohort, TrialResult } from '../../types.js';
+import type { Executor } from './executor.js';
+
+export interface LocalExecutorOptions {
+  /** Worker threads. */
+  threads: number;
+  /** Worker module (default: the built dist/worker/task.js). Tests pass tiny fixture workers. */
+  workerFile?: string;
+}
+
+/** The built worker entry; under vitest (running src/*.ts) the dist/ build of it. */
+export function defaultWorkerFile(): string {
+  const built = fileURLToPath(new URL('../../worker/task.js', import.meta.url));
+  if (existsSync(built)) return built;
+  const dist = built.replace(/([\\/])src([\\/])worker([\\/])task\.js$/, '$1dist$2worker$3task.js');
+  if (existsSync(dist)) return dist;
+  throw new Error(`worker entry not found at ${built} or ${dist}: run npm run build`);
+}
+
+export class LocalExecutor implements Executor {
+  readonly concurrency: number;
+  private readonly pool: Piscina<Cohort, TrialResult[]>;
+
+  constructor(opts: LocalExecutorOptions) {
+    this.concurrency = opts.threads;
+    // One compute thread per worker for the native backend too (read by libtensorflow at load).
+    process.env.TF_NUM_INTRAOP_THREADS ??= '1';
+    process.env.TF_NUM_INTEROP_THREADS ??= '1';
+    process.env.TF_CPP_MIN_LOG_LEVEL ??= '2';
+    this.pool = new Piscina<Cohort, TrialResult[]>({
+      filename: opts.workerFile ?? defaultWorkerFile(),
+      minThreads: opts.threads,
+      maxThreads: opts.threads,
+      concurrentTasksPerWorker: 1,
+      idleTimeout: 60_000,
+    });
+  }
+
+  describe(): string {
+    return `${this.concurrency} thread${this.concurrency === 1 ? '' : 's'}`;
+  }
+
+  run(cohort: Cohort, signal: AbortSignal): Promise<TrialResult[]> {
+    return this.pool.run(cohort, { signal });
+  }
+
+  async close(): Promise<void> {
+    await this.pool.destroy();
+  }
+}

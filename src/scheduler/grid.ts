@@ -1,0 +1,183 @@
+/**
+ * SweepSpec -> Trial[]: the cartesian product of the grid axes, each combination made canonical
+ * (defaults filled, keys sorted, parameters that do not apply removed), checked, keyed and deduped.
+ */
+import { shortHash } from '../canonical.js';
+import { GridTooLargeError, SpecError, type SpecLocation } from '../errors.js';
+import { CONFIG_VERSION, type DataConfig, type LossConfig, type Trial, type TrialConfig } from '../types.js';
+import { datasetShape, type CsvSummary } from '../worker/data.js';
+import { imbalanceLabel, lossLabel } from '../labels.js';
+import { MAX_TRIALS_WITHOUT_CONFIRM, type SweepSpec } from './spec.js';
+
+export interface GridExpansion {
+  trials: Trial[];
+  /** Combinations that were effectively equal to an earlier one and merged into it. */
+  merged: number;
+  /** Combinations before merging. */
+  combinations: number;
+}
+
+export interface ExpandOptions {
+  /** Allow grids larger than MAX_TRIALS_WITHOUT_CONFIRM. */
+  yes?: boolean;
+}
+
+/** The stable key of a canonical config. The CSV path is left out: the key follows the file's content. */
+export function trialKey(config: TrialConfig): string {
+  const hashed = config.data.generator === 'csv' ? { ...config, data: { ...config.data, path: undefined } } : config;
+  return shortHash(hashed);
+}
+
+/** Hash of a config without its seeds (the data seed only when it follows the trial seed). */
+export function settingKey(config: TrialConfig): string {
+  const dataSeed = config.data.seed === config.seed ? undefined : config.data.seed;
+  return trialKey({ ...config, seed: -1, data: { ...config.data, seed: dataSeed ?? null } });
+}
+
+/** "focal(γ=2, α=inverse) · 90:10 · train.learning_rate=0.01": the loss, the imbalance and the other swept values. */
+export function settingLabel(config: TrialConfig, params: Record<string, unknown>): string {
+  const parts = [lossLabel(config.loss), imbalanceLabel(config.data.imbalance)];
+  for (const [path, value] of Object.entries(params)) {
+    if (path === 'seed' || path === 'loss' || path === 'data.imbalance') continue;
+    parts.push(`${path}=${Array.isArray(value) ? `[${value.join(',')}]` : String(value)}`);
+  }
+  return parts.join(' · ');
+}
+
+/** Number of grid combinations before merging duplicates. */
+export function countCombinations(spec: SweepSpec): number {
+  return spec.axes.reduce((n, a) => n * a.values.length, 1);
+}
+
+export function expandGrid(spec: SweepSpec, opts: ExpandOptions = {}): GridExpansion {
+  const combinations = countCombinations(spec);
+  if (combinations > MAX_TRIALS_WITHOUT_CONFIRM && !opts.yes) {
+    throw new GridTooLargeError(
+      `${spec.file}: grid: ${combinations.toLocaleString('en-US')} trials is more than ${MAX_TRIALS_WITHOUT_CONFIRM.toLocaleString('en-US')}, ` +
+        `probably a mistake; pass --yes to run it anyway`,
+    );
+  }
+  const byKey = new Map<string, Trial>();
+  const idx = new Array<number>(spec.axes.length).fill(0);
+  for (let c = 0; c < combinations; c++) {
+    const picked = new Map<string, { value: unknown; where: SpecLocation }>();
+    spec.axes.forEach((axis, a) => picked.set(axis.path, { value: axis.values[idx[a]], where: axis.where[idx[a]] }));
+    const config = buildConfig(spec, picked);
+    const key = trialKey(config);
+    if (!byKey.has(key)) {
+      const params = paramsOf(config, spec);
+      byKey.set(key, { key, config, params, settingKey: settingKey(config), setting: settingLabel(config, params) });
+    }
+    // odometer: last axis fastest, so trials come out in the order the grid reads
+    for (let a = spec.axes.length - 1; a >= 0; a--) {
+      if (++idx[a] < spec.axes[a].values.length) break;
+      idx[a] = 0;
+    }
+  }
+  return { trials: [...byKey.values()], merged: combinations - byKey.size, combinations };
+}
+
+type Picked = Map<string, { value: unknown; where: SpecLocation }>;
+
+function buildConfig(spec: SweepSpec, picked: Picked): TrialConfig {
+  const data = { ...spec.data } as Record<string, unknown>;
+  const model = { ...spec.model } as Record<string, unknown>;
+  const train = { ...spec.train } as Record<string, unknown>;
+  let seed = spec.seed;
+  let loss: LossConfig = { kind: 'bce' };
+  for (const [path, { value }] of picked) {
+    if (path === 'seed') seed = value as number;
+    else if (path === 'loss') loss = value as LossConfig;
+    else {
+      const [section, field] = path.split('.');
+      ({ data, model, train } as Record<string, Record<string, unknown>>)[section][field] = value;
+    }
+  }
+  const fail = (paths: string[], detail: string): never => {
+    for (const p of paths) {
+      const hit = picked.get(p);
+      if (hit) throw new SpecError(hit.where, detail);
+    }
+    throw new SpecError(spec.locate(paths[0]), detail);
+  };
+
+  // data: resolve defaults that depend on other keys, then check cross-key constraints
+  data.seed = data.seed ?? seed;
+  if (data.generator === 'classification') {
+    const features = data.features as number;
+    data.informative = data.informative ?? features;
+    const informative = data.informative as number;
+    if (informative > features) fail(['data.informative', 'data.features'], `data.informative (${informative}) is more than data.features (${features})`);
+    if (informative + (data.redundant as number) > features) {
+      fail(['data.redundant', 'data.informative', 'data.features'], `data.informative + data.redundant (${informative} + ${data.redundant}) is more than data.features (${features})`);
+    }
+    if (2 ** informative < 2 * (data.clusters_per_class as number)) {
+      fail(['data.clusters_per_class', 'data.informative'], `2 classes × ${data.clusters_per_class} clusters need 2^informative ≥ ${2 * (data.clusters_per_class as number)} hypercube vertices, but informative is ${informative}`);
+    }
+  }
+  const shape = checkedShape(data as unknown as DataConfig, spec.csv, fail);
+
+  // model: init follows the activation unless set
+  if (model.init === 'auto') model.init = model.activation === 'relu' ? 'he' : 'glorot';
+
+  // train: parameters that do not apply are removed, values that cannot differ are clamped
+  if (train.optimizer !== 'sgd') delete train.momentum;
+  train.batch_size = Math.min(train.batch_size as number, shape.nTrain);
+  train.eval_every = Math.min(train.eval_every as number, Math.max(1, train.epochs as number));
+
+  return {
+    v: CONFIG_VERSION,
+    seed,
+    data: data as unknown as DataConfig,
+    model: model as unknown as TrialConfig['model'],
+    train: train as unknown as TrialConfig['train'],
+    loss: canonicalLoss(loss),
+  };
+}
+
+/** Losses that are mathematically the same loss get the same config: focal with γ=0 is (weighted) BCE. */
+export function canonicalLoss(loss: LossConfig): LossConfig {
+  if (loss.kind === 'focal' && loss.gamma === 0) {
+    return loss.alpha === 'none' ? { kind: 'bce' } : { kind: 'weighted_bce', alpha: loss.alpha };
+  }
+  return loss;
+}
+
+function checkedShape(data: DataConfig, csv: CsvSummary | null, fail: (paths: string[], detail: string) => never) {
+  const shape = datasetShape(data, csv ?? undefined);
+  const f = data.imbalance;
+  let positives: number;
+  let total: number;
+  if (data.generator === 'csv') {
+    total = shape.nTotal;
+    positives = f === 'native' ? (csv?.positives ?? 0) : Math.round(total * (f as number));
+  } else {
+    total = data.samples;
+    positives = Math.round(data.samples * (f as number));
+  }
+  const need = data.validation_fraction > 0 ? 3 : 2;
+  if (positives < need || total - positives < need) {
+    const label = imbalanceLabel(f);
+    fail(
+      ['data.imbalance', 'data.samples'],
+      `imbalance ${label} of ${total} samples gives ${Math.min(positives, total - positives)} samples of a class; ` +
+        `need at least ${need} (one per split): use more samples or a milder ratio`,
+    );
+  }
+  if (shape.nTrain < 1) fail(['data.test_fraction', 'data.validation_fraction'], `leaves no training samples`);
+  return shape;
+}
+
+/** The swept values of a trial by grid path, from its canonical config (for display and SQL columns). */
+function paramsOf(config: TrialConfig, spec: SweepSpec): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const axis of spec.axes) {
+    if (axis.path === 'seed') out.seed = config.seed;
+    else if (axis.path === 'loss') out.loss = config.loss.kind;
+    else {
+      const [section, field] = axis.path.split('.');
+      out[axis.path] = (config as unknown as Record<string, Record<string, unknown>>)[section][field];
+    }
+  }
+  return out;
+}

@@ -1,0 +1,135 @@
+/**
+ * What a sweep tells its user while it runs: the plan, a live bar on a TTY or a plain line every few
+ * seconds otherwise, one JSON event per line with --progress jsonl, and the summary.
+ */
+export type ProgressMode = 'tty' | 'plain' | 'jsonl' | 'none';
+
+export interface PlanInfo {
+  sweep: string;
+  db: string;
+  total: number;
+  toRun: number;
+  complete: number;
+  failed: number;
+  merged: number;
+  cohorts: number;
+  executor: string;
+  backend: string;
+}
+
+export interface Counts {
+  done: number;
+  failed: number;
+  running: number;
+}
+
+interface Writer {
+  write(s: string): unknown;
+}
+
+export class Progress {
+  private counts: Counts = { done: 0, failed: 0, running: 0 };
+  private total = 0;
+  private started = 0;
+  private timer: NodeJS.Timeout | null = null;
+  private barShown = false;
+
+  /**
+   * @param mode tty: redrawn bar; plain: a line every `intervalMs`; jsonl: events; none: silent
+   * @param intervalMs plain-mode line interval. Default 5000.
+   */
+  constructor(
+    readonly mode: ProgressMode,
+    private readonly out: Writer,
+    private readonly intervalMs = 5000,
+  ) {}
+
+  plan(p: PlanInfo): void {
+    this.total = p.toRun;
+    this.started = performance.now();
+    if (this.mode === 'jsonl') return this.event({ event: 'plan', ...p });
+    if (this.mode === 'none') return;
+    const already = [p.complete && `${p.complete} already complete`, p.failed && `${p.failed} failed before (--retry-failed reruns them)`, p.merged && `${p.merged} duplicate configurations merged`]
+      .filter(Boolean)
+      .join(', ');
+    this.line(`${p.sweep}: ${p.toRun} trial${p.toRun === 1 ? '' : 's'} in ${p.cohorts} cohort${p.cohorts === 1 ? '' : 's'}, ${p.executor}, ${p.backend} backend${already ? ` (${already})` : ''}`);
+    this.line(`results: ${p.db}`);
+  }
+
+  start(): void {
+    if (this.mode === 'tty') this.timer = setInterval(() => this.drawBar(), 250);
+    else if (this.mode === 'plain') this.timer = setInterval(() => this.line(this.status()), this.intervalMs);
+    this.timer?.unref();
+  }
+
+  update(counts: Partial<Counts>): void {
+    Object.assign(this.counts, counts);
+  }
+
+  /** One finished trial (jsonl: an event per trial). */
+  trial(event: { key: string; state: string; setting?: string; seed?: number; objective?: number | null; error?: string }): void {
+    if (this.mode === 'jsonl') this.event({ event: 'trial', ...event });
+  }
+
+  /** A message that must be seen (a failed cohort, a signal). */
+  note(message: string, data: Record<string, unknown> = {}): void {
+    if (this.mode === 'jsonl') return this.event({ event: 'note', message, ...data });
+    if (this.mode === 'none') return;
+    this.line(message);
+  }
+
+  stop(): void {
+    if (this.timer) clearInterval(this.timer);
+    this.timer = null;
+    if (this.barShown) {
+      this.out.write('\r\x1b[2K');
+      this.barShown = false;
+    }
+  }
+
+  /** Final lines; shown even in 'none' mode (quiet still gets the answer). */
+  summary(lines: string[], data: Record<string, unknown>): void {
+    this.stop();
+    if (this.mode === 'jsonl') return this.event({ event: 'summary', ...data });
+    for (const l of lines) this.out.write(`${l}\n`);
+  }
+
+  private status(): string {
+    const { done, failed, running } = this.counts;
+    const elapsed = (performance.now() - this.started) / 1000;
+    const finished = done + failed;
+    const rate = elapsed > 0 ? finished / elapsed : 0;
+    const left = this.total - finished;
+    const eta = rate > 0 ? formatDuration((left / rate) * 1000) : '?';
+    return `${finished}/${this.total} · ${done} done · ${failed} failed · ${running} running · ${rate.toFixed(1)} trials/s · ETA ${eta}`;
+  }
+
+  private drawBar(): void {
+    const width = 24;
+    const finished = this.counts.done + this.counts.failed;
+    const filled = this.total ? Math.round((finished / this.total) * width) : width;
+    this.out.write(`\r\x1b[2K[${'#'.repeat(filled)}${'.'.repeat(width - filled)}] ${this.status()}`);
+    this.barShown = true;
+  }
+
+  private line(s: string): void {
+    if (this.barShown) this.out.write('\r\x1b[2K');
+    this.out.write(`${s}\n`);
+    if (this.barShown) this.drawBar();
+  }
+
+  private event(e: Record<string, unknown>): void {
+    this.out.write(`${JSON.stringify(e)}\n`);
+  }
+}
+
+/** 62_000 -> "1m02s", 3_700_000 -> "1h01m", 4_200 -> "4.2s". */
+export function formatDuration(ms: number): string {
+  if (!Number.isFinite(ms)) return '?';
+  const s = ms / 1000;
+  if (s < 10) return `${s.toFixed(1)}s`;
+  if (s < 60) return `${Math.round(s)}s`;
+  const m = Math.floor(s / 60);
+  if (m < 60) return `${m}m${String(Math.round(s % 60)).padStart(2, '0')}s`;
+  return `${Math.floor(m / 60)}h${String(m % 60).padStart(2, '0')}m`;
+}

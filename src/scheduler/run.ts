@@ -1,0 +1,262 @@
+/**
+ * The sweep loop: plan (skip what is done), dispatch cohorts, record each result as it arrives,
+ * report progress, and stop cleanly on a signal. The scheduler process is the only writer of the DB.
+ */
+import { availableParallelism } from 'node:os';
+import { resolve } from 'node:path';
+import { UsageError } from '../errors.js';
+import { lossLabel } from '../labels.js';
+import { machineInfo, versions } from '../machine.js';
+import { bestPerImbalance } from '../store/read.js';
+import { SweepStore } from '../store/store.js';
+import { METRICS, type BackendChoice, type Cohort, type TrialResult } from '../types.js';
+import { expectedBackend, initBackend } from '../worker/backend.js';
+import { planCohorts } from './cohort.js';
+import type { Executor } from './executors/executor.js';
+import { LocalExecutor } from './executors/local.js';
+import { expandGrid } from './grid.js';
+import { formatDuration, Progress, type ProgressMode } from './progress.js';
+import { loadSpec, type SweepSpec } from './spec.js';
+
+export interface RunOptions {
+  specFile: string;
+  /** Database path. Default results/<sweep name>.db. */
+  db?: string;
+  /** Worker threads; 'auto' = one per core. Default 'auto'. */
+  workers?: number | 'auto';
+  /** tfjs backend. Default 'auto' (tensorflow -> wasm -> cpu). */
+  backend?: BackendChoice;
+  /** Also rerun failed trials. Default false. */
+  retryFailed?: boolean;
+  /** Run a grid above the size limit. Default false. */
+  yes?: boolean;
+  /** Progress output. Default 'plain'. */
+  progress?: ProgressMode;
+  /** Plain-mode progress interval in ms. Default 5000. */
+  progressIntervalMs?: number;
+  /** Where progress and the summary go. Default process.stdout. */
+  out?: { write(s: string): unknown };
+  /** Aborting this stops the sweep (first Ctrl-C): in-flight trials are marked interrupted. */
+  stop?: AbortSignal;
+  /** Build the executor (tests, distributed mode). Default: local Piscina threads. */
+  executor?: (threads: number) => Executor | Promise<Executor>;
+  /** Mode recorded on the run. Default 'local'. */
+  mode?: 'local' | 'redis';
+  /** Called after the run finishes and the DB is closed (the report hooks in here). */
+  after?: (info: RunSummary) => Promise<string[]> | string[];
+}
+
+export interface RunSummary {
+  exitCode: number;
+  sweep: string;
+  db: string;
+  planned: number;
+  ran: number;
+  complete: number;
+  failed: number;
+  interrupted: number;
+  wallMs: number;
+}
+
+/** Default database path for a sweep: results/<name with unsafe characters replaced>.db. */
+export function defaultDbPath(name: string): string {
+  const slug = name.replace(/[^A-Za-z0-9._-]+/g, '_').replace(/^[._]+/, '').slice(0, 100) || 'sweep';
+  return `results/${slug}.db`;
+}
+
+export function resolveWorkers(w: number | 'auto' | undefined): number {
+  if (w === undefined || w === 'auto') return availableParallelism();
+  if (!Number.isInteger(w) || w < 1 || w > 1024) throw new UsageError(`--workers: must be a whole number ≥ 1 or auto, got ${String(w)}`);
+  return w;
+}
+
+export async function runSweep(opts: RunOptions): Promise<RunSummary> {
+  // Everything that can be wrong with the input is checked before the database is touched.
+  const spec: SweepSpec = loadSpec(opts.specFile);
+  const expansion = expandGrid(spec, { yes: opts.yes });
+  const threads = resolveWorkers(opts.workers);
+  const backendChoice = opts.backend ?? 'auto';
+  if (backendChoice === 'tensorflow') {
+    await initBackend('tensorflow').catch((e: Error) => {
+      throw new UsageError(`--backend tensorflow: ${e.message}`);
+    });
+  }
+  const dbPath = opts.db ?? defaultDbPath(spec.name);
+  const out = opts.out ?? process.stdout;
+  const progress = new Progress(opts.progress ?? 'plain', out, opts.progressIntervalMs);
+  const t0 = performance.now();
+
+  const store = new SweepStore(dbPath, { create: true });
+  let executor: Executor | null = null;
+  const summary: RunSummary = { exitCode: 0, sweep: spec.name, db: dbPath, planned: 0, ran: 0, complete: 0, failed: 0, interrupted: 0, wallMs: 0 };
+  let runId = 0;
+  try {
+    store.upsertSweep(spec.name, resolve(spec.file), spec.text, spec.objective);
+    const backendShown = expectedBackend(backendChoice);
+    runId = store.beginRun({ mode: opts.mode ?? 'local', workers: threads, backend: backendShown, machine: { ...machineInfo() }, versions: versions() });
+    const plan = store.plan(expansion.trials, !!opts.retryFailed);
+    summary.planned = plan.pending.length;
+    executor = plan.pending.length ? await (opts.executor ?? ((n) => new LocalExecutor({ threads: n })))(threads) : null;
+    const cohorts = planCohorts(plan.pending, { cohortSize: spec.execution.cohort_size, workers: executor?.concurrency ?? threads, backend: backendChoice, csv: spec.csv ?? undefined });
+    progress.plan({
+      sweep: spec.name,
+      db: dbPath,
+      total: plan.total,
+      toRun: plan.pending.length,
+      complete: plan.complete,
+      failed: plan.failed,
+      merged: expansion.merged,
+      cohorts: cohorts.length,
+      executor: executor?.describe() ?? `${threads} threads`,
+      backend: backendChoice === 'auto' ? `${backendShown} (auto)` : backendShown,
+    });
+    if (executor) await dispatchAll(cohorts, executor, store, runId, spec, progress, summary, opts.stop);
+    const status = summary.interrupted > 0 ? 'interrupted' : summary.failed > 0 ? 'failed' : 'complete';
+    summary.wallMs = performance.now() - t0;
+    store.finishRun(runId, status, { planned: summary.planned, completed: summary.complete, failed: summary.failed, wallMs: summary.wallMs });
+    summary.exitCode = status === 'interrupted' ? 130 : status === 'failed' ? 1 : 0;
+    const lines = summaryLines(store, spec, summary, plan.complete);
+    store.close();
+    if (opts.after && summary.exitCode !== 130) lines.push(...(await opts.after(summary)));
+    progress.summary(lines, { ...summary });
+    return summary;
+  } catch (e) {
+    progress.stop();
+    throw e;
+  } finally {
+    await executor?.close().catch(() => undefined);
+    store.close();
+  }
+}
+
+async function dispatchAll(
+  cohorts: Cohort[],
+  executor: Executor,
+  store: SweepStore,
+  runId: number,
+  spec: SweepSpec,
+  progress: Progress,
+  summary: RunSummary,
+  stop: AbortSignal | undefined,
+): Promise<void> {
+  const queue = [...cohorts];
+  const inFlight = new Map<string, { cohort: Cohort; controller: AbortController }>();
+  const objective = spec.objective;
+  progress.start();
+
+  const onResults = (cohort: Cohort, results: TrialResult[]) => {
+    const got = new Set(results.map((r) => r.key));
+    const missing = cohort.trials.filter((t) => !got.has(t.key)).map((t) => t.key);
+    store.record(results, runId);
+    if (missing.length) store.markFailed(missing, runId, 'the worker returned no result for this trial');
+    for (const r of results) {
+      if (r.state === 'complete') summary.complete++;
+      else summary.failed++;
+      const t = cohort.trials.find((x) => x.key === r.key);
+      progress.trial({ key: r.key, state: r.state, setting: t?.setting, seed: t?.config.seed, objective: r.metrics ? ((r.metrics as unknown as Record<string, number | null>)[objective] ?? null) : null, error: r.error });
+    }
+    summary.failed += missing.length;
+  };
+
+  const onError = (cohort: Cohort, err: unknown, timedOut: boolean) => {
+    const keys = cohort.trials.map((t) => t.key);
+    if (stop?.aborted && !timedOut) {
+      store.markInterrupted(keys, runId, 'interrupted by a signal');
+      summary.interrupted += keys.length;
+      return;
+    }
+    const msg = timedOut ? `cohort timed out after ${formatDuration(spec.execution.trial_timeout_ms)} (execution.trial_timeout)` : errorMessage(err);
+    store.markFailed(keys, runId, msg);
+    summary.failed += keys.length;
+    progress.note(`cohort of ${keys.length} trial${keys.length === 1 ? '' : 's'} failed: ${msg}`, { cohort: cohort.key });
+    for (const k of keys) progress.trial({ key: k, state: 'failed', error: msg });
+  };
+
+  await new Promise<void>((resolveAll) => {
+    let finished = false;
+    const maybeDone = () => {
+      if (!finished && inFlight.size === 0 && (queue.length === 0 || stop?.aborted)) {
+        finished = true;
+        resolveAll();
+      }
+    };
+    const refreshCounts = () => {
+      let running = 0;
+      for (const f of inFlight.values()) running += f.cohort.trials.length;
+      progress.update({ done: summary.complete, failed: summary.failed, running });
+    };
+    const launch = () => {
+      while (!stop?.aborted && inFlight.size < executor.concurrency && queue.length > 0) {
+        const cohort = queue.shift() as Cohort;
+        const controller = new AbortController();
+        inFlight.set(cohort.key, { cohort, controller });
+        store.markRunning(cohort.trials.map((t) => t.key), runId, cohort.key);
+        summary.ran += cohort.trials.length;
+        let timedOut = false;
+        const timer =
+          spec.execution.trial_timeout_ms > 0
+            ? setTimeout(() => {
+                timedOut = true;
+                controller.abort(new Error('timeout'));
+              }, spec.execution.trial_timeout_ms)
+            : null;
+        executor
+          .run(cohort, controller.signal)
+          .then(
+            (results) => onResults(cohort, results),
+            (err) => onError(cohort, err, timedOut),
+          )
+          .catch((err) => progress.note(`could not record results: ${errorMessage(err)}`))
+          .finally(() => {
+            if (timer) clearTimeout(timer);
+            inFlight.delete(cohort.key);
+            refreshCounts();
+            launch();
+            maybeDone();
+          });
+      }
+      refreshCounts();
+    };
+    stop?.addEventListener(
+      'abort',
+      () => {
+        progress.note('stopping: interrupting running trials (Ctrl-C again to exit at once)');
+        for (const f of inFlight.values()) f.controller.abort(new Error('interrupted'));
+        maybeDone();
+      },
+      { once: true },
+    );
+    launch();
+    maybeDone();
+  });
+  // Cohorts never dispatched stay queued: the next run picks them up.
+  progress.stop();
+}
+
+function errorMessage(err: unknown): string {
+  if (err instanceof Error) return err.message.split('\n')[0] || err.name;
+  return String(err);
+}
+
+function summaryLines(store: SweepStore, spec: SweepSpec, s: RunSummary, alreadyComplete: number): string[] {
+  const secs = s.wallMs / 1000;
+  const rate = secs > 0 && s.ran > 0 ? ` (${((s.complete + s.failed) / secs).toFixed(1)} trials/s)` : '';
+  const lines: string[] = [];
+  const head = s.interrupted
+    ? `Interrupted: ${s.complete} complete, ${s.failed} failed, ${s.interrupted} interrupted in ${formatDuration(s.wallMs)}; run the same command again to finish`
+    : `Done: ${s.complete} complete, ${s.failed} failed in ${formatDuration(s.wallMs)}${rate}${alreadyComplete ? `; ${alreadyComplete} were already complete` : ''}`;
+  lines.push(head);
+  if (s.failed > 0 && !s.interrupted) lines.push(`${s.failed} trial${s.failed === 1 ? '' : 's'} failed: see focal-sweep query "select key, error from failures" --db ${s.db}; rerun them with --retry-failed`);
+  lines.push(`Results: ${s.db}`);
+  const best = bestPerImbalance(store.db, spec.name, spec.objective);
+  if (best.length) {
+    const label = METRICS[spec.objective].label;
+    lines.push(`Best by ${label} (mean over seeds):`);
+    for (const { best: b, bce } of best.slice(0, 8)) {
+      const lossText = b.setting.split(' · ')[0] ?? lossLabel({ kind: 'bce' });
+      const vsBce = bce && bce.setting_key !== b.setting_key ? `  (bce ${bce.mean.toFixed(3)})` : '';
+      lines.push(`  ${b.imbalance.padEnd(8)} ${lossText.padEnd(28)} ${b.mean.toFixed(3)} over ${b.seeds} seed${b.seeds === 1 ? '' : 's'}${vsBce}`);
+    }
+  }
+  return lines;
+}

@@ -1,0 +1,346 @@
+/**
+ * The results database, writer side. Only the scheduler process writes (workers send results as
+ * messages), so there is never "database is locked"; WAL lets report/query read while a sweep writes.
+ */
+import Database from 'better-sqlite3';
+import { existsSync, mkdirSync, statSync } from 'node:fs';
+import { hostname } from 'node:os';
+import { dirname } from 'node:path';
+import { StoreError } from '../errors.js';
+import { imbalanceLabel } from '../labels.js';
+import type { Trial, TrialResult } from '../types.js';
+import { APPLICATION_ID, METRIC_COLUMNS, MIGRATIONS, VIEWS } from './schema.js';
+
+export const SCHEMA_VERSION = MIGRATIONS.length;
+
+export type TrialState = 'queued' | 'running' | 'complete' | 'failed' | 'interrupted';
+
+export interface OpenOptions {
+  /** Open read-only (query, report, best): never creates, never migrates. Default false. */
+  readonly?: boolean;
+  /** Create the file (and its folder) if missing. Default false. */
+  create?: boolean;
+}
+
+/**
+ * Open a results database, checking that it is ours and migrating it to this version's schema.
+ * Throws StoreError (exit 2) for a missing file, a foreign database or one from a newer version.
+ */
+export function openDatabase(file: string, opts: OpenOptions = {}): Database.Database {
+  const exists = existsSync(file);
+  if (!exists && !opts.create) throw new StoreError(file, 'no such database (run a sweep first, or pass --db)');
+  if (exists && statSync(file).isDirectory()) throw new StoreError(file, 'is a folder, not a database');
+  if (!exists) mkdirSync(dirname(file), { recursive: true });
+  let db: Database.Database;
+  try {
+    db = new Database(file, { readonly: !!opts.readonly, fileMustExist: !opts.create });
+    db.pragma('busy_timeout = 5000');
+  } catch (e) {
+    throw new StoreError(file, `cannot open: ${(e as Error).message}`);
+  }
+  try {
+    const appId = db.pragma('application_id', { simple: true }) as number;
+    const version = db.pragma('user_version', { simple: true }) as number;
+    const tables = (db.prepare(`SELECT count(*) AS n FROM sqlite_master`).get() as { n: number }).n;
+    if (appId !== APPLICATION_ID && (tables > 0 || opts.readonly)) {
+      throw new StoreError(file, 'not a focal-sweep results database');
+    }
+    if (version > SCHEMA_VERSION) {
+      throw new StoreError(file, `made by a newer focal-sweep (schema v${version}; this version reads up to v${SCHEMA_VERSION}): upgrade focal-sweep`);
+    }
+    if (opts.readonly) {
+      if (version < SCHEMA_VERSION) throw new StoreError(file, `schema v${version} is older than v${SCHEMA_VERSION}: run a sweep against it once to migrate`);
+      return db;
+    }
+    db.pragma('journal_mode = WAL');
+    db.pragma('synchronous = NORMAL');
+    db.pragma('foreign_keys = ON');
+    migrate(db, version);
+    return db;
+  } catch (e) {
+    db.close();
+    if (e instanceof StoreError) throw e;
+    if ((e as { code?: string }).code === 'SQLITE_NOTADB') throw new StoreError(file, 'not a SQLite database');
+    throw e;
+  }
+}
+
+/** Bring a database from `from` to SCHEMA_VERSION, one transaction per migration. Exported for tests. */
+export function migrate(db: Database.Database, from: number): void {
+  for (let v = from; v < MIGRATIONS.length; v++) {
+    db.transaction(() => {
+      db.exec(MIGRATIONS[v]);
+      db.pragma(`user_version = ${v + 1}`);
+    })();
+  }
+  db.pragma(`application_id = ${APPLICATION_ID}`);
+  db.exec(VIEWS);
+}
+
+export interface RunInfo {
+  mode: 'local' | 'redis';
+  workers: number;
+  backend: string;
+  machine: Record<string, unknown>;
+  versions: Record<string, string>;
+}
+
+export interface PlanCounts {
+  /** Trials of the current spec. */
+  total: number;
+  complete: number;
+  failed: number;
+  /** To run now: queued, interrupted, left running by a dead run, and failed with retryFailed. */
+  pending: Trial[];
+}
+
+const nowIso = () => new Date().toISOString();
+
+/** Whether a process with this pid is alive on this host. */
+function pidAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+export class SweepStore {
+  readonly db: Database.Database;
+  private trialIds = new Map<string, number>();
+  private sweepId = 0;
+
+  constructor(
+    readonly file: string,
+    opts: OpenOptions = { create: true },
+  ) {
+    this.db = openDatabase(file, opts);
+  }
+
+  close(): void {
+    if (this.db.open) {
+      try {
+        this.db.pragma('wal_checkpoint(TRUNCATE)');
+      } catch {
+        // another reader holds the WAL: the checkpoint happens later, nothing is lost
+      }
+      this.db.close();
+    }
+  }
+
+  /** Create or update the sweep row; returns its id. */
+  upsertSweep(name: string, specFile: string, specText: string, objective: string): number {
+    const now = nowIso();
+    this.db
+      .prepare(
+        `INSERT INTO sweeps (name, spec_file, spec_text, objective, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?)
+         ON CONFLICT(name) DO UPDATE SET spec_file = excluded.spec_file, spec_text = excluded.spec_text,
+           objective = excluded.objective, updated_at = excluded.updated_at`,
+      )
+      .run(name, specFile, specText, objective, now, now);
+    this.sweepId = (this.db.prepare(`SELECT id FROM sweeps WHERE name = ?`).get(name) as { id: number }).id;
+    return this.sweepId;
+  }
+
+  /**
+   * Start a run: refuse when another live process is running this sweep; a run left 'running' by a
+   * dead process is marked crashed and its running trials interrupted.
+   */
+  beginRun(info: RunInfo): number {
+    const host = hostname();
+    return this.db.transaction(() => {
+      const live = this.db.prepare(`SELECT id, pid, host FROM runs WHERE sweep_id = ? AND status = 'running'`).all(this.sweepId) as {
+        id: number;
+        pid: number;
+        host: string;
+      }[];
+      for (const r of live) {
+        if (r.host === host && r.pid !== process.pid && pidAlive(r.pid)) {
+          throw new StoreError(this.file, `another focal-sweep run (pid ${r.pid}) is running this sweep; wait for it or stop it`);
+        }
+        if (r.host !== host) {
+          throw new StoreError(this.file, `a run on host ${r.host} (pid ${r.pid}) is marked running; if it is gone, run with --force-unlock`);
+        }
+        this.recoverDeadRun(r.id);
+      }
+      const res = this.db
+        .prepare(
+          `INSERT INTO runs (sweep_id, started_at, status, pid, host, mode, workers, backend, machine, versions)
+           VALUES (?, ?, 'running', ?, ?, ?, ?, ?, ?, ?)`,
+        )
+        .run(this.sweepId, nowIso(), process.pid, host, info.mode, info.workers, info.backend, JSON.stringify(info.machine), JSON.stringify(info.versions));
+      return Number(res.lastInsertRowid);
+    })();
+  }
+
+  /** Mark a dead run crashed and its in-flight trials interrupted. */
+  recoverDeadRun(runId: number): void {
+    this.db.prepare(`UPDATE runs SET status = 'crashed', finished_at = ? WHERE id = ?`).run(nowIso(), runId);
+    this.db
+      .prepare(`UPDATE trials SET state = 'interrupted', error = 'the run was killed while this trial was running' WHERE sweep_id = ? AND state = 'running'`)
+      .run(this.sweepId);
+  }
+
+  /** Forget a run lock held by a process on another host (the user says it is gone). */
+  forceUnlock(): number {
+    const rows = this.db.prepare(`SELECT id FROM runs WHERE sweep_id = ? AND status = 'running'`).all(this.sweepId) as { id: number }[];
+    this.db.transaction(() => rows.forEach((r) => this.recoverDeadRun(r.id)))();
+    return rows.length;
+  }
+
+  /** Insert new trials as queued, flag which trials are in the current spec, and list what to run. */
+  plan(trials: readonly Trial[], retryFailed: boolean): PlanCounts {
+    return this.db.transaction(() => {
+      const insert = this.db.prepare(
+        `INSERT INTO trials (sweep_id, key, setting_key, setting, config, params, loss, gamma, alpha, imbalance, imbalance_label, seed, in_spec)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 1)
+         ON CONFLICT(sweep_id, key) DO UPDATE SET in_spec = 1, setting = excluded.setting, params = excluded.params, config = excluded.config`,
+      );
+      this.db.prepare(`UPDATE trials SET in_spec = 0 WHERE sweep_id = ?`).run(this.sweepId);
+      for (const t of trials) {
+        const loss = t.config.loss;
+        const alpha = loss.kind === 'bce' ? null : String(loss.alpha);
+        const imb = t.config.data.imbalance;
+        insert.run(
+          this.sweepId,
+          t.key,
+          t.settingKey,
+          t.setting,
+          JSON.stringify(t.config),
+          JSON.stringify(t.params),
+          loss.kind,
+          loss.kind === 'focal' ? loss.gamma : null,
+          alpha,
+          imb === 'native' ? null : imb,
+          imbalanceLabel(imb),
+          t.config.seed,
+        );
+      }
+      const rows = this.db.prepare(`SELECT id, key, state FROM trials WHERE sweep_id = ? AND in_spec = 1`).all(this.sweepId) as {
+        id: number;
+        key: string;
+        state: TrialState;
+      }[];
+      const state = new Map<string, TrialState>();
+      for (const r of rows) {
+        this.trialIds.set(r.key, r.id);
+        state.set(r.key, r.state);
+      }
+      let complete = 0;
+      let failed = 0;
+      const pending: Trial[] = [];
+      for (const t of trials) {
+        const s = state.get(t.key);
+        if (s === 'complete') complete++;
+        else if (s === 'failed' && !retryFailed) failed++;
+        else pending.push(t);
+      }
+      return { total: trials.length, complete, failed, pending };
+    })();
+  }
+
+  /** Mark a cohort's trials running under this run. */
+  markRunning(keys: readonly string[], runId: number, cohortKey: string): void {
+    const stmt = this.db.prepare(
+      `UPDATE trials SET state = 'running', run_id = ?, cohort_key = ?, attempts = attempts + 1, started_at = ?, error = NULL WHERE id = ?`,
+    );
+    const now = nowIso();
+    this.db.transaction(() => {
+      for (const k of keys) stmt.run(runId, cohortKey, now, this.idOf(k));
+    })();
+  }
+
+  private idOf(key: string): number {
+    const id = this.trialIds.get(key);
+    if (id === undefined) throw new Error(`trial ${key} is not part of the planned sweep`);
+    return id;
+  }
+
+  /** Record a batch of results in one transaction: metrics, curves, decision grids, dataset points. */
+  record(results: readonly TrialResult[], runId: number): void {
+    const setTrial = this.db.prepare(
+      `UPDATE trials SET state = @state, error = @error, run_id = @run_id, backend = @backend, worker = @worker, finished_at = @finished_at,
+         cohort_size = @cohort_size, setup_ms = @setup_ms, train_ms = @train_ms, eval_ms = @eval_ms,
+         n_train = @n_train, n_test = @n_test, train_positive_fraction = @train_positive_fraction, alpha_used = @alpha_used,
+         ${METRIC_COLUMNS.map((c) => `${c} = @${c}`).join(', ')}
+       WHERE id = @id`,
+    );
+    const delEpochs = this.db.prepare(`DELETE FROM epochs WHERE trial_id = ?`);
+    const addEpoch = this.db.prepare(`INSERT INTO epochs (trial_id, epoch, train_loss, eval_loss, eval_log_loss, eval_pr_auc) VALUES (?, ?, ?, ?, ?, ?)`);
+    const addArtifact = this.db.prepare(`INSERT OR REPLACE INTO artifacts (trial_id, kind, meta, data) VALUES (?, ?, ?, ?)`);
+    const addDataset = this.db.prepare(`INSERT OR IGNORE INTO datasets (key, n, x, y, label) VALUES (?, ?, ?, ?, ?)`);
+    const now = nowIso();
+    this.db.transaction(() => {
+      for (const r of results) {
+        const id = this.idOf(r.key);
+        const metrics: Record<string, number | null> = {};
+        for (const c of METRIC_COLUMNS) metrics[c] = r.metrics ? ((r.metrics as unknown as Record<string, number | null>)[c] ?? null) : null;
+        for (const c of METRIC_COLUMNS) if (typeof metrics[c] === 'number' && !Number.isFinite(metrics[c])) metrics[c] = null;
+        setTrial.run({
+          id,
+          state: r.state,
+          error: r.error ?? null,
+          run_id: runId,
+          backend: r.backend,
+          worker: r.worker,
+          finished_at: now,
+          cohort_size: r.timings.cohort_size,
+          setup_ms: r.timings.setup_ms,
+          train_ms: r.timings.train_ms,
+          eval_ms: r.timings.eval_ms,
+          n_train: r.n_train,
+          n_test: r.n_test,
+          train_positive_fraction: r.train_positive_fraction,
+          alpha_used: r.alpha_used,
+          ...metrics,
+        });
+        delEpochs.run(id);
+        for (const e of r.curves) addEpoch.run(id, e.epoch, finiteOrNull(e.train_loss), finiteOrNull(e.eval_loss), finiteOrNull(e.eval_log_loss), finiteOrNull(e.eval_pr_auc));
+        if (r.grid) {
+          const { probs, ...meta } = r.grid;
+          addArtifact.run(id, 'decision_grid', JSON.stringify(meta), Buffer.from(probs, 'base64'));
+        }
+        if (r.points) {
+          const p = r.points;
+          addDataset.run(p.key, p.label.length, f32(p.x), f32(p.y), Buffer.from(Uint8Array.from(p.label)));
+        }
+      }
+    })();
+  }
+
+  /** Mark trials failed (a cohort threw or timed out) without metrics. */
+  markFailed(keys: readonly string[], runId: number, message: string): void {
+    const stmt = this.db.prepare(`UPDATE trials SET state = 'failed', error = ?, run_id = ?, finished_at = ? WHERE id = ?`);
+    const now = nowIso();
+    this.db.transaction(() => keys.forEach((k) => stmt.run(message, runId, now, this.idOf(k))))();
+  }
+
+  /** Mark trials interrupted (Ctrl-C, SIGTERM, a worker that went away); the next run retries them. */
+  markInterrupted(keys: readonly string[], runId: number, message: string): void {
+    const stmt = this.db.prepare(`UPDATE trials SET state = 'interrupted', error = ?, run_id = ?, finished_at = ? WHERE id = ? AND state IN ('running', 'queued')`);
+    const now = nowIso();
+    this.db.transaction(() => keys.forEach((k) => stmt.run(message, runId, now, this.idOf(k))))();
+  }
+
+  finishRun(runId: number, status: 'complete' | 'failed' | 'interrupted', counts: { planned: number; completed: number; failed: number; wallMs: number }): void {
+    this.db
+      .prepare(`UPDATE runs SET status = ?, finished_at = ?, planned = ?, completed = ?, failed = ?, wall_ms = ? WHERE id = ?`)
+      .run(status, nowIso(), counts.planned, counts.completed, counts.failed, counts.wallMs, runId);
+  }
+
+  /** State of every trial of the current spec, by key (for tests and summaries). */
+  states(): Map<string, TrialState> {
+    const rows = this.db.prepare(`SELECT key, state FROM trials WHERE sweep_id = ? AND in_spec = 1`).all(this.sweepId) as { key: string; state: TrialState }[];
+    return new Map(rows.map((r) => [r.key, r.state]));
+  }
+}
+
+function finiteOrNull(v: number | null | undefined): number | null {
+  return typeof v === 'number' && Number.isFinite(v) ? v : null;
+}
+
+function f32(values: number[]): Buffer {
+  const a = Float32Array.from(values);
+  return Buffer.from(a.buffer, a.byteOffset, a.byteLength);
+}

@@ -1,0 +1,228 @@
+/**
+ * The worker entry: trainCohort(cohort) -> TrialResult[]. Piscina runs the default export on a
+ * worker thread; distributed workers call the same function through their own pool.
+ */
+import * as tf from '@tensorflow/tfjs';
+import { hostname } from 'node:os';
+import { threadId } from 'node:worker_threads';
+import { shortHash } from '../canonical.js';
+import { JobFormatError } from '../errors.js';
+import { COHORT_FORMAT, CONFIG_VERSION, type Cohort, type DatasetPoints, type DecisionGrid, type EpochPoint, type Trial, type TrialResult } from '../types.js';
+import { initBackend } from './backend.js';
+import { decisionGridPoints, makeDataset, standardizeRows, type Dataset } from './data.js';
+import { resolveLoss } from './losses.js';
+import { averagePrecision, classificationMetrics, logLossFromLogits } from './metrics.js';
+import { BatchedMlp, fit, predictLogits, type MemberSpec } from './model.js';
+
+/** Decision-region grid resolution for 2-D data. */
+export const GRID_RESOLUTION = 64;
+/** Most test points stored per 2-D dataset for plotting. */
+const MAX_POINTS = 2000;
+
+export interface TrainCohortOptions {
+  /** Throw if tfjs holds more tensors after the cohort than before (tests). Default false. */
+  checkLeaks?: boolean;
+}
+
+/** Piscina entry point. */
+export default async function run(cohort: Cohort): Promise<TrialResult[]> {
+  return trainCohort(cohort);
+}
+
+/** Refuse a payload this version does not understand instead of training the wrong thing. */
+export function checkCohort(cohort: unknown): asserts cohort is Cohort {
+  const c = cohort as Partial<Cohort> | null;
+  if (!c || typeof c !== 'object') throw new JobFormatError('cohort payload is not an object');
+  if (c.format !== COHORT_FORMAT) throw new JobFormatError(`cohort format ${String(c.format)} is not supported (this worker understands format ${COHORT_FORMAT}); upgrade the worker`);
+  if (typeof c.key !== 'string' || !Array.isArray(c.trials) || c.trials.length === 0) throw new JobFormatError('cohort payload has no key or no trials');
+  if (!['auto', 'tensorflow', 'wasm', 'cpu'].includes(String(c.backend))) throw new JobFormatError(`cohort backend ${String(c.backend)} is unknown`);
+  for (const t of c.trials as Partial<Trial>[]) {
+    const cfg = t?.config;
+    if (typeof t?.key !== 'string' || !cfg || typeof cfg !== 'object') throw new JobFormatError('cohort trial has no key or config');
+    if (cfg.v !== CONFIG_VERSION) throw new JobFormatError(`trial ${t.key}: config version ${String(cfg.v)} is not supported (expected ${CONFIG_VERSION})`);
+    if (!cfg.data || !cfg.model || !cfg.train || !cfg.loss || typeof cfg.seed !== 'number') throw new JobFormatError(`trial ${t.key}: config is missing data, model, train, loss or seed`);
+    if (!Array.isArray(cfg.model.hidden) || !['bce', 'weighted_bce', 'focal'].includes(cfg.loss.kind)) throw new JobFormatError(`trial ${t.key}: malformed model or loss`);
+  }
+}
+
+/** Train a cohort of same-shape trials as one batched model and evaluate each trial. */
+export async function trainCohort(cohort: Cohort, opts: TrainCohortOptions = {}): Promise<TrialResult[]> {
+  checkCohort(cohort);
+  const backend = await initBackend(cohort.backend);
+  const tensorsBefore = tf.memory().numTensors;
+  const worker = `${hostname()}/${process.pid}/${threadId}`;
+  const t0 = performance.now();
+
+  const trials = cohort.trials;
+  const first = trials[0].config;
+  const datasets = trials.map((t) => makeDataset(t.config.data, t.config.seed));
+  const d0 = datasets[0];
+  datasets.forEach((ds, i) => {
+    if (ds.nTrain !== d0.nTrain || ds.nVal !== d0.nVal || ds.nTest !== d0.nTest || ds.nFeatures !== d0.nFeatures) {
+      throw new Error(`trial ${trials[i].key} has data of another shape than the rest of its cohort`);
+    }
+  });
+  const losses = trials.map((t, i) => resolveLoss(t.config.loss, datasets[i].trainPositiveFraction));
+  const members: MemberSpec[] = trials.map((t, i) => ({
+    seed: t.config.seed,
+    xTrain: datasets[i].xTrain,
+    yTrain: datasets[i].yTrain,
+    gamma: losses[i].gamma,
+    positiveWeight: losses[i].positive,
+    negativeWeight: losses[i].negative,
+    learningRate: t.config.train.learning_rate,
+    momentum: t.config.train.momentum ?? 0,
+    init: t.config.model.init,
+  }));
+  const K = trials.length;
+  const d = d0.nFeatures;
+  const model = new BatchedMlp(members, d, first.model, first.train);
+  const results: TrialResult[] = [];
+  try {
+    // evaluation split for curves: validation when there is one, else test
+    const useVal = d0.nVal > 0;
+    const nEval = useVal ? d0.nVal : d0.nTest;
+    const xEval = stack(datasets.map((ds) => (useVal ? ds.xVal : ds.xTest)));
+    const curves: EpochPoint[][] = trials.map(() => []);
+    const setupMs = performance.now() - t0;
+
+    const t1 = performance.now();
+    fit(model, {
+      nTrain: d0.nTrain,
+      nFeatures: d,
+      evalEvery: first.train.eval_every,
+      onEpoch: (epoch, l) => {
+        for (let k = 0; k < K; k++) curves[k].push({ epoch, train_loss: l[k] });
+      },
+      onEval: (epoch) => {
+        const logits = predictLogits(model, xEval, nEval, d);
+        for (let k = 0; k < K; k++) {
+          const y = useVal ? datasets[k].yVal : datasets[k].yTest;
+          const z = logits.subarray(k * nEval, (k + 1) * nEval);
+          const point = curves[k][epoch - 1];
+          if (z.some(Number.isNaN)) continue; // diverged: recorded as failed below
+          point.eval_loss = ownLoss(y, z, members[k]);
+          point.eval_log_loss = logLossFromLogits(y, z);
+          point.eval_pr_auc = averagePrecision(y, z);
+        }
+      },
+    });
+    const trainMs = performance.now() - t1;
+
+    const t2 = performance.now();
+    const nTest = d0.nTest;
+    const testLogits = predictLogits(model, stack(datasets.map((ds) => ds.xTest)), nTest, d);
+    const grids = d === 2 ? decisionGrids(model, trials, datasets) : null;
+    for (let k = 0; k < K; k++) {
+      const t = trials[k];
+      const ds = datasets[k];
+      const z = testLogits.subarray(k * nTest, (k + 1) * nTest);
+      const lastLoss = curves[k].length ? curves[k][curves[k].length - 1].train_loss : NaN;
+      const divergedAt = curves[k].find((p) => !Number.isFinite(p.train_loss))?.epoch;
+      const base = {
+        key: t.key,
+        backend,
+        worker,
+        alpha_used: losses[k].alphaUsed,
+        train_positive_fraction: ds.trainPositiveFraction,
+        n_train: ds.nTrain,
+        n_test: ds.nTest,
+        curves: curves[k],
+        timings: { cohort_size: K, setup_ms: setupMs, train_ms: trainMs, eval_ms: 0 },
+      };
+      if (divergedAt !== undefined || z.some((v) => Number.isNaN(v))) {
+        results.push({
+          ...base,
+          state: 'failed',
+          error: `training diverged: the loss became ${divergedAt !== undefined ? `${curves[k][divergedAt - 1].train_loss} at epoch ${divergedAt}` : 'NaN'} (try a lower learning rate)`,
+          metrics: null,
+        });
+        continue;
+      }
+      results.push({
+        ...base,
+        state: 'complete',
+        metrics: { ...classificationMetrics(ds.yTest, z, t.config.train.threshold), final_train_loss: lastLoss },
+        grid: grids?.[k],
+        points: d === 2 ? datasetPoints(t, ds) : undefined,
+      });
+    }
+    const evalMs = performance.now() - t2;
+    for (const r of results) r.timings.eval_ms = evalMs;
+  } finally {
+    model.dispose();
+  }
+  const leaked = tf.memory().numTensors - tensorsBefore;
+  if (opts.checkLeaks && leaked !== 0) throw new Error(`trainCohort leaked ${leaked} tensors`);
+  return results;
+}
+
+/** Stack per-member row-major matrices of equal size into one [K, N, d] buffer. */
+function stack(parts: Float32Array[]): Float32Array {
+  const out = new Float32Array(parts.reduce((n, p) => n + p.length, 0));
+  let o = 0;
+  for (const p of parts) {
+    out.set(p, o);
+    o += p.length;
+  }
+  return out;
+}
+
+/** A member's own loss on an evaluation split, in float64 from logits (same formula as training). */
+function ownLoss(labels: ArrayLike<number>, logits: ArrayLike<number>, m: MemberSpec): number {
+  let sum = 0;
+  for (let i = 0; i < labels.length; i++) {
+    const y = labels[i];
+    const zt = y === 1 ? logits[i] : -logits[i];
+    const ce = softplus(-zt);
+    const mod = m.gamma === 0 ? 1 : Math.exp(-m.gamma * softplus(zt));
+    sum += (y === 1 ? m.positiveWeight : m.negativeWeight) * mod * ce;
+  }
+  return sum / Math.max(1, labels.length);
+}
+
+function softplus(x: number): number {
+  return Math.max(x, 0) + Math.log1p(Math.exp(-Math.abs(x)));
+}
+
+/** Predicted probabilities over each member's 2-D bounding box (original units), as bytes. */
+function decisionGrids(model: BatchedMlp, trials: readonly Trial[], datasets: Dataset[]): DecisionGrid[] {
+  const R = GRID_RESOLUTION;
+  const n = R * R;
+  const raw = datasets.map((ds) => decisionGridPoints(ds.bounds, R));
+  const scaled = stack(raw.map((pts, k) => standardizeRows(pts, 2, datasets[k].mean, datasets[k].std)));
+  const logits = predictLogits(model, scaled, n, 2);
+  return datasets.map((ds, k) => {
+    const bytes = new Uint8Array(n);
+    for (let i = 0; i < n; i++) bytes[i] = Math.round(255 / (1 + Math.exp(-logits[k * n + i])));
+    return {
+      dataset_key: datasetKey(trials[k]),
+      resolution: R,
+      x0: ds.bounds.min[0],
+      x1: ds.bounds.max[0],
+      y0: ds.bounds.min[1],
+      y1: ds.bounds.max[1],
+      probs: Buffer.from(bytes).toString('base64'),
+    };
+  });
+}
+
+/** Key of a trial's dataset: its data config with the seed it is generated from (not the CSV path). */
+export function datasetKey(trial: Trial): string {
+  return shortHash({ ...trial.config.data, path: undefined, seed: trial.config.data.seed ?? trial.config.seed });
+}
+
+/** The test split in original units (at most MAX_POINTS), keyed by the data config and its seed. */
+function datasetPoints(trial: Trial, ds: Dataset): DatasetPoints {
+  const key = datasetKey(trial);
+  const n = Math.min(ds.nTest, MAX_POINTS);
+  const x: number[] = [];
+  const y: number[] = [];
+  const label: number[] = [];
+  for (let i = 0; i < n; i++) {
+    x.push(ds.testRaw[2 * i]);
+    y.push(ds.testRaw[2 * i + 1]);
+    label.push(ds.yTest[i]);
+  }
+  return { key, x, y, label };
+}
