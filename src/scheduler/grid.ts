@@ -107,7 +107,7 @@ function buildConfig(spec: SweepSpec, picked: Picked): TrialConfig {
     const features = data.features as number;
     data.informative = data.informative ?? features;
     const informative = data.informative as number;
-    if (informative > features) fail(['data.informative', 'data.features'], `data.informative (${informative}) is more than data.features (${features})`);
+    if (informative > features) fail(['data.informative', 'data.features'], `${informative} informative features is more than data.features (${features})`);
     if (informative + (data.redundant as number) > features) {
       fail(['data.redundant', 'data.informative', 'data.features'], `data.informative + data.redundant (${informative} + ${data.redundant}) is more than data.features (${features})`);
     }
@@ -158,9 +158,10 @@ function checkedShape(data: DataConfig, csv: CsvSummary | null, fail: (paths: st
   const need = data.validation_fraction > 0 ? 3 : 2;
   if (positives < need || total - positives < need) {
     const label = imbalanceLabel(f);
+    const few = Math.min(positives, total - positives);
     fail(
       ['data.imbalance', 'data.samples'],
-      `imbalance ${label} of ${total} samples gives ${Math.min(positives, total - positives)} samples of a class; ` +
+      `${label} of ${total} samples leaves ${few} sample${few === 1 ? '' : 's'} of the minority class; ` +
         `need at least ${need} (one per split): use more samples or a milder ratio`,
     );
   }

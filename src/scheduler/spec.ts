@@ -221,8 +221,8 @@ type Issue = z.core.$ZodIssue;
 function describeIssue(issue: Issue): string {
   switch (issue.code) {
     case 'invalid_type': {
-      const got = issue.input === undefined ? 'nothing' : fmt(issue.input);
-      if (issue.input === undefined) return `required`;
+      const got = fmt(issue.input);
+      if (issue.input === undefined) return issue.path.length === 1 && issue.path[0] === 'name' ? 'required (names the sweep and its database)' : 'required';
       const expected = issue.expected === 'int' ? 'an integer' : issue.expected === 'record' ? 'a mapping' : issue.expected === 'array' ? 'a list' : `a ${issue.expected}`;
       return `must be ${expected}, got ${got}`;
     }
@@ -297,7 +297,7 @@ class SpecSource {
     readonly file: string,
     readonly text: string,
   ) {
-    this.doc = parseDocument(text, { lineCounter: this.lines, uniqueKeys: true, prettyErrors: false });
+    this.doc = parseDocument(text, { lineCounter: this.lines, uniqueKeys: true, prettyErrors: true });
   }
 
   /** Location of a node by path; walks up to the nearest existing parent. With `key`, the key's position. */
@@ -375,7 +375,11 @@ export function parseSpec(text: string, file: string): SweepSpec {
   const yamlErr = src.doc.errors[0];
   if (yamlErr) {
     const pos = yamlErr.linePos?.[0];
-    const msg = yamlErr.message.split('\n')[0].replace(/ at line \d+, column \d+:?$/, '');
+    let msg = yamlErr.message.split('\n')[0].replace(/ at line \d+, column \d+:?$/, '');
+    if (yamlErr.code === 'DUPLICATE_KEY') {
+      const key = /^[^\s:]+/.exec(text.slice(yamlErr.pos[0]))?.[0];
+      msg = `duplicate key${key ? ` ${key}` : ''} (each key may appear once in a mapping)`;
+    }
     throw new SpecError({ file, line: pos?.line, col: pos?.col }, `YAML: ${msg}`);
   }
   const raw = src.doc.toJS({ maxAliasCount: 100 }) as unknown;

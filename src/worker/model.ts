@@ -65,9 +65,10 @@ export class BatchedMlp {
       const fanOut = this.dims[l];
       const w = new Float32Array(K * fanIn * fanOut);
       members.forEach((m, i) => initWeights(w.subarray(i * fanIn * fanOut, (i + 1) * fanIn * fanOut), fanIn, fanOut, m.init, new Rng(m.seed, `init/${l}`)));
-      // unnamed: tfjs names must be unique per engine, and cohorts come and go
-      this.weights.push(tf.variable(tf.tensor3d(w, [K, fanIn, fanOut]), true));
-      this.weights.push(tf.variable(tf.zeros([K, 1, fanOut]), true));
+      // unnamed: tfjs names must be unique per engine, and cohorts come and go. tidy frees the
+      // initial values (a variable keeps its own reference to the data).
+      this.weights.push(tf.tidy(() => tf.variable(tf.tensor3d(w, [K, fanIn, fanOut]), true)));
+      this.weights.push(tf.tidy(() => tf.variable(tf.zeros([K, 1, fanOut]), true)));
     }
     const col = (f: (m: MemberSpec) => number, rank: 2 | 3) =>
       rank === 3 ? tf.tensor3d(members.map(f), [K, 1, 1]) : tf.tensor2d(members.map(f), [K, 1]);
@@ -78,7 +79,7 @@ export class BatchedMlp {
     this.negW = col((m) => m.negativeWeight, 2);
     const nSlots = train.optimizer === 'adam' ? 2 : 1;
     for (const w of this.weights) {
-      this.slots.push(Array.from({ length: nSlots }, () => tf.variable(tf.zerosLike(w), false)));
+      this.slots.push(Array.from({ length: nSlots }, () => tf.tidy(() => tf.variable(tf.zerosLike(w), false))));
     }
   }
 

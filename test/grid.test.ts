@@ -1,0 +1,148 @@
+/**
+ * Grid expansion: counts, canonical configs, dedupe of equivalent configurations, and trial keys that
+ * do not depend on how the YAML is written.
+ */
+import { describe, expect, it } from 'vitest';
+import { GridTooLargeError, SpecError } from '../src/errors.js';
+import { countCombinations, expandGrid, settingKey } from '../src/scheduler/grid.js';
+import { parseSpec } from '../src/scheduler/spec.js';
+
+const expand = (yaml: string, opts = {}) => expandGrid(parseSpec(yaml, 't.yaml'), opts);
+const keys = (yaml: string) => expand(yaml).trials.map((t) => t.key);
+
+describe('grid counts', () => {
+  it('is the cartesian product, with conditional loss parameters', () => {
+    const g = expand(`
+name: n
+grid:
+  imbalance: ["90:10", "95:5", "99:1"]
+  seed: [1, 2, 3, 4, 5]
+  loss:
+    - bce
+    - focal: { gamma: [0.5, 1, 2, 3, 5], alpha: [none, 0.25, 0.5, 0.75, inverse] }
+  train.learning_rate: [0.01, 0.003]
+`);
+    // bce has no γ/α: 1 + 25 loss variants; × 3 ratios × 5 seeds × 2 learning rates
+    expect(g.combinations).toBe(26 * 3 * 5 * 2);
+    expect(g.trials).toHaveLength(780);
+    expect(g.merged).toBe(0);
+    expect(new Set(g.trials.map((t) => t.key)).size).toBe(780);
+  });
+
+  it('weighted_bce defaults to α = inverse and focal to γ = 2, α = none', () => {
+    const g = expand('name: n\ngrid: {loss: [weighted_bce, focal]}\n');
+    expect(g.trials.map((t) => t.config.loss)).toEqual([
+      { kind: 'weighted_bce', alpha: 'inverse' },
+      { kind: 'focal', gamma: 2, alpha: 'none' },
+    ]);
+  });
+
+  it('records the swept values and a setting label per trial', () => {
+    const [t] = expand('name: n\ngrid:\n  imbalance: ["95:5"]\n  seed: [7]\n  loss: [{focal: {gamma: 2, alpha: inverse}}]\n  train.learning_rate: [0.003]\n').trials;
+    expect(t.params).toEqual({ 'data.imbalance': 0.05, seed: 7, loss: 'focal', 'train.learning_rate': 0.003 });
+    expect(t.setting).toBe('focal(γ=2, α=inverse) · 95:5 · train.learning_rate=0.003');
+  });
+
+  it('refuses an absurd grid with its size unless told yes', () => {
+    const yaml = `name: big\ngrid:\n  seed: [${Array.from({ length: 400 }, (_, i) => i).join(', ')}]\n  train.batch_size: [${Array.from({ length: 300 }, (_, i) => i + 1).join(', ')}]\n  loss: [bce]\n`;
+    const spec = parseSpec(yaml, 'big.yaml');
+    expect(countCombinations(spec)).toBe(120_000);
+    expect(() => expandGrid(spec)).toThrow(GridTooLargeError);
+    expect(() => expandGrid(spec)).toThrow('big.yaml: grid: 120,000 trials is more than 100,000, probably a mistake; pass --yes to run it anyway');
+  });
+});
+
+describe('equivalent configurations run once', () => {
+  it('focal with γ=0 is BCE (α none) or weighted BCE (α set)', () => {
+    const g = expand('name: n\ngrid:\n  loss:\n    - bce\n    - weighted_bce: {alpha: [0.75]}\n    - focal: {gamma: [0, 2], alpha: [none, 0.75]}\n');
+    // focal(0, none) = bce, focal(0, 0.75) = weighted_bce(0.75): 6 combinations, 4 distinct trials
+    expect(g.combinations).toBe(6);
+    expect(g.trials).toHaveLength(4);
+    expect(g.merged).toBe(2);
+    expect(g.trials.map((t) => t.config.loss.kind)).toEqual(['bce', 'weighted_bce', 'focal', 'focal']);
+  });
+
+  it('the same ratio written three ways is one value', () => {
+    const g = expand('name: n\ngrid:\n  imbalance: ["90:10", "9:1", 0.1]\n  loss: [bce]\n');
+    expect(g.trials).toHaveLength(1);
+    expect(g.merged).toBe(2);
+  });
+
+  it('batch sizes above the training set size are the same full-batch training', () => {
+    const g = expand('name: n\ndata: {samples: 100, test_fraction: 0.2}\ngrid:\n  train.batch_size: [80, 100, 500]\n  loss: [bce]\n');
+    expect(g.trials.map((t) => t.config.train.batch_size)).toEqual([80]);
+  });
+
+  it('momentum does not split adam trials (it only applies to sgd)', () => {
+    const g = expand('name: n\ngrid:\n  train.momentum: [0.5, 0.9]\n  train.optimizer: [adam, sgd]\n  loss: [bce]\n');
+    expect(g.trials).toHaveLength(3);
+    expect(g.trials.filter((t) => t.config.train.optimizer === 'adam')[0].config.train).not.toHaveProperty('momentum');
+  });
+});
+
+describe('trial keys', () => {
+  const canonical = `
+name: k
+data: { generator: classification, samples: 1000, features: 2, class_sep: 1.0 }
+model: { hidden: [8, 8], activation: relu }
+train: { epochs: 5, batch_size: 32, learning_rate: 0.01 }
+grid:
+  imbalance: ["90:10"]
+  seed: [1, 2]
+  loss:
+    - focal: { gamma: [2], alpha: [none, inverse] }
+`;
+
+  it('do not depend on key order, spelling, defaults written out, or where a value is set', () => {
+    const rewritten = `
+grid:
+  loss:
+    - focal: { alpha: [null, inverse], gamma: 2.0 }
+  seed: [2, 1]
+  train.learning_rate: [0.01]
+  imbalance: [0.1]
+train: { learning_rate: 0.5, batch_size: 32, epochs: 5, optimizer: adam, eval_every: 1, threshold: 0.5 }
+model: { activation: relu, init: he, hidden: [8, 8] }
+data: { class_sep: 1, features: 2, samples: 1000, flip_y: 0.01, generator: classification, informative: 2, test_fraction: 0.25, seed: null }
+name: another-name
+description: same trials, written differently
+`;
+    expect(new Set(keys(rewritten))).toEqual(new Set(keys(canonical)));
+  });
+
+  it('change when anything that affects the result changes', () => {
+    const base = new Set(keys(canonical));
+    for (const [from, to] of [
+      ['samples: 1000', 'samples: 1001'],
+      ['class_sep: 1.0', 'class_sep: 1.5'],
+      ['hidden: [8, 8]', 'hidden: [8, 4]'],
+      ['epochs: 5', 'epochs: 6'],
+      ['learning_rate: 0.01', 'learning_rate: 0.02'],
+      ['gamma: [2]', 'gamma: [2.5]'],
+      ['"90:10"', '"95:5"'],
+    ]) {
+      const changed = keys(canonical.replace(from, to));
+      for (const k of changed) expect(base.has(k), `${from} -> ${to}`).toBe(false);
+    }
+  });
+
+  it('are stable across versions (a changed key would orphan every stored result)', () => {
+    expect(keys(canonical)).toEqual(['8312a63b4b9a8767', '166a82de6af9bd60', '0cb5fe3cd780969b', '605d989cbcefb3a2']);
+  });
+
+  it('setting keys group trials that differ only by seed', () => {
+    const g = expand(canonical);
+    const bySetting = new Map<string, number>();
+    for (const t of g.trials) bySetting.set(settingKey(t.config), (bySetting.get(settingKey(t.config)) ?? 0) + 1);
+    expect([...bySetting.values()]).toEqual([2, 2]);
+    expect(g.trials[0].settingKey).toBe(settingKey(g.trials[0].config));
+  });
+});
+
+describe('cross-key checks point at the swept value that breaks them', () => {
+  it('too few minority samples at one swept ratio', () => {
+    expect(() => expand('name: n\ndata: {samples: 120}\ngrid:\n  imbalance: ["90:10", "99:1"]\n  loss: [bce]\n')).toThrow(
+      new SpecError({ file: 't.yaml', line: 4, col: 24, path: 'grid.imbalance[1]' }, '99:1 of 120 samples leaves 1 sample of the minority class; need at least 2 (one per split): use more samples or a milder ratio'),
+    );
+  });
+});

@@ -1,0 +1,139 @@
+/**
+ * The worker's trainCohort: a trial trained alone equals the same trial inside a mixed cohort,
+ * the same trial twice gives identical results, no tensors leak, divergence fails only that trial.
+ */
+import * as tf from '@tensorflow/tfjs';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { cohortKey } from '../src/scheduler/cohort.js';
+import { expandGrid } from '../src/scheduler/grid.js';
+import { parseSpec } from '../src/scheduler/spec.js';
+import { COHORT_FORMAT, type Cohort, type Trial, type TrialResult } from '../src/types.js';
+import { checkCohort, trainCohort } from '../src/worker/task.js';
+
+const SPEC = `
+name: cohort-equivalence
+data: { generator: classification, samples: 400, features: 2, flip_y: 0.02, test_fraction: 0.25 }
+model: { hidden: [8, 8] }
+train: { epochs: 4, batch_size: 32, learning_rate: 0.02, eval_every: 2 }
+grid:
+  imbalance: ["90:10", "80:20"]
+  seed: [1, 2]
+  loss:
+    - bce
+    - weighted_bce: { alpha: [inverse] }
+    - focal: { gamma: [0.5, 2], alpha: [none, 0.25] }
+  train.learning_rate: [0.02, 0.005]
+`;
+
+function trialsOf(yaml: string): Trial[] {
+  return expandGrid(parseSpec(yaml, 't.yaml')).trials;
+}
+
+function cohortOf(trials: Trial[], backend: Cohort['backend'] = 'cpu'): Cohort {
+  return { format: COHORT_FORMAT, key: cohortKey(trials), shape: 'test', backend, trials };
+}
+
+function relClose(a: number | null, b: number | null, rel = 1e-4): boolean {
+  if (a === null || b === null) return a === b;
+  return Math.abs(a - b) <= rel * Math.max(Math.abs(a), Math.abs(b), 1e-12) + 1e-7;
+}
+
+describe.each(['cpu', 'wasm'] as const)('trainCohort on %s', (backend) => {
+  let all: Trial[];
+  let mixed: TrialResult[];
+  beforeAll(async () => {
+    all = trialsOf(SPEC);
+    expect(all).toHaveLength(48);
+    // 16 mixed trials: both ratios, every loss, both learning rates, both seeds
+    const picked = all.filter((_, i) => i % 3 === 0).slice(0, 16);
+    mixed = await trainCohort(cohortOf(picked, backend), { checkLeaks: true });
+  });
+
+  it('records the backend that trained each trial', () => {
+    expect(new Set(mixed.map((r) => r.backend))).toEqual(new Set([backend]));
+  });
+
+  it('a trial alone equals the same trial inside a cohort of 16 mixed trials (1e-4 relative)', async () => {
+    const picked = all.filter((_, i) => i % 3 === 0).slice(0, 16);
+    for (const idx of [0, 5, 11, 15]) {
+      const [alone] = await trainCohort(cohortOf([picked[idx]], backend), { checkLeaks: true });
+      const inCohort = mixed[idx];
+      expect(alone.key).toBe(inCohort.key);
+      expect(alone.state).toBe('complete');
+      const la = alone.curves.at(-1)!.train_loss;
+      const lc = inCohort.curves.at(-1)!.train_loss;
+      expect(relClose(la, lc), `final loss ${la} vs ${lc}`).toBe(true);
+      for (const m of ['minority_f1', 'pr_auc', 'roc_auc', 'log_loss', 'brier', 'mcc'] as const) {
+        expect(relClose(alone.metrics![m], inCohort.metrics![m]), `${m}: ${alone.metrics![m]} vs ${inCohort.metrics![m]}`).toBe(true);
+      }
+      expect(alone.timings.cohort_size).toBe(1);
+      expect(inCohort.timings.cohort_size).toBe(16);
+    }
+  });
+
+  it('the same trial twice gives identical results', async () => {
+    const t = all[7];
+    const [a] = await trainCohort(cohortOf([t], backend));
+    const [b] = await trainCohort(cohortOf([t], backend));
+    expect(a.metrics).toEqual(b.metrics);
+    expect(a.curves).toEqual(b.curves);
+    expect(a.grid).toEqual(b.grid);
+  });
+});
+
+describe('trainCohort results', () => {
+  it('carry metrics, curves, decision grids, test points and timings', async () => {
+    const trials = trialsOf(SPEC).slice(0, 3);
+    const results = await trainCohort(cohortOf(trials));
+    for (const r of results) {
+      expect(r.state).toBe('complete');
+      expect(r.metrics!.tp + r.metrics!.fn).toBeGreaterThan(0);
+      expect(r.metrics!.tp + r.metrics!.fp + r.metrics!.tn + r.metrics!.fn).toBe(r.n_test);
+      expect(r.curves.map((c) => c.epoch)).toEqual([1, 2, 3, 4]);
+      // eval_every 2: evaluation at epochs 2 and 4
+      expect(r.curves.map((c) => c.eval_pr_auc !== undefined)).toEqual([false, true, false, true]);
+      expect(r.grid!.resolution).toBe(64);
+      expect(Buffer.from(r.grid!.probs, 'base64')).toHaveLength(64 * 64);
+      expect(r.points!.key).toBe(r.grid!.dataset_key);
+      expect(r.points!.x).toHaveLength(r.n_test);
+      expect(r.timings.train_ms).toBeGreaterThan(0);
+    }
+    // α = inverse resolves to the training majority fraction
+    const wbce = results.find((r) => r.key === trials.find((t) => t.config.loss.kind === 'weighted_bce')!.key)!;
+    expect(wbce.alpha_used).toBeCloseTo(1 - wbce.train_positive_fraction, 12);
+  });
+
+  it('tensors return to their starting count after every cohort', async () => {
+    await tf.setBackend('cpu');
+    const before = tf.memory().numTensors;
+    const trials = trialsOf(SPEC);
+    await trainCohort(cohortOf(trials.slice(0, 4)));
+    expect(tf.memory().numTensors).toBe(before);
+    await trainCohort(cohortOf(trials.slice(4, 12)));
+    expect(tf.memory().numTensors).toBe(before);
+  });
+
+  it('a diverging trial fails alone; its cohort-mates complete', async () => {
+    // A learning rate far past what the spec allows (it is checked there): built directly.
+    const base = trialsOf(SPEC.replace('train: { epochs: 4,', 'train: { optimizer: sgd, epochs: 4,')).filter((t) => t.config.loss.kind === 'bce').slice(0, 4);
+    const cohort = base.map((t, i) => (i === 1 ? { ...t, key: `${t.key}-hot`, config: { ...t.config, train: { ...t.config.train, learning_rate: 1e9 } } } : t));
+    const results = await trainCohort(cohortOf(cohort));
+    for (const [i, r] of results.entries()) {
+      if (cohort[i].config.train.learning_rate === 1e9) {
+        expect(r.state).toBe('failed');
+        expect(r.error).toMatch(/^training diverged: the loss became (NaN|Infinity) at epoch \d+ \(try a lower learning rate\)$/);
+        expect(r.metrics).toBeNull();
+      } else {
+        expect(r.state).toBe('complete');
+      }
+    }
+  });
+
+  it('refuses payloads it does not understand', () => {
+    const t = trialsOf(SPEC)[0];
+    expect(() => checkCohort({ ...cohortOf([t]), format: 99 })).toThrow('cohort format 99 is not supported (this worker understands format 1); upgrade the worker');
+    expect(() => checkCohort({ ...cohortOf([t]), trials: [] })).toThrow('cohort payload has no key or no trials');
+    expect(() => checkCohort({ ...cohortOf([{ ...t, config: { ...t.config, v: 7 } }]) })).toThrow(`trial ${t.key}: config version 7 is not supported (expected 1)`);
+    expect(() => checkCohort('nonsense')).toThrow('cohort payload is not an object');
+  });
+});
