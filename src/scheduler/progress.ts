@@ -53,7 +53,7 @@ export class Progress {
       .filter(Boolean)
       .join(', ');
     this.line(`${p.sweep}: ${p.toRun} trial${p.toRun === 1 ? '' : 's'} in ${p.cohorts} cohort${p.cohorts === 1 ? '' : 's'}, ${p.executor}, ${p.backend} backend${already ? ` (${already})` : ''}`);
-    this.line(`results: ${p.db}`);
+    this.line(`writing to ${p.db}`);
   }
 
   start(): void {
@@ -127,6 +127,7 @@ export class Progress {
 export function formatDuration(ms: number): string {
   if (!Number.isFinite(ms)) return '?';
   const s = ms / 1000;
+  if (ms < 1000) return `${Math.round(ms)}ms`;
   if (s < 10) return `${s.toFixed(1)}s`;
   if (s < 60) return `${Math.round(s)}s`;
   const m = Math.floor(s / 60);

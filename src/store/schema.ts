@@ -140,7 +140,8 @@ SELECT s.name AS sweep, t.key, t.state, t.setting, t.loss, t.gamma, t.alpha, t.a
        s.objective,
        CASE s.objective ${Object.keys(METRICS).map((m) => `WHEN '${m}' THEN t.${m}`).join(' ')} END AS objective_value,
        ${METRIC_COLUMNS.map((c) => `t.${c}`).join(', ')},
-       t.backend, t.cohort_size, t.train_ms, t.attempts, t.error, t.params, t.setting_key, t.finished_at
+       t.n_train, t.n_test, t.train_positive_fraction,
+       t.backend, t.worker, t.cohort_size, t.train_ms, t.attempts, t.error, t.params, t.setting_key, t.run_id, t.finished_at
 FROM trials t JOIN sweeps s ON s.id = t.sweep_id
 WHERE t.in_spec = 1;
 

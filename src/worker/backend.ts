@@ -44,6 +44,8 @@ async function load(choice: BackendChoice): Promise<BackendName> {
 
 async function activate(name: BackendName): Promise<void> {
   const tf = await import('@tensorflow/tfjs');
+  // Production mode: no debug checks, and no "install tfjs-node" banner on stderr for cpu/wasm.
+  tf.env().set('PROD', true);
   if (name === 'tensorflow') {
     // A variable specifier keeps TypeScript from requiring the optional package at build time.
     const spec = '@tensorflow/tfjs-node';

@@ -1,0 +1,146 @@
+/**
+ * The results database: schema versioning, refusing foreign or newer files, the single-run lock,
+ * plan/record/state transitions, and recovery after a run was killed.
+ */
+import Database from 'better-sqlite3';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { StoreError } from '../src/errors.js';
+import { expandGrid } from '../src/scheduler/grid.js';
+import { parseSpec } from '../src/scheduler/spec.js';
+import { APPLICATION_ID, MIGRATIONS } from '../src/store/schema.js';
+import { openDatabase, SCHEMA_VERSION, SweepStore, type RunInfo } from '../src/store/store.js';
+import type { TrialResult } from '../src/types.js';
+
+const tmp = () => mkdtempSync(join(tmpdir(), 'fs-store-'));
+const RUN: RunInfo = { mode: 'local', workers: 1, backend: 'cpu', machine: {}, versions: {} };
+const trials = expandGrid(parseSpec('name: s\ngrid:\n  seed: [1, 2]\n  loss: [bce, {focal: {gamma: 2}}]\n', 's.yaml')).trials;
+
+function result(key: string, f1: number): TrialResult {
+  return {
+    key,
+    state: 'complete',
+    backend: 'cpu',
+    worker: 'test',
+    alpha_used: null,
+    train_positive_fraction: 0.1,
+    n_train: 3000,
+    n_test: 1000,
+    metrics: { accuracy: 0.9, balanced_accuracy: 0.8, minority_precision: 0.5, minority_recall: 0.6, minority_f1: f1, mcc: 0.4, roc_auc: 0.9, pr_auc: 0.6, brier: 0.07, log_loss: 0.2, tp: 60, fp: 60, tn: 840, fn: 40, predicted_positive_rate: 0.12, final_train_loss: 0.2 },
+    curves: [{ epoch: 1, train_loss: 0.5, eval_loss: 0.4, eval_log_loss: 0.4, eval_pr_auc: 0.5 }],
+    timings: { cohort_size: 4, setup_ms: 1, train_ms: 10, eval_ms: 1 },
+  };
+}
+
+function openStore(file: string): SweepStore {
+  const s = new SweepStore(file);
+  s.upsertSweep('s', 's.yaml', 'name: s', 'minority_f1');
+  return s;
+}
+
+describe('schema', () => {
+  it('creates a v-current database marked as ours, in WAL mode, with the SQL views', () => {
+    const file = join(tmp(), 'sub', 'r.db');
+    openStore(file).close();
+    const db = new Database(file, { readonly: true });
+    expect(db.pragma('user_version', { simple: true })).toBe(SCHEMA_VERSION);
+    expect(db.pragma('application_id', { simple: true })).toBe(APPLICATION_ID);
+    expect(db.pragma('journal_mode', { simple: true })).toBe('wal');
+    const views = (db.prepare(`SELECT name FROM sqlite_master WHERE type = 'view' ORDER BY name`).all() as { name: string }[]).map((r) => r.name);
+    expect(views).toEqual(['best_by_imbalance', 'failures', 'results', 'settings']);
+    db.close();
+  });
+
+  it('refuses a file that is not SQLite, a foreign SQLite database and a newer schema', () => {
+    const dir = tmp();
+    writeFileSync(join(dir, 'text.db'), 'hello, I am not a database, but I am long enough to have a header'.repeat(10));
+    expect(() => openDatabase(join(dir, 'text.db'))).toThrow(new StoreError(join(dir, 'text.db'), 'not a SQLite database'));
+
+    const foreign = new Database(join(dir, 'foreign.db'));
+    foreign.exec('CREATE TABLE t (x)');
+    foreign.close();
+    expect(() => openDatabase(join(dir, 'foreign.db'))).toThrow(`${join(dir, 'foreign.db')}: not a focal-sweep results database`);
+
+    const newer = join(dir, 'newer.db');
+    openStore(newer).close();
+    const db = new Database(newer);
+    db.pragma(`user_version = ${SCHEMA_VERSION + 1}`);
+    db.close();
+    expect(() => openDatabase(newer)).toThrow(`made by a newer focal-sweep (schema v${SCHEMA_VERSION + 1}; this version reads up to v${SCHEMA_VERSION}): upgrade focal-sweep`);
+    expect(() => openDatabase(join(dir, 'missing.db'))).toThrow('no such database (run a sweep first, or pass --db)');
+  });
+
+  it('migrates a database from every older version to the current one', () => {
+    for (let from = 0; from < MIGRATIONS.length; from++) {
+      const file = join(tmp(), 'old.db');
+      const db = new Database(file);
+      for (let v = 0; v < from; v++) db.exec(MIGRATIONS[v]);
+      db.pragma(`user_version = ${from}`);
+      if (from > 0) db.pragma(`application_id = ${APPLICATION_ID}`);
+      db.close();
+      openDatabase(file).close();
+      const after = new Database(file, { readonly: true });
+      expect(after.pragma('user_version', { simple: true })).toBe(SCHEMA_VERSION);
+      after.close();
+    }
+  });
+});
+
+describe('runs and trial states', () => {
+  it('plans, records and reports states; a rerun plans only what is not complete', () => {
+    const file = join(tmp(), 'r.db');
+    const store = openStore(file);
+    const run = store.beginRun(RUN);
+    const plan = store.plan(trials, false);
+    expect(plan).toMatchObject({ total: 4, complete: 0, failed: 0 });
+    expect(plan.pending).toHaveLength(4);
+    store.markRunning([trials[0].key, trials[1].key], run, 'c1');
+    store.record([result(trials[0].key, 0.5)], run);
+    store.markFailed([trials[1].key], run, 'boom');
+    store.finishRun(run, 'failed', { planned: 4, completed: 1, failed: 1, wallMs: 10 });
+    expect(Object.fromEntries(store.states())).toEqual({ [trials[0].key]: 'complete', [trials[1].key]: 'failed', [trials[2].key]: 'queued', [trials[3].key]: 'queued' });
+
+    const again = store.plan(trials, false);
+    expect(again).toMatchObject({ total: 4, complete: 1, failed: 1 });
+    expect(again.pending.map((t) => t.key)).toEqual([trials[2].key, trials[3].key]);
+    expect(store.plan(trials, true).pending.map((t) => t.key)).toEqual([trials[1].key, trials[2].key, trials[3].key]);
+
+    const row = store.db.prepare(`SELECT * FROM results WHERE key = ?`).get(trials[0].key) as Record<string, unknown>;
+    expect(row).toMatchObject({ state: 'complete', minority_f1: 0.5, objective_value: 0.5, loss: 'bce', seed: 1 });
+    expect(store.db.prepare(`SELECT error FROM failures`).all()).toEqual([{ error: 'boom' }]);
+    store.close();
+  });
+
+  it('a trial dropped from the spec stays stored but leaves the results view', () => {
+    const store = openStore(join(tmp(), 'r.db'));
+    store.beginRun(RUN);
+    store.plan(trials, false);
+    store.plan(trials.slice(0, 3), false);
+    expect(store.db.prepare(`SELECT count(*) AS n FROM trials`).get()).toEqual({ n: 4 });
+    expect(store.db.prepare(`SELECT count(*) AS n FROM results`).get()).toEqual({ n: 3 });
+    store.close();
+  });
+
+  it('refuses a second live run of the same sweep; recovers the trials of a dead one', () => {
+    const file = join(tmp(), 'r.db');
+    const a = openStore(file);
+    const runA = a.beginRun(RUN);
+    a.plan(trials, false);
+    a.markRunning([trials[0].key], runA, 'c1');
+    // A run row held by a live process (this test's parent) blocks another run.
+    a.db.prepare(`UPDATE runs SET pid = ? WHERE id = ?`).run(process.ppid, runA);
+    const b = openStore(file);
+    expect(() => b.beginRun(RUN)).toThrow(`another focal-sweep run (pid ${process.ppid}) is running this sweep; wait for it or stop it`);
+    // The same row held by a process that is gone: crashed, its running trial interrupted.
+    a.db.prepare(`UPDATE runs SET pid = 2147483646 WHERE id = ?`).run(runA);
+    const runB = b.beginRun(RUN);
+    expect(runB).toBeGreaterThan(runA);
+    expect(b.db.prepare(`SELECT status FROM runs WHERE id = ?`).get(runA)).toEqual({ status: 'crashed' });
+    expect(b.states().get(trials[0].key)).toBe('interrupted');
+    expect(b.plan(trials, false).pending).toHaveLength(4);
+    a.close();
+    b.close();
+  });
+});
