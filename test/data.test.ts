@@ -1,4 +1,7 @@
-import { readFileSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { copyFileSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { CsvError } from '../src/errors.js';
@@ -38,13 +41,16 @@ function moons(over: Partial<MoonsData> = {}): MoonsData {
 }
 
 /** good.csv: 40 rows, 12 "yes" and 28 "no"; x1 = 0, 0.5, …, 19.5; x2 in [−6, 6]; bias = 1. */
+const sha256 = (file: string) => createHash('sha256').update(readFileSync(file)).digest('hex');
+
 function csv(over: Partial<CsvData> = {}): CsvData {
+  const path = over.path ?? fixture('good.csv');
   return {
     ...common,
     imbalance: 'native',
     generator: 'csv',
-    path: fixture('good.csv'),
-    sha256: 'not checked here',
+    path,
+    sha256: sha256(path),
     label: 'label',
     positive: 'yes',
     features: null,
@@ -354,5 +360,17 @@ describe('csv', () => {
     const message = `${config.path}: imbalance 0.03 leaves 1 positive and 28 negative rows; need at least 2 of each`;
     expect(() => datasetShape(config)).toThrow(message);
     expect(() => makeDataset(config, 1)).toThrow(message);
+  });
+});
+
+describe('csv content check', () => {
+  it('refuses a file whose content changed since the sweep was planned', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'fs-csv-'));
+    const file = join(dir, 'data.csv');
+    copyFileSync(fixture('good.csv'), file);
+    const config = csv({ path: file });
+    expect(makeDataset(config, 1).nTrain).toBeGreaterThan(0);
+    writeFileSync(file, readFileSync(file, 'utf8').replace(/\n([^\n]*)\n$/, '\n'));
+    expect(() => makeDataset(config, 1)).toThrow(`${file}: changed since the sweep was planned (its SHA-256 differs); run the sweep again to plan it with the new content`);
   });
 });

@@ -5,7 +5,8 @@
  * Split sizes depend only on the row count, never on random class counts, so datasetShape() can
  * give the scheduler the exact tensor shapes at plan time without generating anything.
  */
-import { readFileSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { readFileSync, statSync } from 'node:fs';
 import { CsvError } from '../errors.js';
 import type { ClassificationData, CsvData, DataConfig, MoonsData } from '../types.js';
 import { Rng } from './rng.js';
@@ -421,9 +422,37 @@ function csvKeptCounts(
   return kept;
 }
 
+// Parsed tables by file identity and options: a cohort's trials share one parse of the file.
+const csvCache = new Map<string, CsvTable>();
+const CSV_CACHE_ENTRIES = 4;
+
+/**
+ * readCsv with a per-thread cache, checking that the file still has the content the sweep was
+ * planned with (trial keys follow the SHA-256; training on other bytes would mislabel results).
+ */
+function cachedCsv(data: CsvData): CsvTable {
+  let st;
+  try {
+    st = statSync(data.path);
+  } catch {
+    throw new CsvError(data.path, 'file not found');
+  }
+  const id = JSON.stringify([data.path, st.size, st.mtimeMs, data.sha256, data.label, data.positive, data.features]);
+  const hit = csvCache.get(id);
+  if (hit) return hit;
+  if (data.sha256) {
+    const actual = createHash('sha256').update(readFileSync(data.path)).digest('hex');
+    if (actual !== data.sha256) throw new CsvError(data.path, 'changed since the sweep was planned (its SHA-256 differs); run the sweep again to plan it with the new content');
+  }
+  const table = readCsv(data.path, data);
+  if (csvCache.size >= CSV_CACHE_ENTRIES) csvCache.delete(csvCache.keys().next().value as string);
+  csvCache.set(id, table);
+  return table;
+}
+
 /** The CSV's rows after subsampling to the requested imbalance (kept rows stay in file order). */
 function csvRows(data: CsvData, seed: number): RawData {
-  const table = readCsv(data.path, data);
+  const table = cachedCsv(data);
   const { nRows: n, x, y } = table;
   const f = table.featureNames.length;
   let positives = 0;
