@@ -1,0 +1,28 @@
+/**
+ * The loss functions as plain float64 functions of p_t, for the report's loss-curve chart (the
+ * RetinaNet paper's figure 1). Deliberately free of tfjs: the training code in src/worker/losses.ts
+ * computes the same quantities from logits on tensors.
+ *
+ *   CE(p_t)  = −log p_t
+ *   FL(p_t)  = −α_t · (1 − p_t)^γ · log p_t
+ */
+
+/** −α_t·(1 − p_t)^γ·log(p_t) for p_t in (0, 1]; α_t = 1 when omitted (no class weighting). */
+export function focalLossAt(pt: number, gamma: number, alphaT = 1): number {
+  if (!(pt > 0 && pt <= 1)) throw new RangeError(`p_t must be in (0, 1], got ${pt}`);
+  if (!(gamma >= 0)) throw new RangeError(`gamma must be ≥ 0, got ${gamma}`);
+  // −log p_t = −log1p(p_t − 1) keeps precision as p_t → 1; (1 − p_t)^0 = 1 even at p_t = 1.
+  const nll = pt === 1 ? 0 : -Math.log1p(pt - 1);
+  const modulating = gamma === 0 ? 1 : Math.pow(1 - pt, gamma);
+  return alphaT * modulating * nll;
+}
+
+/** Binary cross-entropy at p_t: focal loss with γ = 0. */
+export function bceAt(pt: number): number {
+  return focalLossAt(pt, 0);
+}
+
+/** The modulating factor (1 − p_t)^γ: how much focal loss down-weights an example relative to BCE. */
+export function modulatingFactor(pt: number, gamma: number): number {
+  return gamma === 0 ? 1 : Math.pow(1 - pt, gamma);
+}

@@ -1,0 +1,76 @@
+/**
+ * `focal-sweep report`: read a results database (read-only, safe while a sweep writes to it) and
+ * write the self-contained HTML report.
+ */
+import { existsSync, mkdirSync, renameSync, statSync, unlinkSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { UsageError } from '../errors.js';
+import { ownVersion } from '../machine.js';
+import { openDatabase } from '../store/store.js';
+import { buildReportModel, type ReportModel } from './data.js';
+import { renderHtml } from './html.js';
+
+export interface WriteReportOptions {
+  /** Results database. */
+  db: string;
+  /** Sweep name; default: the only sweep in the database. */
+  sweep?: string;
+  /** Output file; default: <db folder>/<sweep name>.html. */
+  out?: string;
+  /** Metric that ranks settings; default: the sweep's objective. */
+  objective?: string;
+  /** Fixed "generated at" time (tests). */
+  now?: Date;
+}
+
+export interface WrittenReport {
+  path: string;
+  sweep: string;
+  bytes: number;
+  ms: number;
+  model: ReportModel;
+}
+
+/** File-name-safe form of a sweep name (as the default database path uses). */
+export function slug(name: string): string {
+  return name.replace(/[^A-Za-z0-9._-]+/g, '_').replace(/^[._]+/, '').slice(0, 100) || 'sweep';
+}
+
+/** Default report path: next to the database, named after the sweep (results/<name>.html). */
+export function defaultReportPath(dbPath: string, sweepName: string): string {
+  return join(dirname(dbPath), `${slug(sweepName)}.html`);
+}
+
+/** Build the report's HTML without writing it. */
+export async function buildReport(opts: Omit<WriteReportOptions, 'out'>): Promise<{ html: string; model: ReportModel }> {
+  const db = openDatabase(opts.db, { readonly: true });
+  let model: ReportModel;
+  try {
+    // one read transaction: a consistent snapshot even while a sweep keeps writing
+    model = db.transaction(() => buildReportModel(db, { sweep: opts.sweep, objective: opts.objective, dbPath: opts.db, now: opts.now }))();
+  } finally {
+    db.close();
+  }
+  return { html: await renderHtml(model, ownVersion()), model };
+}
+
+export async function writeReport(opts: WriteReportOptions): Promise<WrittenReport> {
+  const t0 = performance.now();
+  const { html, model } = await buildReport(opts);
+  const path = opts.out ?? defaultReportPath(opts.db, model.analysis.sweep.name);
+  if (existsSync(path) && statSync(path).isDirectory()) throw new UsageError(`--out ${path}: is a folder; give a file name such as ${join(path, 'report.html')}`);
+  try {
+    mkdirSync(dirname(path), { recursive: true });
+    const tmp = `${path}.tmp-${process.pid}`;
+    writeFileSync(tmp, html);
+    try {
+      renameSync(tmp, path);
+    } catch (e) {
+      unlinkSync(tmp);
+      throw e;
+    }
+  } catch (e) {
+    throw new UsageError(`--out ${path}: cannot write: ${(e as Error).message}`);
+  }
+  return { path, sweep: model.analysis.sweep.name, bytes: Buffer.byteLength(html), ms: performance.now() - t0, model };
+}
