@@ -150,19 +150,23 @@ CREATE VIEW settings AS
 SELECT sweep, setting_key, setting, loss, gamma, alpha, imbalance, minority_fraction, objective,
        COUNT(*) AS seeds,
        AVG(objective_value) AS objective_mean,
+       COUNT(objective_value) AS objective_seeds,
        ${Object.keys(METRICS).map((m) => `AVG(${m}) AS ${m}`).join(', ')}
 FROM results
 WHERE state = 'complete'
 GROUP BY sweep, setting_key;
 
--- The best setting at each imbalance ratio (by the sweep's objective and its direction).
+-- The best setting at each imbalance ratio (by the sweep's objective and its direction; ties go to
+-- more seeds, then the setting label: the same order as \`focal-sweep best\` and the report).
 CREATE VIEW best_by_imbalance AS
 SELECT * FROM (
   SELECT st.*,
          ROW_NUMBER() OVER (
            PARTITION BY st.sweep, st.imbalance
-           ORDER BY CASE WHEN st.objective IN (${Object.entries(METRICS).filter(([, m]) => !m.higherIsBetter).map(([k]) => `'${k}'`).join(', ')})
-                         THEN st.objective_mean ELSE -st.objective_mean END
+           ORDER BY st.objective_mean IS NULL,
+                    CASE WHEN st.objective IN (${Object.entries(METRICS).filter(([, m]) => !m.higherIsBetter).map(([k]) => `'${k}'`).join(', ')})
+                         THEN st.objective_mean ELSE -st.objective_mean END,
+                    st.objective_seeds DESC, st.setting
          ) AS rank
   FROM settings st
 ) WHERE rank = 1;
