@@ -1,0 +1,145 @@
+/**
+ * The read-side commands for the CLI: `report`, `best`, `query`, and the report written at the end
+ * of `run`. Builders declare the options (and their --help text); handlers do the work.
+ */
+import type { Argv } from 'yargs';
+import { UsageError } from '../errors.js';
+import type { RunSummary } from '../scheduler/run.js';
+import { checkMetric } from '../store/read.js';
+import { openDatabase } from '../store/store.js';
+import { METRICS } from '../types.js';
+import { BEST_COLUMNS, bestDisplay, bestRows, type BestBy } from './best.js';
+import { FORMATS, writeRows, type OutputFormat } from './format.js';
+import { openInBrowser, resolveDb } from './locate.js';
+import { prepareQuery } from './query.js';
+import { defaultReportPath, writeReport } from './report.js';
+
+const DB_HELP = 'results database [default: the only results/*.db in this folder]';
+const METRIC_NAMES = Object.keys(METRICS);
+
+type Out = { write(s: string): unknown };
+
+/** Write to stdout, treating a closed pipe (`| head`) as a normal end. */
+function stdoutWriter(): (s: string) => void {
+  process.stdout.on('error', (e: NodeJS.ErrnoException) => {
+    if (e.code === 'EPIPE') process.exit(process.exitCode ?? 0);
+    throw e;
+  });
+  return (s) => void process.stdout.write(s);
+}
+
+function kb(bytes: number): string {
+  return bytes >= 1e6 ? `${(bytes / 1e6).toFixed(1)} MB` : `${Math.max(1, Math.round(bytes / 1e3))} kB`;
+}
+
+// ---------------------------------------------------------------- report
+
+export function reportBuilder(y: Argv) {
+  return y
+    .option('db', { type: 'string', describe: DB_HELP })
+    .option('sweep', { type: 'string', describe: 'sweep name, when the database holds several' })
+    .option('out', { alias: 'o', type: 'string', describe: 'HTML file to write [default: next to the database, <sweep name>.html]' })
+    .option('objective', { type: 'string', choices: METRIC_NAMES, describe: "metric that ranks settings [default: the sweep's objective]" })
+    .option('open', { type: 'boolean', default: false, describe: 'open the report in the browser (xdg-open/open); prints the path when there is none' })
+    .example('$0 report', 'report of the only results/*.db')
+    .example('$0 report --db results/focal-vs-bce.db --objective pr_auc --open', 'rank by PR-AUC and open it');
+}
+
+export async function reportHandler(argv: { db?: string; sweep?: string; out?: string; objective?: string; open?: boolean }, out: Out = process.stdout): Promise<void> {
+  const db = resolveDb(argv.db);
+  if (argv.objective !== undefined) checkMetric(argv.objective, '--objective');
+  const r = await writeReport({ db, sweep: argv.sweep, out: argv.out, objective: argv.objective });
+  out.write(`Report: ${r.path} (${kb(r.bytes)}, ${(r.ms / 1000).toFixed(1)} s)\n`);
+  if (argv.open) {
+    const how = openInBrowser(r.path);
+    out.write(how ? `Opening it with ${how}\n` : `No browser opener (xdg-open/open) found: open ${r.path} yourself\n`);
+  }
+}
+
+/**
+ * Options that `run` gets for its end-of-run report, and the `after` hook that writes it. The report
+ * never fails the run: a problem is printed as a line of the summary.
+ */
+export function addRunReportOptions<T>(y: Argv<T>) {
+  return y
+    .option('report', { type: 'boolean', default: true, describe: 'write the HTML report when the run ends (--no-report to skip)' })
+    .option('report-out', { type: 'string', describe: 'where to write it [default: next to the database, <sweep name>.html]' })
+    .option('open', { type: 'boolean', default: false, describe: 'open the report in the browser when the run ends' });
+}
+
+export function runReportHook(argv: { report?: boolean; 'report-out'?: string; open?: boolean }): ((s: RunSummary) => Promise<string[]>) | undefined {
+  if (argv.report === false) return undefined;
+  // also when nothing new ran: the report is rebuilt so it always matches the database
+  return async (s) => {
+    try {
+      const r = await writeReport({ db: s.db, sweep: s.sweep, out: argv['report-out'] ?? defaultReportPath(s.db, s.sweep) });
+      const lines = [`Report: ${r.path}`];
+      if (argv.open && !openInBrowser(r.path)) lines.push(`(no browser opener found: open ${r.path} yourself)`);
+      return lines;
+    } catch (e) {
+      return [`Report: not written: ${(e as Error).message}`];
+    }
+  };
+}
+
+// ---------------------------------------------------------------- best
+
+export function bestBuilder(y: Argv) {
+  return y
+    .option('db', { type: 'string', describe: DB_HELP })
+    .option('sweep', { type: 'string', describe: 'sweep name, when the database holds several' })
+    .option('metric', { alias: 'm', type: 'string', choices: METRIC_NAMES, describe: "metric to rank by [default: the sweep's objective]" })
+    .option('by', { choices: ['imbalance', 'none'], default: 'imbalance', describe: 'rank within each imbalance ratio, or over all settings' })
+    .option('top', { alias: 'k', type: 'number', describe: 'settings to show per imbalance ratio (--by imbalance) or in all (--by none) [default: 3 / 10]' })
+    .option('format', { alias: 'f', choices: FORMATS, default: 'table' as OutputFormat, describe: 'table for people; csv or json (full precision, more columns) for programs' })
+    .example('$0 best', 'top 3 settings per imbalance ratio by the objective')
+    .example('$0 best --metric pr_auc --by none --top 5 --format csv', 'overall top 5 by PR-AUC as CSV');
+}
+
+export function bestHandler(argv: { db?: string; sweep?: string; metric?: string; by?: string; top?: number; format?: string }): void {
+  const file = resolveDb(argv.db);
+  if (argv.top !== undefined && (!Number.isInteger(argv.top) || argv.top < 1)) throw new UsageError(`--top: must be a whole number ≥ 1, got ${String(argv.top)}`);
+  const db = openDatabase(file, { readonly: true });
+  let result: ReturnType<typeof bestRows>;
+  try {
+    result = db.transaction(() => bestRows(db, { sweep: argv.sweep, metric: argv.metric, by: (argv.by ?? 'imbalance') as BestBy, top: argv.top }))();
+  } finally {
+    db.close();
+  }
+  const write = stdoutWriter();
+  const format = (argv.format ?? 'table') as OutputFormat;
+  const { analysis, rows } = result;
+  if (format === 'table') {
+    if (!rows.length) {
+      write(`No complete trials in sweep ${JSON.stringify(analysis.sweep.name)} yet.\n`);
+      return;
+    }
+    const d = bestDisplay(rows, analysis.metric);
+    write(`${analysis.sweep.name}: best by ${METRICS[analysis.metric].label} (${analysis.higherIsBetter ? 'higher' : 'lower'} is better), mean over seeds; Δ = setting − best BCE at the same ratio, paired by seed\n`);
+    writeRows(write, 'table', d.columns, d.rows, { footer: false, maxWidth: 80, right: new Set(['#', 'seeds']) });
+    return;
+  }
+  writeRows(write, format, BEST_COLUMNS as string[], rows.map((r) => BEST_COLUMNS.map((c) => r[c])));
+}
+
+// ---------------------------------------------------------------- query
+
+export function queryBuilder(y: Argv) {
+  return y
+    .positional('sql', { type: 'string', describe: 'one SQL statement that reads (SELECT, WITH, VALUES, EXPLAIN, read-only PRAGMA)' })
+    .option('db', { type: 'string', describe: DB_HELP })
+    .option('format', { alias: 'f', choices: FORMATS, default: 'table' as OutputFormat, describe: 'table (aligned, long cells cut at 60 characters), csv (RFC 4180) or json (an array of row objects)' })
+    .example('$0 query "select * from best_by_imbalance"', 'the best setting at each imbalance ratio')
+    .example('$0 query "select setting, seed, minority_f1 from results order by minority_f1 desc limit 10" -f csv', 'top trials as CSV');
+}
+
+export function queryHandler(argv: { sql?: string; db?: string; format?: string }): void {
+  const file = resolveDb(argv.db);
+  const q = prepareQuery(file, argv.sql ?? '');
+  try {
+    const write = stdoutWriter();
+    writeRows(write, (argv.format ?? 'table') as OutputFormat, q.columns, q.rows);
+  } finally {
+    q.close();
+  }
+}

@@ -1,0 +1,141 @@
+/**
+ * Rows out: aligned text tables for people, CSV (RFC 4180) and JSON for programs. Shared by `best`
+ * and `query`.
+ */
+
+export type OutputFormat = 'table' | 'csv' | 'json';
+export const FORMATS: OutputFormat[] = ['table', 'csv', 'json'];
+
+export interface TableOptions {
+  /** Longest cell shown; longer ones end in "…". Default 60. */
+  maxWidth?: number;
+  /** Text for NULL. Default "NULL". */
+  nullText?: string;
+  /** Columns to right-align regardless of content. */
+  right?: ReadonlySet<string>;
+  /** Append "(N rows)". Default true. */
+  footer?: boolean;
+}
+
+function displayWidth(s: string): number {
+  let w = 0;
+  for (const ch of s) {
+    const cp = ch.codePointAt(0) as number;
+    // combining marks take no column; CJK and emoji take two (close enough for a terminal)
+    if ((cp >= 0x300 && cp <= 0x36f) || cp === 0x200b) continue;
+    w += (cp >= 0x1100 && cp <= 0x115f) || (cp >= 0x2e80 && cp <= 0xa4cf) || (cp >= 0xac00 && cp <= 0xd7a3) || (cp >= 0xf900 && cp <= 0xfaff) || (cp >= 0xfe30 && cp <= 0xfe4f) || (cp >= 0xff00 && cp <= 0xff60) || (cp >= 0x1f300 && cp <= 0x1faff) ? 2 : 1;
+  }
+  return w;
+}
+
+function truncate(s: string, max: number): string {
+  if (displayWidth(s) <= max) return s;
+  let out = '';
+  let w = 0;
+  for (const ch of s) {
+    const cw = displayWidth(ch);
+    if (w + cw > max - 1) break;
+    out += ch;
+    w += cw;
+  }
+  return `${out}…`;
+}
+
+/** A cell as text for a table: numbers to 6 significant digits, blobs by size, newlines as ↵. */
+export function tableCell(v: unknown, nullText = 'NULL'): string {
+  if (v === null || v === undefined) return nullText;
+  if (typeof v === 'number') return Number.isInteger(v) ? String(v) : String(Number(v.toPrecision(6)));
+  if (typeof v === 'bigint') return v.toString();
+  if (Buffer.isBuffer(v) || v instanceof Uint8Array) return `<blob ${v.byteLength} bytes>`;
+  return String(v).replace(/\r?\n/g, '↵').replace(/\t/g, ' ');
+}
+
+export function formatTable(columns: string[], rows: readonly (readonly unknown[])[], opts: TableOptions = {}): string {
+  const max = opts.maxWidth ?? 60;
+  const cells = rows.map((r) => r.map((v) => truncate(tableCell(v, opts.nullText), max)));
+  const numeric = columns.map(
+    (c, i) => opts.right?.has(c) || (rows.length > 0 && rows.every((r) => r[i] === null || r[i] === undefined || typeof r[i] === 'number' || typeof r[i] === 'bigint')),
+  );
+  const widths = columns.map((c, i) => Math.max(displayWidth(truncate(c, max)), ...cells.map((r) => displayWidth(r[i]))));
+  const pad = (s: string, i: number) => {
+    const fill = ' '.repeat(Math.max(0, widths[i] - displayWidth(s)));
+    return numeric[i] ? fill + s : s + fill;
+  };
+  const line = (r: string[]) => r.map(pad).join('  ').trimEnd();
+  const out = [line(columns.map((c) => truncate(c, max))), widths.map((w) => '-'.repeat(w)).join('  '), ...cells.map(line)];
+  if (opts.footer ?? true) out.push(`(${rows.length} row${rows.length === 1 ? '' : 's'})`);
+  return `${out.join('\n')}\n`;
+}
+
+/** A CSV field: NULL is an empty field, the empty string is "", blobs are base64. */
+export function csvField(v: unknown): string {
+  if (v === null || v === undefined) return '';
+  let s: string;
+  if (typeof v === 'number') s = Number.isFinite(v) ? String(v) : '';
+  else if (Buffer.isBuffer(v) || v instanceof Uint8Array) s = Buffer.from(v).toString('base64');
+  else s = String(v);
+  return s === '' || /[",\r\n]/.test(s) || s !== s.trim() ? `"${s.replace(/"/g, '""')}"` : s;
+}
+
+export function csvLine(values: readonly unknown[]): string {
+  return `${values.map(csvField).join(',')}\r\n`;
+}
+
+/** Column names made unique for JSON objects: a second "x" becomes "x_2". */
+export function uniqueNames(columns: readonly string[]): string[] {
+  const seen = new Map<string, number>();
+  return columns.map((c) => {
+    const n = (seen.get(c) ?? 0) + 1;
+    seen.set(c, n);
+    return n === 1 ? c : `${c}_${n}`;
+  });
+}
+
+/** A JSON value for a cell: blobs become base64 strings, bigints numbers (or strings when unsafe). */
+export function jsonValue(v: unknown): unknown {
+  if (v === undefined) return null;
+  if (typeof v === 'number') return Number.isFinite(v) ? v : null;
+  if (typeof v === 'bigint') return Number.isSafeInteger(Number(v)) ? Number(v) : v.toString();
+  if (Buffer.isBuffer(v) || v instanceof Uint8Array) return Buffer.from(v).toString('base64');
+  return v;
+}
+
+export function jsonRow(names: readonly string[], values: readonly unknown[]): string {
+  const o: Record<string, unknown> = {};
+  names.forEach((n, i) => (o[n] = jsonValue(values[i])));
+  return JSON.stringify(o);
+}
+
+/**
+ * Write rows in a format, streaming for csv and json (one JSON object per line inside the array).
+ */
+export function writeRows(
+  write: (s: string) => void,
+  format: OutputFormat,
+  columns: string[],
+  rows: Iterable<readonly unknown[]>,
+  tableOpts: TableOptions = {},
+): number {
+  let n = 0;
+  if (format === 'table') {
+    const all = [...rows];
+    write(formatTable(columns, all, tableOpts));
+    return all.length;
+  }
+  if (format === 'csv') {
+    write(csvLine(columns));
+    for (const r of rows) {
+      write(csvLine(r));
+      n++;
+    }
+    return n;
+  }
+  const names = uniqueNames(columns);
+  write('[');
+  for (const r of rows) {
+    write(`${n === 0 ? '\n' : ',\n'}${jsonRow(names, r)}`);
+    n++;
+  }
+  write(n ? '\n]\n' : ']\n');
+  return n;
+}
