@@ -1,0 +1,226 @@
+/**
+ * Report data: aggregation over seeds, Student-t CIs and paired differences against hand-computed
+ * values, on a fixture database written with the real SweepStore.
+ */
+import { rmSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { bestRows } from '../src/report/best.js';
+import { buildReportModel, samplePoints, type ReportModel } from '../src/report/data.js';
+import { bceAt, focalLossAt, modulatingFactor } from '../src/report/lossfn.js';
+import { meanCI, pairedDiff, studentTCdf, t975, verdictOf } from '../src/report/stats.js';
+import { expandGrid } from '../src/scheduler/grid.js';
+import { parseSpec } from '../src/scheduler/spec.js';
+import { bestPerImbalance, groupSettings, rankBy, rankSettings, type TrialRow } from '../src/store/read.js';
+import { openDatabase, SweepStore } from '../src/store/store.js';
+import { FAILED, fixtureSpec, makeFixtureDb, type Fixture } from './helpers/report-fixture.js';
+
+describe('Student-t quantiles and CIs', () => {
+  it('matches the t table', () => {
+    const table: [number, number][] = [
+      [1, 12.7062047],
+      [2, 4.3026527],
+      [3, 3.1824463],
+      [4, 2.7764451],
+      [5, 2.5705818],
+      [9, 2.2621572],
+      [29, 2.0452296],
+      [100, 1.9839715],
+      [1000, 1.9623391],
+    ];
+    for (const [df, q] of table) expect(t975(df)).toBeCloseTo(q, 6);
+    expect(studentTCdf(0, 7)).toBeCloseTo(0.5, 12);
+    expect(studentTCdf(-2.7764451, 4)).toBeCloseTo(0.025, 7);
+  });
+
+  it('mean ± t·sd/√n; n = 1 has no CI; nulls are ignored', () => {
+    const c = meanCI([0.6, 0.62, 0.64, null]);
+    expect(c.n).toBe(3);
+    expect(c.mean).toBeCloseTo(0.62, 12);
+    expect(c.sd).toBeCloseTo(0.02, 12);
+    expect(c.half).toBeCloseTo(0.0496827542, 8);
+    expect(c.lo).toBeCloseTo(0.62 - 0.0496827542, 8);
+    expect(meanCI([0.5])).toEqual({ n: 1, mean: 0.5, sd: null, half: null, lo: null, hi: null });
+    expect(meanCI([]).mean).toBeNull();
+  });
+
+  it('pairs by seed and reads the verdict from the CI', () => {
+    const a = new Map([
+      [1, 0.7],
+      [2, 0.75],
+      [3, 0.71],
+      [4, 0.9], // no partner: ignored
+    ]);
+    const b = new Map<number, number | null>([
+      [1, 0.6],
+      [2, 0.62],
+      [3, 0.64],
+    ]);
+    const d = pairedDiff(a, b, true);
+    expect(d.seeds).toEqual([1, 2, 3]);
+    expect(d.mean).toBeCloseTo(0.1, 12);
+    expect(d.half).toBeCloseTo(0.0745241314, 8);
+    expect([d.better, d.worse, d.ties]).toEqual([3, 0, 0]);
+    expect(verdictOf(d, true)).toBe('better');
+    // lower is better (log loss): the same numbers read as worse
+    expect(verdictOf(pairedDiff(a, b, false), false)).toBe('worse');
+    expect(verdictOf(pairedDiff(new Map([[1, 0.5]]), new Map([[1, 0.4]]), true), true)).toBe('n1');
+    expect(verdictOf(pairedDiff(b, b, true), true)).toBe('same');
+  });
+});
+
+describe('loss functions over p_t (pure float64)', () => {
+  it('focal loss reduces to BCE at γ = 0 and matches the formula', () => {
+    expect(bceAt(0.5)).toBeCloseTo(Math.LN2, 14);
+    expect(focalLossAt(0.9, 2)).toBeCloseTo(-(0.1 ** 2) * Math.log(0.9), 14);
+    expect(focalLossAt(0.25, 0.5, 0.25)).toBeCloseTo(-0.25 * Math.sqrt(0.75) * Math.log(0.25), 14);
+    expect(focalLossAt(1, 2)).toBe(0);
+    expect(modulatingFactor(0.9, 5)).toBeCloseTo(1e-5, 18);
+    expect(() => focalLossAt(0, 2)).toThrow(RangeError);
+  });
+});
+
+describe('report model on the fixture database', () => {
+  let fx: Fixture;
+  let model: ReportModel;
+
+  beforeAll(() => {
+    fx = makeFixtureDb();
+    const db = openDatabase(fx.file, { readonly: true });
+    try {
+      model = buildReportModel(db, { now: new Date('2026-01-02T03:04:05Z') });
+    } finally {
+      db.close();
+    }
+  });
+  afterAll(() => rmSync(fx.dir, { recursive: true, force: true }));
+
+  it('counts trials and orders imbalance ratios from mild to extreme', () => {
+    expect(model.counts).toMatchObject({ total: 24, complete: 23, failed: 1, interrupted: 0 });
+    expect(model.groups.map((g) => g.imbalance)).toEqual(['90:10', '97:3']);
+    expect(model.seeds).toEqual([1, 2, 3]);
+    expect(model.wallMs).toBe(1234);
+    expect(model.backends).toEqual([['cpu', 24]]); // the failed trial reported its backend too
+  });
+
+  it('90:10: focal(γ=2, α=inverse) wins, clearly better than BCE', () => {
+    const g = model.groups[0];
+    expect(g.group.best?.setting).toBe('focal(γ=2, α=inverse) · 90:10');
+    expect(g.group.ranked.map((s) => s.loss + (s.alpha ?? ''))).toEqual(['focalinverse', 'focalnone', 'weighted_bceinverse', 'bce']);
+    const win = g.contenders.find((c) => c.role === 'winner');
+    const f1 = win?.stats.minority_f1;
+    expect(f1?.n).toBe(3);
+    expect(f1?.mean).toBeCloseTo(0.72, 12);
+    expect(f1?.half).toBeCloseTo(0.0657241061, 8);
+    const d = win?.vsBce?.minority_f1;
+    expect(d?.mean).toBeCloseTo(0.1, 12);
+    expect(d?.lo).toBeCloseTo(0.1 - 0.0745241314, 8);
+    expect(d?.hi).toBeCloseTo(0.1 + 0.0745241314, 8);
+    expect(d?.better).toBe(3);
+    expect(g.verdict).toBe('better');
+    // key metrics are carried for every contender: recall = F1 + 0.05 in the fixture
+    expect(win?.stats.minority_recall.mean).toBeCloseTo(0.77, 12);
+    expect(g.contenders.map((c) => c.role)).toEqual(['winner', 'best weighted BCE', 'BCE']);
+    const bce = g.contenders.find((c) => c.role === 'BCE');
+    expect(bce?.stats.minority_f1.half).toBeCloseTo(0.0496827542, 8);
+    expect(bce?.vsBce).toBeNull();
+  });
+
+  it('97:3: the winner is within noise; the failed trial leaves n = 2 with a t(1) CI', () => {
+    const g = model.groups[1];
+    expect(g.group.best?.label).toBe('focal(γ=2, α=inverse)');
+    const d = g.contenders[0].vsBce?.minority_f1;
+    expect(d?.mean).toBeCloseTo(0.0066666667, 8);
+    expect(d?.half).toBeCloseTo(0.0940479359, 8);
+    expect([d?.better, d?.worse]).toEqual([1, 2]);
+    expect(g.verdict).toBe('unclear');
+    const f2none = g.group.all.find((s) => s.loss === 'focal' && s.alpha === 'none');
+    const st = f2none?.stats('minority_f1');
+    expect(st?.n).toBe(2);
+    expect(st?.mean).toBeCloseTo(0.325, 12);
+    expect(st?.half).toBeCloseTo(0.3176551184, 8);
+    expect(g.seedsPlanned).toBe(3);
+  });
+
+  it('heatmap cells: γ = 0 holds BCE and weighted BCE; one best cell per ratio', () => {
+    const cells = model.heat.filter((c) => c.imbalance === '90:10');
+    expect(cells.map((c) => `${c.gamma}/${c.alpha}`).sort()).toEqual(['0/inverse', '0/none', '2/inverse', '2/none']);
+    expect(cells.filter((c) => c.best).map((c) => `${c.gamma}/${c.alpha}`)).toEqual(['2/inverse']);
+    expect(cells.find((c) => c.gamma === 0 && c.alpha === 'none')?.mean).toBeCloseTo(0.62, 12);
+  });
+
+  it('metric series, curves and decision panels for BCE vs best focal', () => {
+    const p = model.metricPoints.filter((x) => x.imbalance === '90:10' && x.metric === 'minority_f1');
+    expect(p.map((x) => x.series).sort()).toEqual(['BCE', 'best focal', 'best weighted BCE']);
+    // curves: BCE and best focal, 3 seeds × 5 epochs × 3 measures at each ratio
+    expect(model.curves.filter((c) => c.imbalance === '90:10').length).toBe(2 * 3 * 5 * 3);
+    const row = model.decision[0];
+    expect(row.panels.map((x) => x.role)).toEqual(['BCE', 'best focal']);
+    expect(row.panels.every((x) => x.seed === 1 && x.resolution === 8 && x.probs.length === 64 && x.points.length === 40)).toBe(true);
+    expect(row.panels[1].value).toBeCloseTo(0.7, 12);
+  });
+
+  it('failures carry their message; the table has every trial', () => {
+    expect(model.failures).toHaveLength(1);
+    expect(model.failures[0]).toMatchObject({ state: 'failed', seed: FAILED.seed, imbalance: '97:3' });
+    expect(model.table.rows).toHaveLength(24);
+    expect(model.table.errors).toHaveLength(1);
+  });
+
+  it('`best`, the run summary and the best_by_imbalance view agree with the report', () => {
+    const db = openDatabase(fx.file, { readonly: true });
+    try {
+      const { rows } = bestRows(db, {});
+      const top = rows.filter((r) => r.rank === 1);
+      expect(top.map((r) => r.setting_key)).toEqual(model.groups.map((g) => g.group.best?.setting_key));
+      expect(top[0].delta_vs_bce).toBeCloseTo(0.1, 12);
+      expect(top[0].verdict).toBe('better');
+      expect(rows.filter((r) => r.imbalance === '90:10')).toHaveLength(3);
+      expect(bestPerImbalance(db, 'fixture', 'minority_f1').map((b) => b.best.setting_key)).toEqual(top.map((r) => r.setting_key));
+      const view = db.prepare(`SELECT setting_key FROM best_by_imbalance ORDER BY minority_fraction DESC`).all() as { setting_key: string }[];
+      expect(view.map((v) => v.setting_key)).toEqual(top.map((r) => r.setting_key));
+      expect(rankSettings(db, 'fixture', 'minority_f1')[0].mean).toBeCloseTo(0.72, 12);
+      // another metric, lower is better
+      const byLoss = bestRows(db, { metric: 'log_loss', by: 'none', top: 2 }).rows;
+      expect(byLoss[0].mean).toBeLessThanOrEqual(byLoss[1].mean);
+    } finally {
+      db.close();
+    }
+  });
+
+  it('ties rank by more seeds, then by setting label', () => {
+    const row = (setting: string, seed: number, f1: number) =>
+      ({ id: seed, key: `${setting}/${seed}`, setting_key: setting, setting: `${setting} · 90:10`, loss: 'focal', gamma: 1, alpha: 'none', imbalance: '90:10', minority_fraction: 0.1, seed, state: 'complete', minority_f1: f1 }) as unknown as TrialRow;
+    const settings = groupSettings([row('b', 1, 0.5), row('b', 2, 0.5), row('a', 1, 0.5), row('c', 1, 0.5), row('c', 2, 0.5), row('c', 3, 0.5), row('z', 1, 0.9)]);
+    expect(rankBy(settings, 'minority_f1').map((s) => s.setting_key)).toEqual(['z', 'c', 'b', 'a']);
+    expect(rankBy(settings, 'log_loss')).toEqual([]);
+  });
+
+  it('trials dropped from the spec (in_spec = 0) are left out', () => {
+    const store = new SweepStore(join(fx.dir, 'subset.db'), { create: true });
+    try {
+      const spec = parseSpec(fixtureSpec(), join(fx.dir, 'fixture.yaml'));
+      store.upsertSweep(spec.name, 'x', spec.text, spec.objective);
+      store.beginRun({ mode: 'local', workers: 1, backend: 'cpu', machine: {}, versions: {} });
+      const all = expandGrid(spec).trials;
+      store.plan(all, false);
+      store.plan(all.filter((t) => t.config.data.imbalance === 0.1), false);
+      const m = buildReportModel(store.db, {});
+      expect(m.counts.total).toBe(12);
+      expect(m.groups.map((g) => g.imbalance)).toEqual(['90:10']);
+      expect(m.groups[0].group.best).toBeNull();
+    } finally {
+      store.close();
+    }
+  });
+
+  it('keeps every minority test point and samples the majority to the cap', () => {
+    const n = 5000;
+    const x = Buffer.from(new Float32Array(n).map((_, i) => i).buffer);
+    const label = Buffer.from(Uint8Array.from({ length: n }, (_, i) => (i % 50 === 0 ? 1 : 0)));
+    const { points, total } = samplePoints({ n, x, y: x, label });
+    expect(total).toBe(n);
+    expect(points).toHaveLength(1000);
+    expect(points.filter((p) => p.label === 1)).toHaveLength(100);
+  });
+});
