@@ -5,6 +5,7 @@
 import yargs, { type Argv } from 'yargs';
 import { hideBin } from 'yargs/helpers';
 import { exitCodeOf, UsageError } from './errors.js';
+import { addRunReportOptions, bestBuilder, bestHandler, queryBuilder, queryHandler, reportBuilder, reportHandler, runReportHook } from './report/commands.js';
 import type { ProgressMode } from './scheduler/progress.js';
 import { runSweep } from './scheduler/run.js';
 import type { BackendChoice } from './types.js';
@@ -46,8 +47,8 @@ async function main(): Promise<void> {
     .usage('$0 <command> [options]\n\nDoes focal loss beat binary cross-entropy on your imbalanced problem, and with which γ and α?')
     .command(
       'run <spec>',
-      'run a sweep: every trial of the YAML grid into SQLite (resumable)',
-      runCommand,
+      'run a sweep: every trial of the YAML grid into SQLite (resumable), then write the HTML report',
+      (y) => addRunReportOptions(runCommand(y)),
       async (argv) => {
         const controller = new AbortController();
         let signals = 0;
@@ -68,10 +69,14 @@ async function main(): Promise<void> {
           yes: argv.yes,
           progress,
           stop: controller.signal,
+          after: runReportHook(argv),
         });
         process.exitCode = summary.exitCode;
       },
     )
+    .command('report', 'write the self-contained HTML report of a sweep: best settings, CIs, heatmaps, curves, decision regions', reportBuilder, (argv) => reportHandler(argv))
+    .command('best', 'the best settings aggregated over seeds, per imbalance ratio, with the paired difference to BCE', bestBuilder, (argv) => bestHandler(argv))
+    .command('query <sql>', 'run one read-only SQL statement against a results database (safe while a sweep writes)', queryBuilder, (argv) => queryHandler(argv))
     .option('verbose', { type: 'boolean', default: false, describe: 'stack traces for internal errors' })
     .demandCommand(1, 'give a command: run, report, query, best or worker')
     .strict()
