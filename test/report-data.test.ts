@@ -6,7 +6,7 @@ import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { bestRows } from '../src/report/best.js';
-import { buildReportModel, samplePoints, type ReportModel } from '../src/report/data.js';
+import { buildReportModel, MAX_PLOT_POINTS, samplePoints, type ReportModel } from '../src/report/data.js';
 import { bceAt, focalLossAt, modulatingFactor } from '../src/report/lossfn.js';
 import { meanCI, pairedDiff, studentTCdf, t975, verdictOf } from '../src/report/stats.js';
 import { expandGrid } from '../src/scheduler/grid.js';
@@ -220,7 +220,7 @@ describe('report model on the fixture database', () => {
     const label = Buffer.from(Uint8Array.from({ length: n }, (_, i) => (i % 50 === 0 ? 1 : 0)));
     const { points, total } = samplePoints({ n, x, y: x, label });
     expect(total).toBe(n);
-    expect(points).toHaveLength(1000);
+    expect(points).toHaveLength(MAX_PLOT_POINTS);
     expect(points.filter((p) => p.label === 1)).toHaveLength(100);
   });
 });

@@ -137,11 +137,11 @@ export function lossCurvesSpec(gammas: number[], sweptGammas: number[]): Spec {
   const factor: { pt: number; value: number; curve: string }[] = [];
   const name = (g: number) => (g === 0 ? 'CE (γ = 0)' : `FL γ = ${g}${sweptGammas.includes(g) ? ' (swept)' : ''}`);
   for (const g of gammas) {
-    for (let i = 1; i <= 200; i++) {
-      const pt = i / 200;
+    for (let i = 1; i <= 120; i++) {
+      const pt = i / 120;
       const v = focalLossAt(pt, g);
       if (v <= 5) loss.push({ pt, value: v, curve: name(g) });
-      if (i < 200) factor.push({ pt, value: Math.max(1e-4, modulatingFactor(pt, g)), curve: name(g) });
+      if (i < 120) factor.push({ pt, value: Math.max(1e-4, modulatingFactor(pt, g)), curve: name(g) });
     }
   }
   const order = gammas.map(name);
@@ -220,7 +220,7 @@ export function trainingCurvesSpec(points: CurvePoint[], imbalances: string[]): 
     spec: {
       width: imbalances.length > 3 ? 200 : 260,
       height: 130,
-      mark: { type: 'line', strokeWidth: 1.4, opacity: 0.85, interpolate: 'monotone' },
+      mark: { type: 'line', strokeWidth: 1.4, opacity: 0.85 },
       encoding: {
         x: { field: 'epoch', type: 'quantitative', title: 'epoch' },
         y: { field: 'value', type: 'quantitative', title: null, scale: { zero: false } },
@@ -242,7 +242,7 @@ export const POINT_COLORS = { majority: '#0b2545', minority: '#ffe066' };
  * Predicted-probability bands (10 bands, horizontal runs merged into one rect each, so a 64×64 grid
  * costs a few hundred rects) with the test points on top.
  */
-export function decisionSpec(p: DecisionPanel, size = 250): Spec {
+export function decisionSpec(p: DecisionPanel, size = 280): Spec {
   const R = p.resolution;
   const dx = R > 1 ? (p.x1 - p.x0) / (R - 1) : 1;
   const dy = R > 1 ? (p.y1 - p.y0) / (R - 1) : 1;

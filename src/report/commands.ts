@@ -12,7 +12,6 @@ import { BEST_COLUMNS, bestDisplay, bestRows, type BestBy } from './best.js';
 import { FORMATS, writeRows, type OutputFormat } from './format.js';
 import { openInBrowser, resolveDb } from './locate.js';
 import { prepareQuery } from './query.js';
-import { defaultReportPath, writeReport } from './report.js';
 
 const DB_HELP = 'results database [default: the only results/*.db in this folder]';
 const METRIC_NAMES = Object.keys(METRICS);
@@ -48,6 +47,8 @@ export function reportBuilder(y: Argv) {
 export async function reportHandler(argv: { db?: string; sweep?: string; out?: string; objective?: string; open?: boolean }, out: Out = process.stdout): Promise<void> {
   const db = resolveDb(argv.db);
   if (argv.objective !== undefined) checkMetric(argv.objective, '--objective');
+  // loaded on demand: vega and vega-lite are only needed for the report
+  const { writeReport } = await import('./report.js');
   const r = await writeReport({ db, sweep: argv.sweep, out: argv.out, objective: argv.objective });
   out.write(`Report: ${r.path} (${kb(r.bytes)}, ${(r.ms / 1000).toFixed(1)} s)\n`);
   if (argv.open) {
@@ -72,7 +73,8 @@ export function runReportHook(argv: { report?: boolean; 'report-out'?: string; o
   // also when nothing new ran: the report is rebuilt so it always matches the database
   return async (s) => {
     try {
-      const r = await writeReport({ db: s.db, sweep: s.sweep, out: argv['report-out'] ?? defaultReportPath(s.db, s.sweep) });
+      const { writeReport } = await import('./report.js');
+      const r = await writeReport({ db: s.db, sweep: s.sweep, out: argv['report-out'] });
       const lines = [`Report: ${r.path}`];
       if (argv.open && !openInBrowser(r.path)) lines.push(`(no browser opener found: open ${r.path} yourself)`);
       return lines;

@@ -22,7 +22,7 @@ import { pairedDiff, verdictOf, type MeanCI, type PairedDiff, type Verdict } fro
 export const KEY_METRICS = ['minority_f1', 'minority_recall', 'minority_precision', 'pr_auc', 'balanced_accuracy'] as const;
 
 /** Most test points drawn on one decision-region plot (all minority points are kept when possible). */
-export const MAX_PLOT_POINTS = 1000;
+export const MAX_PLOT_POINTS = 800;
 
 export interface ReportOptions {
   /** Sweep name; default: the only sweep in the database. */
@@ -56,6 +56,8 @@ export interface GroupSummary {
   focalVerdict: Verdict;
   /** Planned seeds per setting at this ratio (max over settings). */
   seedsPlanned: number;
+  /** Other settings with exactly the winner's mean (the winner is then picked by seeds, then label). */
+  tiedWithBest: Setting[];
 }
 
 export interface HeatCell {
@@ -258,6 +260,7 @@ function summarizeGroup(g: ImbalanceGroup, metrics: string[], higher: boolean, m
     verdict,
     focalVerdict,
     seedsPlanned: Math.max(0, ...g.all.map((s) => s.trials.length)),
+    tiedWithBest: g.best ? g.ranked.slice(1).filter((s) => Math.abs((s.stats(metric).mean as number) - (g.best?.stats(metric).mean as number)) <= 1e-12) : [],
   };
 }
 

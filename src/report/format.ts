@@ -54,7 +54,9 @@ export function formatTable(columns: string[], rows: readonly (readonly unknown[
   const max = opts.maxWidth ?? 60;
   const cells = rows.map((r) => r.map((v) => truncate(tableCell(v, opts.nullText), max)));
   const numeric = columns.map(
-    (c, i) => opts.right?.has(c) || (rows.length > 0 && rows.every((r) => r[i] === null || r[i] === undefined || typeof r[i] === 'number' || typeof r[i] === 'bigint')),
+    (c, i) =>
+      opts.right?.has(c) ||
+      (rows.some((r) => typeof r[i] === 'number' || typeof r[i] === 'bigint') && rows.every((r) => r[i] === null || r[i] === undefined || typeof r[i] === 'number' || typeof r[i] === 'bigint')),
   );
   const widths = columns.map((c, i) => Math.max(displayWidth(truncate(c, max)), ...cells.map((r) => displayWidth(r[i]))));
   const pad = (s: string, i: number) => {

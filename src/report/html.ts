@@ -112,7 +112,8 @@ function answerClause(m: ReportModel, gs: GroupSummary): string {
   const where = `<b>${esc(gs.imbalance)}</b>`;
   if (!g.best) return `${where}: no complete trials yet.`;
   const win = contender(gs, 'winner') as Contender;
-  const name = `<b>${esc(pretty(g.best.label))}</b>`;
+  const tie = gs.tiedWithBest.length ? ` (tied with ${esc(gs.tiedWithBest.map((s) => pretty(s.label)).slice(0, 3).join(', '))}${gs.tiedWithBest.length > 3 ? '…' : ''})` : '';
+  const name = `<b>${esc(pretty(g.best.label))}</b>${tie}`;
   const d = win.vsBce?.[m.metric];
   const focal = g.bestFocal && g.bestFocal !== g.best ? contender(gs, 'best focal') : undefined;
   const fd = focal?.vsBce?.[m.metric];
@@ -157,7 +158,7 @@ function answerCard(m: ReportModel, gs: GroupSummary): string {
   }
   return `<div class="card verdict-${gs.verdict}">
   <div class="card-head">${imbalanceTitle(gs)}</div>
-  <div class="winner">${esc(pretty(g.best?.label))}</div>
+  <div class="winner">${esc(pretty(g.best?.label))}</div>${gs.tiedWithBest.length ? `<div class="tie">tied with ${esc(gs.tiedWithBest.slice(0, 2).map((s) => pretty(s.label)).join(', '))}${gs.tiedWithBest.length > 2 ? ` and ${gs.tiedWithBest.length - 2} more` : ''}</div>` : ''}
   <div class="score"><span class="big">${num(st.mean)}</span> <span class="pm">${st.half !== null ? `± ${num(st.half)}` : '(n=1)'}</span> <span class="muted small">${esc(m.metricLabel)}</span>${partial}</div>
   <div class="vs">${compare}</div>
   ${delta}
@@ -424,6 +425,7 @@ nav.toc{display:flex;flex-wrap:wrap;gap:4px 14px;font-size:13.5px;margin:10px 0 
 .card{flex:1 1 260px;max-width:400px;border:1px solid var(--line);border-left:6px solid #adb5bd;border-radius:8px;padding:12px 16px;background:var(--soft)}
 .card.verdict-better{border-left-color:var(--good)}.card.verdict-worse{border-left-color:var(--bad)}.card.verdict-unclear{border-left-color:#f59f00}
 .card-head{font-size:18px;font-weight:700}.winner{font-size:16px;font-weight:600;margin:4px 0 2px;color:var(--accent)}
+.tie{font-size:12.5px;color:var(--muted);margin:-2px 0 2px}
 .score .big{font-size:30px;font-weight:700;letter-spacing:-.5px}.score .pm{font-size:15px;color:var(--muted)}
 .vs{color:#374151}.delta{font-size:22px;font-weight:700;margin-top:6px}.delta-ci{color:#374151;font-size:13.5px}.card-foot{margin-top:8px}
 .verdict-better .delta{color:var(--good)}.verdict-worse .delta{color:var(--bad)}
@@ -445,7 +447,7 @@ table.best .setting{font-weight:500}td.pos{color:var(--good);font-weight:600}td.
 figure.chart{margin:6px 0;overflow-x:auto}figure.chart svg{display:block;max-width:none}
 .heats{display:flex;flex-wrap:wrap;gap:10px 34px}.heat h3{margin-bottom:2px}
 .dpanel .mark-rect path{shape-rendering:crispEdges}
-.panels{display:flex;flex-wrap:wrap;gap:6px 22px}figure.dpanel{max-width:330px}
+.panels{display:flex;flex-wrap:wrap;gap:6px 22px}figure.dpanel{max-width:360px}
 .legend{font-size:13px;margin:4px 0 8px;display:flex;align-items:center;flex-wrap:wrap;gap:3px}.swatch{display:inline-block;width:16px;height:12px}
 .dot{display:inline-block;width:9px;height:9px;border-radius:50%;margin:0 3px 0 8px;border:1px solid #fff;outline:1px solid #adb5bd}.dot.minority{border-color:#111827;outline:none}
 .count{display:inline-block;font-size:13px;background:#f1f3f5;border-radius:10px;padding:0 8px;vertical-align:middle;font-weight:600}.count.bad{background:var(--badbg)}
