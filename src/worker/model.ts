@@ -1,15 +1,35 @@
 /**
- * The batched MLP: K trials train as one model whose weights carry a leading cohort dimension
- * (W1: [K, in, h1], b1: [K, 1, h1], ...). Each step feeds [K, B, in] from each trial's own shuffled
- * data; the loss is the sum over trials of each trial's mean loss, so the gradient a trial's weights
- * receive is exactly the gradient it would receive alone. The optimizers are element-wise with
- * per-trial learning rates ([K, 1, 1]), so every trial gets exactly the update it would get alone.
+ * The batched MLP: K trials train as one model whose weights carry a cohort dimension K. Each step
+ * feeds every trial a batch of its own shuffled data; the loss is the sum over trials of each
+ * trial's mean loss, so the gradient a trial's weights receive is exactly the gradient it would
+ * receive alone. The optimizers are element-wise with per-trial learning rates, so every trial gets
+ * exactly the update it would get alone.
  *
- * This removes tfjs's per-op overhead, which dominates small MLPs (see bench/).
+ * This removes tfjs's per-op overhead, which dominates small MLPs (bench/RESULTS.md). For the same
+ * reason a training step issues as few tfjs ops as it can (profiled with `node --cpu-prof`: about
+ * 65-75 kernels per step instead of about 190 for a tf.variableGrads step, and no gradient tape):
+ *
+ * - all parameters of all members live in ONE flat float32 tensor, block by block (each layer's
+ *   weights, then its biases); one SplitV + reshapes gives the layer views, and Adam / SGD run once
+ *   over the flat buffer (13 ops) instead of once per weight tensor (6 × 12 ops);
+ * - the gradients are written out by hand (forward keeps its activations; the focal/BCE gradient
+ *   with respect to the logit has a closed form), so there is no tape and no op runs twice;
+ * - per-sample constants (the label sign, the class weight a_t, −sign/B) are computed in JS when an
+ *   epoch is shuffled and uploaded with each batch, laid out batch by batch so that each batch is
+ *   one contiguous subarray of the epoch's buffers (no tfjs slice per batch);
+ * - scalar constants are tensors made once per model, not per op;
+ * - on wasm the products are depthwise convolutions instead of batched matMuls (see {@link Layout}).
+ *
+ * The loss and its gradient use the stable logit form of losses.ts (DESIGN.md "Numerics"); with
+ * zt = (2y − 1)·z (z the logit), a_t the class weight and m = exp(−γ·softplus(zt)) = (1 − p_t)^γ:
+ *
+ *   loss      = a_t · m · softplus(−zt)
+ *   ∂loss/∂zt = −a_t · m · (γ · σ(zt) · softplus(−zt) + σ(−zt))
+ *
+ * which is what autodiff of focalElementwise gives (test/model-gradients.test.ts checks it).
  */
 import * as tf from '@tensorflow/tfjs';
 import type { ModelConfig, TrainConfig } from '../types.js';
-import { focalElementwise } from './losses.js';
 import { Rng } from './rng.js';
 
 /** What one trial brings to the cohort. */
@@ -39,106 +59,325 @@ const BETA1 = 0.9;
 const BETA2 = 0.999;
 const EPSILON = 1e-7;
 
+/**
+ * How a cohort's tensors are laid out, chosen per backend by {@link chooseLayout}:
+ *
+ * - `matmul`: activations [K, B, h], weights [K, in, out], biases [K, 1, out]; layers are batched
+ *   matMuls. Best where batched matMul is fast (cpu, tensorflow).
+ * - `conv`: the wasm backend runs batched matMul through a scalar fallback loop (its XNNPACK path
+ *   only takes unbatched products), about 7× slower at K = 32 than XNNPACK. A per-member product
+ *   is exactly a depthwise convolution with the member as the channel: inputs [1, in, B, K] (the
+ *   reduced dimension spatial, the member innermost), filters [in, 1, K, out], outputs
+ *   [1, 1, B, K·out]. So forward is one fused depthwise conv (bias and relu included) per layer,
+ *   and the backward products are depthwise convs too; the price is one transpose of the
+ *   activations per hidden layer each way.
+ */
+export type Layout = 'matmul' | 'conv';
+
+/** The layout for the active backend (see {@link Layout}). */
+export function chooseLayout(): Layout {
+  return tf.getBackend() === 'wasm' ? 'conv' : 'matmul';
+}
+
+/** One parameter block of the flat buffer: all members' copies of one weight or bias. */
+interface Block {
+  shape: number[];
+  size: number;
+  /** Rows (fan-in, 1 for a bias) and columns (fan-out) of each member's matrix. */
+  rows: number;
+  cols: number;
+}
+
+/** Flat index of member k's element (i, j) of a block in a layout. */
+function blockIndex(layout: Layout, K: number, rows: number, cols: number, k: number, i: number, j: number): number {
+  return layout === 'matmul' || rows === 1 ? (k * rows + i) * cols + j : (i * K + k) * cols + j;
+}
+
+/**
+ * One batch of the current epoch, as uploaded: inputs and per-sample loss constants. In the matmul
+ * layout x is [K, b, in] and the rest [K, b, 1]; in the conv layout x is [1, in, b, K] and the rest
+ * [1, 1, b, K].
+ */
+export interface Batch {
+  x: tf.Tensor;
+  /** 2y − 1 */
+  sign: tf.Tensor;
+  /** class weight a_t of each sample */
+  weight: tf.Tensor;
+  /** −(2y − 1)/b: the sign and the batch mean of ∂loss/∂logit */
+  gradScale: tf.Tensor;
+}
+
+interface LayerView {
+  w: tf.Tensor;
+  b: tf.Tensor;
+  fanIn: number;
+  fanOut: number;
+}
+
 export class BatchedMlp {
   readonly k: number;
   readonly dims: number[];
-  private readonly weights: tf.Variable[] = [];
-  private readonly slots: tf.Variable[][] = [];
+  readonly layout: Layout;
+  /** Every member's weights and biases, block by block (see Block). */
+  private params: tf.Tensor1D;
+  /** Optimizer state, same layout: Adam's m and v, or SGD's momentum accumulator. */
+  private slots: tf.Tensor1D[];
+  private readonly blocks: Block[] = [];
   private step = 0;
-  private readonly lr: tf.Tensor;
-  private readonly momentum: tf.Tensor;
+  /** Per-element learning rate (and SGD momentum) in the flat layout. */
+  private readonly lr: tf.Tensor1D;
+  private readonly momentum: tf.Tensor1D | null;
+  /** Per-member γ and −γ, shaped to broadcast against the logits ([K, 1, 1] or [K]). */
   private readonly gamma: tf.Tensor;
-  private readonly posW: tf.Tensor;
-  private readonly negW: tf.Tensor;
+  private readonly negGamma: tf.Tensor;
+  private readonly scalars: Record<'beta1' | 'oneMinusBeta1' | 'beta2' | 'oneMinusBeta2' | 'epsilon' | 'one', tf.Scalar>;
+  /** Training loss summed over the epoch's samples so far, per member [K] (null before the first step). */
+  private lossSum: tf.Tensor1D | null = null;
 
   constructor(
     readonly members: readonly MemberSpec[],
     nFeatures: number,
     readonly model: Pick<ModelConfig, 'hidden' | 'activation'>,
     readonly train: Pick<TrainConfig, 'optimizer' | 'epochs' | 'batch_size'>,
+    layout: Layout = chooseLayout(),
   ) {
     this.k = members.length;
+    this.layout = layout;
     this.dims = [nFeatures, ...model.hidden, 1];
     const K = this.k;
     for (let l = 1; l < this.dims.length; l++) {
-      const fanIn = this.dims[l - 1];
-      const fanOut = this.dims[l];
-      const w = new Float32Array(K * fanIn * fanOut);
-      members.forEach((m, i) => initWeights(w.subarray(i * fanIn * fanOut, (i + 1) * fanIn * fanOut), fanIn, fanOut, m.init, new Rng(m.seed, `init/${l}`)));
-      // unnamed: tfjs names must be unique per engine, and cohorts come and go. tidy frees the
-      // initial values (a variable keeps its own reference to the data).
-      this.weights.push(tf.tidy(() => tf.variable(tf.tensor3d(w, [K, fanIn, fanOut]), true)));
-      this.weights.push(tf.tidy(() => tf.variable(tf.zeros([K, 1, fanOut]), true)));
+      const a = this.dims[l - 1];
+      const c = this.dims[l];
+      const conv = layout === 'conv';
+      this.blocks.push({ shape: conv ? [a, 1, K, c] : [K, a, c], size: K * a * c, rows: a, cols: c });
+      this.blocks.push({ shape: conv ? [K * c] : [K, 1, c], size: K * c, rows: 1, cols: c });
     }
-    const col = (f: (m: MemberSpec) => number, rank: 2 | 3) =>
-      rank === 3 ? tf.tensor3d(members.map(f), [K, 1, 1]) : tf.tensor2d(members.map(f), [K, 1]);
-    this.lr = col((m) => m.learningRate, 3);
-    this.momentum = col((m) => m.momentum, 3);
-    this.gamma = col((m) => m.gamma, 2);
-    this.posW = col((m) => m.positiveWeight, 2);
-    this.negW = col((m) => m.negativeWeight, 2);
-    const nSlots = train.optimizer === 'adam' ? 2 : 1;
-    for (const w of this.weights) {
-      this.slots.push(Array.from({ length: nSlots }, () => tf.tidy(() => tf.variable(tf.zerosLike(w), false))));
-    }
-  }
-
-  /** Logits [K, N] for inputs [K, N, in]. */
-  forward(x: tf.Tensor3D): tf.Tensor2D {
-    return tf.tidy(() => {
-      let h: tf.Tensor3D = x;
-      const layers = this.weights.length / 2;
-      for (let l = 0; l < layers; l++) {
-        h = tf.add(tf.matMul(h, this.weights[2 * l]), this.weights[2 * l + 1]) as tf.Tensor3D;
-        if (l < layers - 1) h = this.model.activation === 'relu' ? tf.relu(h) : tf.tanh(h);
-      }
-      return tf.squeeze(h, [2]) as tf.Tensor2D;
+    const total = this.blocks.reduce((s, b) => s + b.size, 0);
+    const init = new Float32Array(total);
+    const lr = new Float32Array(total);
+    const momentum = new Float32Array(total);
+    let offset = 0;
+    this.blocks.forEach((block, bi) => {
+      const { rows, cols } = block;
+      members.forEach((m, k) => {
+        // the member's own matrix, drawn row by row from its own stream whatever the layout
+        const own = new Float32Array(rows * cols);
+        if (bi % 2 === 0) initWeights(own, rows, cols, m.init, new Rng(m.seed, `init/${bi / 2 + 1}`));
+        for (let i = 0; i < rows; i++) {
+          for (let j = 0; j < cols; j++) {
+            const at = offset + blockIndex(layout, K, rows, cols, k, i, j);
+            init[at] = own[i * cols + j];
+            lr[at] = m.learningRate;
+            momentum[at] = m.momentum;
+          }
+        }
+      });
+      offset += block.size;
     });
+    this.params = tf.tensor1d(init);
+    this.lr = tf.tensor1d(lr);
+    this.momentum = train.optimizer === 'sgd' ? tf.tensor1d(momentum) : null;
+    const nSlots = train.optimizer === 'adam' ? 2 : 1;
+    this.slots = Array.from({ length: nSlots }, () => tf.zeros([total]) as tf.Tensor1D);
+    const perMember = layout === 'conv' ? [K] : [K, 1, 1];
+    this.gamma = tf.tensor(members.map((m) => m.gamma), perMember);
+    this.negGamma = tf.tensor(members.map((m) => -m.gamma), perMember);
+    this.scalars = {
+      beta1: tf.scalar(BETA1),
+      oneMinusBeta1: tf.scalar(1 - BETA1),
+      beta2: tf.scalar(BETA2),
+      oneMinusBeta2: tf.scalar(1 - BETA2),
+      epsilon: tf.scalar(EPSILON),
+      one: tf.scalar(1),
+    };
   }
 
-  /** Element-wise loss [K, N] of each member's own loss function. */
-  lossElements(labels: tf.Tensor2D, logits: tf.Tensor2D): tf.Tensor2D {
-    return focalElementwise(labels, logits, this.gamma, { positive: this.posW, negative: this.negW }) as tf.Tensor2D;
+  /** Per-layer weight and bias views of the flat parameters (call inside a tidy). */
+  private views(): LayerView[] {
+    const parts = tf.split(this.params, this.blocks.map((b) => b.size));
+    const out: LayerView[] = [];
+    for (let i = 0; i < parts.length; i += 2) {
+      const { rows, cols } = this.blocks[i];
+      out.push({ w: tf.reshape(parts[i], this.blocks[i].shape), b: tf.reshape(parts[i + 1], this.blocks[i + 1].shape), fanIn: rows, fanOut: cols });
+    }
+    return out;
   }
 
   /**
-   * One optimizer step on a batch; returns each member's mean loss over the batch ([K], caller disposes).
+   * Forward pass on a batch of n samples in this layout. Returns the logits (matmul [K, n, 1],
+   * conv [1, 1, n, K]) and, per hidden layer, its output as the next layer's input (`inputs[l + 1]`;
+   * inputs[0] is x) and, in the conv layout, also in the [1, 1, n, K·h] layout (`outputs[l]`).
    */
-  trainStep(x: tf.Tensor3D, y: tf.Tensor2D): tf.Tensor1D {
+  private forwardLayers(layers: LayerView[], x: tf.Tensor, n: number): { logits: tf.Tensor; inputs: tf.Tensor[]; outputs: tf.Tensor[] } {
+    const inputs: tf.Tensor[] = [x];
+    const outputs: tf.Tensor[] = [];
+    const relu = this.model.activation === 'relu';
+    const K = this.k;
+    let logits: tf.Tensor = x;
+    layers.forEach(({ w, b, fanOut }, l) => {
+      const last = l === layers.length - 1;
+      if (this.layout === 'matmul') {
+        const a = tf.add(tf.matMul(inputs[l] as tf.Tensor3D, w as tf.Tensor3D), b);
+        if (last) logits = a;
+        else inputs.push(relu ? tf.relu(a) : tf.tanh(a));
+        return;
+      }
+      const activation = !last && relu ? 'relu' : 'linear';
+      let h: tf.Tensor = tf.fused.depthwiseConv2d({ x: inputs[l] as tf.Tensor4D, filter: w as tf.Tensor4D, strides: 1, pad: 'valid', bias: b, activation });
+      if (last) {
+        logits = h;
+        return;
+      }
+      if (!relu) h = tf.tanh(h);
+      outputs.push(h);
+      inputs.push(tf.reshape(tf.transpose(tf.reshape(h, [n, K, fanOut]), [2, 0, 1]), [1, fanOut, n, K]));
+    });
+    return { logits, inputs, outputs };
+  }
+
+  /** Logits for inputs stacked per member as [K, n, in] (row-major); returns [K, n] member by member. */
+  predict(x: Float32Array, n: number): Float32Array {
+    const K = this.k;
+    const d = this.dims[0];
+    if (this.layout === 'matmul') {
+      const out = tf.tidy(() => this.forwardLayers(this.views(), tf.tensor3d(x, [K, n, d]), n).logits);
+      const data = out.dataSync() as Float32Array;
+      out.dispose();
+      return data;
+    }
+    const xF = new Float32Array(K * n * d);
+    for (let k = 0; k < K; k++) for (let s = 0; s < n; s++) for (let j = 0; j < d; j++) xF[(j * n + s) * K + k] = x[(k * n + s) * d + j];
+    const out = tf.tidy(() => this.forwardLayers(this.views(), tf.tensor4d(xF, [1, d, n, K]), n).logits);
+    const raw = out.dataSync();
+    out.dispose();
+    const data = new Float32Array(K * n);
+    for (let s = 0; s < n; s++) for (let k = 0; k < K; k++) data[k * n + s] = raw[s * K + k];
+    return data;
+  }
+
+  /** Shapes of a batch of b samples in this layout: x, and the per-sample constants. */
+  batchShapes(b: number): { x: number[]; perSample: number[] } {
+    const K = this.k;
+    const d = this.dims[0];
+    return this.layout === 'conv' ? { x: [1, d, b, K], perSample: [1, 1, b, K] } : { x: [K, b, d], perSample: [K, b, 1] };
+  }
+
+  /** Offsets of member k's sample s (of a batch of b) in the batch's x and per-sample buffers, and the stride of x's features. */
+  batchIndex(b: number, k: number, s: number): { x: number; xStride: number; perSample: number } {
+    const K = this.k;
+    const d = this.dims[0];
+    return this.layout === 'conv' ? { x: s * K + k, xStride: b * K, perSample: s * K + k } : { x: (k * b + s) * d, xStride: 1, perSample: k * b + s };
+  }
+
+  /** One optimizer step on a batch; adds each member's summed loss over the batch to the epoch's total. */
+  trainStep(batch: Batch): void {
     this.step++;
     const t = this.step;
-    return tf.tidy(() => {
-      let perMember: tf.Tensor1D | null = null;
-      const { grads } = tf.variableGrads(() => {
-        const el = this.lossElements(y, this.forward(x));
-        perMember = tf.keep(tf.mean(el, 1) as tf.Tensor1D);
-        return tf.sum(perMember) as tf.Scalar;
-      }, this.weights);
-      this.weights.forEach((w, i) => {
-        const g = grads[w.name];
-        if (this.train.optimizer === 'adam') {
-          const [m, v] = this.slots[i];
-          const m1 = tf.add(tf.mul(m, BETA1), tf.mul(g, 1 - BETA1));
-          const v1 = tf.add(tf.mul(v, BETA2), tf.mul(tf.square(g), 1 - BETA2));
-          m.assign(m1);
-          v.assign(v1);
-          const stepSize = tf.mul(this.lr, Math.sqrt(1 - BETA2 ** t) / (1 - BETA1 ** t));
-          w.assign(tf.sub(w, tf.mul(stepSize, tf.div(m1, tf.add(tf.sqrt(v1), EPSILON)))));
+    const K = this.k;
+    const conv = this.layout === 'conv';
+    const n = batch.sign.shape[conv ? 2 : 1] as number;
+    const prev = { params: this.params, slots: this.slots, lossSum: this.lossSum };
+    const next = tf.tidy(() => {
+      const layers = this.views();
+      const { logits: z, inputs, outputs } = this.forwardLayers(layers, batch.x, n);
+
+      // loss and ∂loss/∂logit (see the header), elementwise on the logits' shape
+      const zt = tf.mul(batch.sign, z);
+      const nzt = tf.neg(zt);
+      const ce = tf.softplus(nzt); // −log p_t
+      const mod = tf.exp(tf.mul(tf.softplus(zt), this.negGamma)); // (1 − p_t)^γ
+      const am = tf.mul(batch.weight, mod);
+      const batchLoss = tf.sum(tf.mul(am, ce), conv ? [0, 1, 2] : [1, 2]) as tf.Tensor1D;
+      const lossSum: tf.Tensor1D = prev.lossSum ? tf.add(prev.lossSum, batchLoss) : batchLoss;
+      const inner = tf.add(tf.mul(tf.mul(tf.sigmoid(zt), ce), this.gamma), tf.sigmoid(nzt));
+      let g: tf.Tensor = tf.mul(tf.mul(am, inner), batch.gradScale);
+
+      // backward
+      const relu = this.model.activation === 'relu';
+      const grads: tf.Tensor[] = new Array(2 * layers.length);
+      for (let l = layers.length - 1; l >= 0; l--) {
+        const { w, fanIn: a, fanOut: c } = layers[l];
+        const hIn = inputs[l];
+        let dh: tf.Tensor | null = null;
+        if (conv) {
+          // g: [1, 1, n, K·c]; hIn: [1, a, n, K]
+          grads[2 * l] = tf.reshape(tf.depthwiseConv2d(hIn as tf.Tensor4D, tf.reshape(g, [1, n, K, c]) as tf.Tensor4D, 1, 'valid'), [-1]);
+          grads[2 * l + 1] = tf.sum(tf.reshape(g, [n, K * c]), 0);
+          if (l > 0) {
+            const gF = c === 1 ? g : tf.reshape(tf.transpose(tf.reshape(g, [n, K, c]), [2, 0, 1]), [1, c, n, K]);
+            const wT = tf.reshape(tf.transpose(tf.reshape(w, [a, K, c]), [2, 1, 0]), [c, 1, K, a]);
+            dh = tf.depthwiseConv2d(gF as tf.Tensor4D, wT as tf.Tensor4D, 1, 'valid');
+          }
         } else {
-          const [acc] = this.slots[i];
-          const acc1 = tf.add(tf.mul(acc, this.momentum), g);
-          acc.assign(acc1);
-          w.assign(tf.sub(w, tf.mul(this.lr, acc1)));
+          grads[2 * l] = tf.reshape(tf.matMul(hIn as tf.Tensor3D, g as tf.Tensor3D, true, false), [-1]);
+          grads[2 * l + 1] = tf.reshape(tf.sum(g, 1), [-1]);
+          if (l > 0) dh = tf.matMul(g as tf.Tensor3D, w as tf.Tensor3D, false, true);
         }
-      });
-      return perMember as unknown as tf.Tensor1D;
+        if (dh) {
+          // the previous layer's activation output, in dh's layout
+          const h = conv ? outputs[l - 1] : hIn;
+          g = relu ? tf.mul(dh, tf.step(h)) : tf.mul(dh, tf.sub(this.scalars.one, tf.square(h)));
+        }
+      }
+      const grad = tf.concat(grads) as tf.Tensor1D;
+
+      // element-wise optimizer over the flat buffer
+      const s = this.scalars;
+      if (this.train.optimizer === 'adam') {
+        const [m, v] = prev.slots;
+        const m1 = tf.add(tf.mul(m, s.beta1), tf.mul(grad, s.oneMinusBeta1)) as tf.Tensor1D;
+        const v1 = tf.add(tf.mul(v, s.beta2), tf.mul(tf.square(grad), s.oneMinusBeta2)) as tf.Tensor1D;
+        const stepSize = tf.mul(this.lr, Math.sqrt(1 - BETA2 ** t) / (1 - BETA1 ** t));
+        const params = tf.sub(prev.params, tf.mul(stepSize, tf.div(m1, tf.add(tf.sqrt(v1), s.epsilon)))) as tf.Tensor1D;
+        return { params, slots: [m1, v1], lossSum };
+      }
+      const [acc] = prev.slots;
+      const acc1 = tf.add(tf.mul(acc, this.momentum as tf.Tensor1D), grad) as tf.Tensor1D;
+      const params = tf.sub(prev.params, tf.mul(this.lr, acc1)) as tf.Tensor1D;
+      return { params, slots: [acc1], lossSum };
     });
+    // kept: the caller may run steps inside its own tidy
+    tf.keep(next.params);
+    next.slots.forEach((x) => tf.keep(x));
+    tf.keep(next.lossSum);
+    tf.dispose([prev.params, ...prev.slots]);
+    if (prev.lossSum) prev.lossSum.dispose();
+    this.params = next.params;
+    this.slots = next.slots;
+    this.lossSum = next.lossSum;
+  }
+
+  /** Member k's weight matrices ([in × out], row-major) and biases ([out]), layer by layer (tests, debugging). */
+  memberWeights(k: number): { w: Float32Array[]; b: Float32Array[] } {
+    const flat = this.params.dataSync();
+    const out: { w: Float32Array[]; b: Float32Array[] } = { w: [], b: [] };
+    let offset = 0;
+    this.blocks.forEach((block, bi) => {
+      const { rows, cols } = block;
+      const own = new Float32Array(rows * cols);
+      for (let i = 0; i < rows; i++) for (let j = 0; j < cols; j++) own[i * cols + j] = flat[offset + blockIndex(this.layout, this.k, rows, cols, k, i, j)];
+      (bi % 2 === 0 ? out.w : out.b).push(own);
+      offset += block.size;
+    });
+    return out;
+  }
+
+  /** The epoch's summed training loss per member since the last call; resets it. */
+  takeLossSum(): Float32Array {
+    const k = this.k;
+    if (!this.lossSum) return new Float32Array(k);
+    const out = this.lossSum.dataSync() as Float32Array;
+    this.lossSum.dispose();
+    this.lossSum = null;
+    return out;
   }
 
   dispose(): void {
-    for (const w of this.weights) w.dispose();
-    for (const s of this.slots) for (const v of s) v.dispose();
-    tf.dispose([this.lr, this.momentum, this.gamma, this.posW, this.negW]);
+    tf.dispose([this.params, ...this.slots, this.lr, this.gamma, this.negGamma, ...Object.values(this.scalars)]);
+    if (this.momentum) this.momentum.dispose();
+    if (this.lossSum) this.lossSum.dispose();
+    this.lossSum = null;
   }
 }
 
@@ -156,7 +395,7 @@ function initWeights(out: Float32Array, fanIn: number, fanOut: number, init: Mod
 export interface FitOptions {
   nTrain: number;
   nFeatures: number;
-  /** Called after every evaluation epoch (1-based), and after the last. */
+  /** Called after every epoch (1-based) with each member's mean training loss. */
   onEpoch?: (epoch: number, trainLoss: Float64Array) => void;
   /** Epochs at which onEval runs. */
   evalEvery: number;
@@ -173,37 +412,48 @@ export function fit(model: BatchedMlp, opts: FitOptions): EpochLoss[] {
   const K = model.k;
   const B = Math.max(1, Math.min(model.train.batch_size, n));
   const rngs = model.members.map((m) => new Rng(m.seed, 'shuffle'));
+  // Batch-major: batch j (samples [s, s + b) of every member's permutation) occupies rows
+  // [K·s, K·(s + b)) of the epoch's buffers, laid out as the model's layout wants a batch, so each
+  // batch is one contiguous subarray.
   const xEpoch = new Float32Array(K * n * d);
-  const yEpoch = new Float32Array(K * n);
+  const signEpoch = new Float32Array(K * n);
+  const weightEpoch = new Float32Array(K * n);
+  const gradEpoch = new Float32Array(K * n);
   const history: EpochLoss[] = [];
   for (let epoch = 1; epoch <= model.train.epochs; epoch++) {
     model.members.forEach((m, k) => {
       const perm = rngs[k].permutation(n);
-      const xo = k * n * d;
-      const yo = k * n;
-      for (let i = 0; i < n; i++) {
-        const src = perm[i];
-        yEpoch[yo + i] = m.yTrain[src];
-        for (let j = 0; j < d; j++) xEpoch[xo + i * d + j] = m.xTrain[src * d + j];
-      }
-    });
-    const sums = tf.tidy(() => {
-      const x = tf.tensor3d(xEpoch, [K, n, d]);
-      const y = tf.tensor2d(yEpoch, [K, n]);
-      let total: tf.Tensor1D = tf.zeros([K]);
       for (let s = 0; s < n; s += B) {
         const b = Math.min(B, n - s);
-        const xb = tf.slice(x, [0, s, 0], [K, b, d]);
-        const yb = tf.slice(y, [0, s], [K, b]);
-        const batchMean = model.trainStep(xb, yb);
-        const next = tf.add(total, tf.mul(batchMean, b)) as tf.Tensor1D;
-        tf.dispose([total, xb, yb, batchMean]);
-        total = next;
+        const r0 = K * s;
+        for (let i = 0; i < b; i++) {
+          const src = perm[s + i];
+          const at = model.batchIndex(b, k, i);
+          const y = m.yTrain[src];
+          const sign = 2 * y - 1;
+          signEpoch[r0 + at.perSample] = sign;
+          weightEpoch[r0 + at.perSample] = y === 1 ? m.positiveWeight : m.negativeWeight;
+          gradEpoch[r0 + at.perSample] = -sign / b;
+          const xo = r0 * d + at.x;
+          for (let j = 0; j < d; j++) xEpoch[xo + j * at.xStride] = m.xTrain[src * d + j];
+        }
       }
-      return total;
     });
-    const raw = sums.dataSync();
-    sums.dispose();
+    for (let s = 0; s < n; s += B) {
+      const b = Math.min(B, n - s);
+      const r0 = K * s;
+      const r1 = K * (s + b);
+      const shapes = model.batchShapes(b);
+      tf.tidy(() =>
+        model.trainStep({
+          x: tf.tensor(xEpoch.subarray(r0 * d, r1 * d), shapes.x),
+          sign: tf.tensor(signEpoch.subarray(r0, r1), shapes.perSample),
+          weight: tf.tensor(weightEpoch.subarray(r0, r1), shapes.perSample),
+          gradScale: tf.tensor(gradEpoch.subarray(r0, r1), shapes.perSample),
+        }),
+      );
+    }
+    const raw = model.takeLossSum();
     const losses = new Float64Array(K);
     for (let k = 0; k < K; k++) losses[k] = raw[k] / n;
     history.push({ epoch, losses });
@@ -215,8 +465,6 @@ export function fit(model: BatchedMlp, opts: FitOptions): EpochLoss[] {
 
 /** Logits [K][N] for per-member inputs already stacked as [K, N, in]. */
 export function predictLogits(model: BatchedMlp, x: Float32Array, n: number, d: number): Float32Array {
-  const out = tf.tidy(() => model.forward(tf.tensor3d(x, [model.k, n, d])));
-  const data = out.dataSync() as Float32Array;
-  out.dispose();
-  return data;
+  if (d !== model.dims[0]) throw new Error(`predictLogits: ${d} features, the model takes ${model.dims[0]}`);
+  return model.predict(x, n);
 }
