@@ -72,7 +72,9 @@ describe('report in Chromium', () => {
     // charts actually have drawn marks and a size
     const box = await page.locator('section#heatmaps svg').first().boundingBox();
     expect(box?.width).toBeGreaterThan(100);
-    expect(await page.locator('section#decision svg .mark-symbol path').count()).toBeGreaterThan(100);
+    // test points: one merged <path> of arcs per style, 40 points per panel in the fixture
+    const arcs = await page.locator('section#decision svg .mark-symbol path').evaluateAll((els) => els.reduce((n, e) => n + (e.getAttribute('d')?.match(/M/g)?.length ?? 0), 0));
+    expect(arcs).toBe(4 * 40);
     expect(await page.locator('#answer .card').count()).toBe(2);
     expect(await page.locator('#answer .card.verdict-better .winner').textContent()).toBe('focal(γ=2, α=inverse)');
   });
@@ -101,7 +103,7 @@ describe('report in Chromium', () => {
   it('saves a screenshot', async () => {
     await page.locator('#trials-table select[aria-label=imbalance]').selectOption('');
     mkdirSync(OUT, { recursive: true });
-    await page.evaluate(() => window.scrollTo(0, 0));
+    await page.evaluate('window.scrollTo(0, 0)');
     await page.screenshot({ path: join(OUT, 'report.png'), fullPage: true });
     expect(existsSync(join(OUT, 'report.png'))).toBe(true);
     expect(requests).toEqual([url]);

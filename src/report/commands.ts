@@ -5,16 +5,21 @@
 import type { Argv } from 'yargs';
 import { UsageError } from '../errors.js';
 import type { RunSummary } from '../scheduler/run.js';
-import { checkMetric } from '../store/read.js';
 import { openDatabase } from '../store/store.js';
 import { METRICS } from '../types.js';
 import { BEST_COLUMNS, bestDisplay, bestRows, type BestBy } from './best.js';
-import { FORMATS, writeRows, type OutputFormat } from './format.js';
+import { FORMATS, writeRows } from './format.js';
 import { openInBrowser, resolveDb } from './locate.js';
 import { prepareQuery } from './query.js';
 
 const DB_HELP = 'results database [default: the only results/*.db in this folder]';
 const METRIC_NAMES = Object.keys(METRICS);
+
+/** Flag values are checked here rather than with yargs `choices`, so a bad one is a one-line error. */
+function oneOf<T extends string>(flag: string, value: unknown, allowed: readonly T[]): T {
+  if (typeof value === 'string' && (allowed as readonly string[]).includes(value)) return value as T;
+  throw new UsageError(`--${flag}: expected one of ${allowed.join(', ')}; got ${JSON.stringify(value)}`);
+}
 
 type Out = { write(s: string): unknown };
 
@@ -38,15 +43,15 @@ export function reportBuilder(y: Argv) {
     .option('db', { type: 'string', describe: DB_HELP })
     .option('sweep', { type: 'string', describe: 'sweep name, when the database holds several' })
     .option('out', { alias: 'o', type: 'string', describe: 'HTML file to write [default: next to the database, <sweep name>.html]' })
-    .option('objective', { type: 'string', choices: METRIC_NAMES, describe: "metric that ranks settings [default: the sweep's objective]" })
+    .option('objective', { type: 'string', describe: `metric that ranks settings: ${METRIC_NAMES.join(', ')} [default: the sweep's objective]` })
     .option('open', { type: 'boolean', default: false, describe: 'open the report in the browser (xdg-open/open); prints the path when there is none' })
     .example('$0 report', 'report of the only results/*.db')
-    .example('$0 report --db results/focal-vs-bce.db --objective pr_auc --open', 'rank by PR-AUC and open it');
+    .example('$0 report --db results/x.db --objective pr_auc --open', 'rank by PR-AUC and open it');
 }
 
 export async function reportHandler(argv: { db?: string; sweep?: string; out?: string; objective?: string; open?: boolean }, out: Out = process.stdout): Promise<void> {
   const db = resolveDb(argv.db);
-  if (argv.objective !== undefined) checkMetric(argv.objective, '--objective');
+  if (argv.objective !== undefined) oneOf('objective', argv.objective, METRIC_NAMES);
   // loaded on demand: vega and vega-lite are only needed for the report
   const { writeReport } = await import('./report.js');
   const r = await writeReport({ db, sweep: argv.sweep, out: argv.out, objective: argv.objective });
@@ -74,7 +79,7 @@ export function runReportHook(argv: { report?: boolean; 'report-out'?: string; o
   return async (s) => {
     try {
       const { writeReport } = await import('./report.js');
-      const r = await writeReport({ db: s.db, sweep: s.sweep, out: argv['report-out'] });
+      const r = await writeReport({ db: s.db, sweep: s.sweep, out: argv['report-out'], writer: true });
       const lines = [`Report: ${r.path}`];
       if (argv.open && !openInBrowser(r.path)) lines.push(`(no browser opener found: open ${r.path} yourself)`);
       return lines;
@@ -90,26 +95,28 @@ export function bestBuilder(y: Argv) {
   return y
     .option('db', { type: 'string', describe: DB_HELP })
     .option('sweep', { type: 'string', describe: 'sweep name, when the database holds several' })
-    .option('metric', { alias: 'm', type: 'string', choices: METRIC_NAMES, describe: "metric to rank by [default: the sweep's objective]" })
-    .option('by', { choices: ['imbalance', 'none'], default: 'imbalance', describe: 'rank within each imbalance ratio, or over all settings' })
+    .option('metric', { alias: 'm', type: 'string', describe: `metric to rank by: ${METRIC_NAMES.join(', ')} [default: the sweep's objective]` })
+    .option('by', { type: 'string', default: 'imbalance', describe: 'imbalance: rank within each imbalance ratio; none: rank over all settings' })
     .option('top', { alias: 'k', type: 'number', describe: 'settings to show per imbalance ratio (--by imbalance) or in all (--by none) [default: 3 / 10]' })
-    .option('format', { alias: 'f', choices: FORMATS, default: 'table' as OutputFormat, describe: 'table for people; csv or json (full precision, more columns) for programs' })
+    .option('format', { alias: 'f', type: 'string', default: 'table', describe: 'table for people; csv or json (full precision, more columns) for programs' })
     .example('$0 best', 'top 3 settings per imbalance ratio by the objective')
-    .example('$0 best --metric pr_auc --by none --top 5 --format csv', 'overall top 5 by PR-AUC as CSV');
+    .example('$0 best -m pr_auc --by none -k 5 -f csv', 'overall top 5 by PR-AUC, as CSV');
 }
 
 export function bestHandler(argv: { db?: string; sweep?: string; metric?: string; by?: string; top?: number; format?: string }): void {
+  const format = oneOf('format', argv.format ?? 'table', FORMATS);
+  const by = oneOf<BestBy>('by', argv.by ?? 'imbalance', ['imbalance', 'none']);
+  if (argv.metric !== undefined) oneOf('metric', argv.metric, METRIC_NAMES);
   const file = resolveDb(argv.db);
   if (argv.top !== undefined && (!Number.isInteger(argv.top) || argv.top < 1)) throw new UsageError(`--top: must be a whole number ≥ 1, got ${String(argv.top)}`);
   const db = openDatabase(file, { readonly: true });
   let result: ReturnType<typeof bestRows>;
   try {
-    result = db.transaction(() => bestRows(db, { sweep: argv.sweep, metric: argv.metric, by: (argv.by ?? 'imbalance') as BestBy, top: argv.top }))();
+    result = db.transaction(() => bestRows(db, { sweep: argv.sweep, metric: argv.metric, by, top: argv.top }))();
   } finally {
     db.close();
   }
   const write = stdoutWriter();
-  const format = (argv.format ?? 'table') as OutputFormat;
   const { analysis, rows } = result;
   if (format === 'table') {
     if (!rows.length) {
@@ -130,17 +137,18 @@ export function queryBuilder(y: Argv) {
   return y
     .positional('sql', { type: 'string', describe: 'one SQL statement that reads (SELECT, WITH, VALUES, EXPLAIN, read-only PRAGMA)' })
     .option('db', { type: 'string', describe: DB_HELP })
-    .option('format', { alias: 'f', choices: FORMATS, default: 'table' as OutputFormat, describe: 'table (aligned, long cells cut at 60 characters), csv (RFC 4180) or json (an array of row objects)' })
+    .option('format', { alias: 'f', type: 'string', default: 'table', describe: 'table (aligned, long cells cut at 60 characters), csv (RFC 4180) or json (an array of row objects)' })
     .example('$0 query "select * from best_by_imbalance"', 'the best setting at each imbalance ratio')
-    .example('$0 query "select setting, seed, minority_f1 from results order by minority_f1 desc limit 10" -f csv', 'top trials as CSV');
+    .example('$0 query "select * from results limit 10" -f csv', 'ten trials as CSV');
 }
 
 export function queryHandler(argv: { sql?: string; db?: string; format?: string }): void {
+  const format = oneOf('format', argv.format ?? 'table', FORMATS);
   const file = resolveDb(argv.db);
   const q = prepareQuery(file, argv.sql ?? '');
   try {
     const write = stdoutWriter();
-    writeRows(write, (argv.format ?? 'table') as OutputFormat, q.columns, q.rows);
+    writeRows(write, format, q.columns, q.rows);
   } finally {
     q.close();
   }

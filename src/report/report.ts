@@ -21,6 +21,11 @@ export interface WriteReportOptions {
   objective?: string;
   /** Fixed "generated at" time (tests). */
   now?: Date;
+  /**
+   * The caller is the database's writer (the end of `run`): open it read-write so that closing it
+   * removes the -wal/-shm files, as a read-only connection cannot. Default false.
+   */
+  writer?: boolean;
 }
 
 export interface WrittenReport {
@@ -43,7 +48,7 @@ export function defaultReportPath(dbPath: string, sweepName: string): string {
 
 /** Build the report's HTML without writing it. */
 export async function buildReport(opts: Omit<WriteReportOptions, 'out'>): Promise<{ html: string; model: ReportModel }> {
-  const db = openDatabase(opts.db, { readonly: true });
+  const db = openDatabase(opts.db, { readonly: !opts.writer });
   let model: ReportModel;
   try {
     // one read transaction: a consistent snapshot even while a sweep keeps writing
