@@ -213,13 +213,14 @@ export function trainingCurvesSpec(points: CurvePoint[], imbalances: string[]): 
   const measures = ['training loss (own loss)', 'eval log loss (BCE)', 'eval PR-AUC'].filter((m) => points.some((p) => p.measure === m));
   return {
     data: { values: points.map((p) => ({ ...p, line: `${p.series}/${p.seed}` })) },
+    // one row per imbalance ratio, one column per measure: fits the page for any number of ratios
     facet: {
-      row: { field: 'measure', type: 'nominal', sort: measures, title: null, header: { labelAngle: 0, labelAlign: 'left', labelAnchor: 'start', labelOrient: 'top' } },
-      column: { field: 'imbalance', type: 'ordinal', sort: imbalances, title: null, header: { labelFontSize: 13 } },
+      row: { field: 'imbalance', type: 'ordinal', sort: imbalances, title: null, header: { labelAngle: 0, labelFontSize: 13, labelAlign: 'left', labelOrient: 'left', labelPadding: 8 } },
+      column: { field: 'measure', type: 'nominal', sort: measures, title: null, header: { labelFontSize: 12 } },
     },
     spec: {
-      width: imbalances.length > 3 ? 200 : 260,
-      height: 130,
+      width: 280,
+      height: 120,
       mark: { type: 'line', strokeWidth: 1.4, opacity: 0.85 },
       encoding: {
         x: { field: 'epoch', type: 'quantitative', title: 'epoch' },
