@@ -9,10 +9,10 @@ import { lossLabel } from '../labels.js';
 import { machineInfo, versions } from '../machine.js';
 import { bestPerImbalance } from '../store/read.js';
 import { SweepStore } from '../store/store.js';
-import { METRICS, type BackendChoice, type Cohort, type TrialResult } from '../types.js';
+import { METRICS, type BackendChoice, type Cohort, type Trial, type TrialResult } from '../types.js';
 import { expectedBackend, initBackend } from '../worker/backend.js';
 import { planCohorts } from './cohort.js';
-import type { Executor } from './executors/executor.js';
+import type { Executor, PrepareContext } from './executors/executor.js';
 import { LocalExecutor } from './executors/local.js';
 import { expandGrid } from './grid.js';
 import { formatDuration, Progress, type ProgressMode } from './progress.js';
@@ -95,27 +95,38 @@ export async function runSweep(opts: RunOptions): Promise<RunSummary> {
     const backendShown = expectedBackend(backendChoice);
     runId = store.beginRun({ mode: opts.mode ?? 'local', workers: threads, backend: backendShown, machine: { ...machineInfo() }, versions: versions() });
     const plan = store.plan(expansion.trials, !!opts.retryFailed);
-    summary.planned = plan.pending.length;
-    executor = plan.pending.length ? await (opts.executor ?? ((n) => new LocalExecutor({ threads: n })))(threads) : null;
-    const cohorts = planCohorts(plan.pending, { cohortSize: spec.execution.cohort_size, workers: executor?.concurrency ?? threads, backend: backendChoice, csv: spec.csv ?? undefined });
+    // Distributed mode always connects, even with nothing left to run: it also collects and cleans
+    // up results that workers finished while no coordinator was running.
+    const wantExecutor = plan.pending.length > 0 || opts.mode === 'redis';
+    executor = wantExecutor ? await (opts.executor ?? ((n) => new LocalExecutor({ threads: n })))(threads) : null;
+    const prepared = executor?.prepare ? await prepareExecutor(executor, store, runId, spec, plan.pending, !!opts.retryFailed) : null;
+    const pending = prepared?.pending ?? plan.pending;
+    const resumed = prepared?.resumed ?? [];
+    summary.planned = pending.length + resumed.reduce((n, c) => n + c.trials.length, 0);
+    const cohorts = [
+      ...resumed,
+      ...planCohorts(pending, { cohortSize: spec.execution.cohort_size, workers: executor?.concurrency ?? threads, backend: backendChoice, csv: spec.csv ?? undefined }),
+    ];
+    const alreadyComplete = plan.complete + (prepared?.complete ?? 0);
     progress.plan({
       sweep: spec.name,
       db: dbPath,
       total: plan.total,
-      toRun: plan.pending.length,
-      complete: plan.complete,
-      failed: plan.failed,
+      toRun: summary.planned,
+      complete: alreadyComplete,
+      failed: plan.failed + (prepared?.failed ?? 0),
       merged: expansion.merged,
       cohorts: cohorts.length,
       executor: executor?.describe() ?? `${threads} threads`,
       backend: backendChoice === 'auto' ? `${backendShown} (auto)` : backendShown,
     });
+    if (prepared) for (const n of prepared.notes) progress.note(n.message, n.data);
     if (executor) await dispatchAll(cohorts, executor, store, runId, spec, progress, summary, opts.stop);
     const status = summary.interrupted > 0 ? 'interrupted' : summary.failed > 0 ? 'failed' : 'complete';
     summary.wallMs = performance.now() - t0;
     store.finishRun(runId, status, { planned: summary.planned, completed: summary.complete, failed: summary.failed, wallMs: summary.wallMs });
     summary.exitCode = status === 'interrupted' ? 130 : status === 'failed' ? 1 : 0;
-    const lines = summaryLines(store, spec, summary, plan.complete);
+    const lines = summaryLines(store, spec, summary, alreadyComplete);
     store.close();
     if (opts.after && summary.exitCode !== 130) lines.push(...(await opts.after(summary)));
     progress.summary(lines, { ...summary });
@@ -129,6 +140,81 @@ export async function runSweep(opts: RunOptions): Promise<RunSummary> {
   }
 }
 
+/**
+ * Let a queue-backed executor record what finished while no coordinator was running, and learn which
+ * cohorts are still out (reused as they are). Returns what is left to plan into new cohorts.
+ */
+async function prepareExecutor(
+  executor: Executor,
+  store: SweepStore,
+  runId: number,
+  spec: SweepSpec,
+  planned: Trial[],
+  retryFailed: boolean,
+): Promise<{ pending: Trial[]; resumed: Cohort[]; complete: number; failed: number; notes: { message: string; data: Record<string, unknown> }[] }> {
+  const left = new Map(planned.map((t) => [t.key, t]));
+  let complete = 0;
+  let failed = 0;
+  let cohortsRecorded = 0;
+  const notes: { message: string; data: Record<string, unknown> }[] = [];
+  const ctx: PrepareContext = {
+    sweep: spec.name,
+    sweepIdentity: store.sweepIdentity(),
+    trialTimeoutMs: spec.execution.trial_timeout_ms,
+    pending: left,
+    record(cohort, outcome) {
+      const keys = cohort.trials.map((t) => t.key).filter((k) => left.has(k));
+      if (!keys.length) return;
+      cohortsRecorded++;
+      if ('error' in outcome) {
+        store.markFailed(keys, runId, outcome.error);
+        // --retry-failed: the failure is recorded, and the trials run again now.
+        if (!retryFailed) for (const k of keys) left.delete(k);
+        failed += keys.length;
+        return;
+      }
+      const wanted = new Set(keys);
+      const results = outcome.results.filter((r) => wanted.has(r.key));
+      store.record(results, runId);
+      const got = new Set(results.map((r) => r.key));
+      const missing = keys.filter((k) => !got.has(k));
+      if (missing.length) store.markFailed(missing, runId, 'the worker returned no result for this trial');
+      for (const r of results) {
+        if (r.state === 'complete') {
+          complete++;
+          left.delete(r.key);
+        } else {
+          failed++;
+          if (!retryFailed) left.delete(r.key);
+        }
+      }
+      failed += missing.length;
+      if (!retryFailed) for (const k of missing) left.delete(k);
+    },
+    note: (message, data = {}) => notes.push({ message, data }),
+  };
+  const resumed = await executor.prepare!(ctx);
+  if (complete + failed > 0) {
+    notes.unshift({
+      message: `recorded ${complete + failed} result${complete + failed === 1 ? '' : 's'} (${failed} failed) of ${cohortsRecorded} cohort${cohortsRecorded === 1 ? '' : 's'} that finished while no coordinator was running`,
+      data: { recovered: complete + failed, recovered_failed: failed, recovered_cohorts: cohortsRecorded },
+    });
+  }
+  const inResumed = new Set<string>();
+  const usable: Cohort[] = [];
+  for (const c of resumed) {
+    if (c.trials.every((t) => left.has(t.key) && !inResumed.has(t.key))) {
+      usable.push(c);
+      for (const t of c.trials) inResumed.add(t.key);
+    }
+  }
+  if (usable.length) {
+    const n = usable.reduce((s, c) => s + c.trials.length, 0);
+    notes.push({ message: `${usable.length} cohort${usable.length === 1 ? '' : 's'} (${n} trials) still queued or running on workers: waiting for them instead of enqueueing again`, data: { resumed_cohorts: usable.length, resumed_trials: n } });
+  }
+  return { pending: [...left.values()].filter((t) => !inResumed.has(t.key)), resumed: usable, complete, failed: retryFailed ? 0 : failed, notes };
+}
+
 async function dispatchAll(
   cohorts: Cohort[],
   executor: Executor,
@@ -140,7 +226,10 @@ async function dispatchAll(
   stop: AbortSignal | undefined,
 ): Promise<void> {
   const queue = [...cohorts];
-  const inFlight = new Map<string, { cohort: Cohort; controller: AbortController }>();
+  const inFlight = new Map<string, { cohort: Cohort; controller: AbortController; started: boolean }>();
+  // A queue-backed executor takes every cohort at once; its cohorts count as running (and their
+  // timeout starts) only when a worker starts them.
+  const limit = executor.queued ? Infinity : executor.concurrency;
   const objective = spec.objective;
   progress.start();
 
@@ -182,30 +271,41 @@ async function dispatchAll(
     };
     const refreshCounts = () => {
       let running = 0;
-      for (const f of inFlight.values()) running += f.cohort.trials.length;
+      for (const f of inFlight.values()) if (f.started) running += f.cohort.trials.length;
       progress.update({ done: summary.complete, failed: summary.failed, running });
     };
     const launch = () => {
-      while (!stop?.aborted && inFlight.size < executor.concurrency && queue.length > 0) {
+      while (!stop?.aborted && inFlight.size < limit && queue.length > 0) {
         const cohort = queue.shift() as Cohort;
         const controller = new AbortController();
-        inFlight.set(cohort.key, { cohort, controller });
-        store.markRunning(cohort.trials.map((t) => t.key), runId, cohort.key);
+        const entry = { cohort, controller, started: false };
+        inFlight.set(cohort.key, entry);
         summary.ran += cohort.trials.length;
         let timedOut = false;
-        const timer =
-          spec.execution.trial_timeout_ms > 0
-            ? setTimeout(() => {
-                timedOut = true;
-                controller.abort(new Error('timeout'));
-              }, spec.execution.trial_timeout_ms)
-            : null;
-        executor
-          .run(cohort, controller.signal)
+        let timer: NodeJS.Timeout | null = null;
+        const started = () => {
+          if (inFlight.get(cohort.key) !== entry || controller.signal.aborted) return;
+          entry.started = true;
+          store.markRunning(cohort.trials.map((t) => t.key), runId, cohort.key);
+          // (Re)start the timeout: a retried job gets the full time again.
+          if (timer) clearTimeout(timer);
+          timer =
+            spec.execution.trial_timeout_ms > 0
+              ? setTimeout(() => {
+                  timedOut = true;
+                  controller.abort(new Error('timeout'));
+                }, spec.execution.trial_timeout_ms)
+              : null;
+          refreshCounts();
+        };
+        if (!executor.queued) started();
+        const hooks = executor.queued ? { started, note: (message: string, data: Record<string, unknown> = {}) => progress.note(message, { cohort: cohort.key, ...data }) } : undefined;
+        (hooks ? executor.run(cohort, controller.signal, hooks) : executor.run(cohort, controller.signal))
           .then(
             (results) => onResults(cohort, results),
             (err) => onError(cohort, err, timedOut),
           )
+          .then(() => executor.recorded?.(cohort))
           .catch((err) => progress.note(`could not record results: ${errorMessage(err)}`))
           .finally(() => {
             if (timer) clearTimeout(timer);

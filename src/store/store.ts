@@ -144,6 +144,16 @@ export class SweepStore {
   }
 
   /**
+   * Identity of this sweep in this database: its name and creation time. Stable across runs of the
+   * same database, different between databases (distributed mode namespaces its job ids with it).
+   */
+  sweepIdentity(): string {
+    const r = this.db.prepare(`SELECT name, created_at FROM sweeps WHERE id = ?`).get(this.sweepId) as { name: string; created_at: string } | undefined;
+    if (!r) throw new Error('sweepIdentity() before upsertSweep()');
+    return `${r.name}\n${r.created_at}`;
+  }
+
+  /**
    * Start a run: refuse when another live process is running this sweep; a run left 'running' by a
    * dead process is marked crashed and its running trials interrupted.
    */
