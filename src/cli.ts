@@ -4,6 +4,7 @@
  */
 import yargs, { type Argv } from 'yargs';
 import { hideBin } from 'yargs/helpers';
+import { addRedisRunOptions, redisRunOptions, workerBuilder, workerHandler } from './distributed/cli.js';
 import { exitCodeOf, UsageError } from './errors.js';
 import { addRunReportOptions, bestBuilder, bestHandler, queryBuilder, queryHandler, reportBuilder, reportHandler, runReportHook } from './report/commands.js';
 import type { ProgressMode } from './scheduler/progress.js';
@@ -30,15 +31,16 @@ function parseWorkers(v: unknown): number | 'auto' {
 }
 
 function runCommand(y: Argv) {
-  return y
+  const local = y
     .positional('spec', { type: 'string', describe: 'sweep spec (YAML)', demandOption: true })
     .option('db', { type: 'string', describe: 'results database [default: results/<sweep name>.db]' })
-    .option('workers', { type: 'string', default: 'auto', describe: 'worker threads: a number, or auto (one per core)' })
+    .option('workers', { type: 'string', default: 'auto', describe: 'worker threads: a number, or auto (one per core); with --redis: threads to size cohorts for while no worker is connected' })
     .option('backend', { choices: BACKENDS, default: 'auto' as BackendChoice, describe: 'tfjs backend: auto tries tensorflow (tfjs-node), then wasm, then cpu' })
     .option('retry-failed', { type: 'boolean', default: false, describe: 'also rerun trials that failed before (interrupted ones always rerun)' })
     .option('yes', { type: 'boolean', default: false, describe: 'run a grid above the 100,000-trial safety limit' })
     .option('quiet', { alias: 'q', type: 'boolean', default: false, describe: 'no plan or progress; only the summary and errors' })
     .option('progress', { choices: ['auto', 'tty', 'plain', 'jsonl', 'none'], default: 'auto', describe: 'progress display: auto = bar on a terminal, a line every few seconds otherwise; jsonl = one JSON event per line' });
+  return addRedisRunOptions(local);
 }
 
 async function main(): Promise<void> {
@@ -60,7 +62,10 @@ async function main(): Promise<void> {
         process.on('SIGINT', onSignal);
         process.on('SIGTERM', onSignal);
         const progress: ProgressMode = argv.quiet ? 'none' : argv.progress === 'auto' ? (process.stdout.isTTY ? 'tty' : 'plain') : (argv.progress as ProgressMode);
+        // --redis: URL and server checked here, before the database is touched.
+        const distributed = await redisRunOptions(argv);
         const summary = await runSweep({
+          ...distributed,
           specFile: argv.spec as string,
           db: argv.db,
           workers: parseWorkers(argv.workers),
@@ -77,6 +82,9 @@ async function main(): Promise<void> {
     .command('report', 'write the self-contained HTML report of a sweep: best settings, CIs, heatmaps, curves, decision regions', reportBuilder, (argv) => reportHandler(argv))
     .command('best', 'the best settings aggregated over seeds, per imbalance ratio, with the paired difference to BCE', bestBuilder, (argv) => bestHandler(argv))
     .command('query <sql>', 'run one read-only SQL statement against a results database (safe while a sweep writes)', queryBuilder, (argv) => queryHandler(argv))
+    .command('worker', 'serve distributed sweeps: train cohorts from a Redis queue on this machine (run --redis is the coordinator)', workerBuilder, async (argv) => {
+      process.exitCode = await workerHandler(argv);
+    })
     .option('verbose', { type: 'boolean', default: false, describe: 'stack traces for internal errors' })
     .demandCommand(1, 'give a command: run, report, query, best or worker')
     .strict()

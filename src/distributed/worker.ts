@@ -1,0 +1,240 @@
+/**
+ * `focal-sweep worker`: take cohort jobs from the BullMQ queue and train them on this machine's
+ * Piscina threads (the same worker entry as a local run), one job per thread. Any number of workers
+ * on any number of machines can serve the same queue; they need no database, only Redis.
+ *
+ * Stopping: the first Ctrl-C (or SIGTERM) stops taking jobs and lets the running ones finish
+ * (BullMQ worker.close()); a second Ctrl-C hands the running jobs back to the queue at once (they
+ * start over on another worker) and exits. A worker killed outright loses nothing either: its jobs'
+ * locks expire and another worker's stall check requeues them.
+ */
+import { existsSync, readFileSync, statSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { hostname } from 'node:os';
+import { UnrecoverableError, Worker, type Job } from 'bullmq';
+import { JobFormatError } from '../errors.js';
+import { LocalExecutor } from '../scheduler/executors/local.js';
+import { formatDuration } from '../scheduler/progress.js';
+import type { Cohort, TrialResult } from '../types.js';
+import { checkCohort } from '../worker/task.js';
+import { checkJobData, checkQueueName, jobLabel, type CohortJobData } from './job.js';
+import { checkRedis, describeRedisError, parseRedisUrl } from './redis.js';
+
+/** Lock and stall defaults. Locks are renewed every lockDuration/2 by the worker's main thread, which
+ * never trains (threads do), so a cohort may run for hours under a 60 s lock; the lock only bounds how
+ * long a dead worker's job waits before it is requeued (about lockDuration + stalledInterval). */
+export const DEFAULT_LOCK_DURATION_MS = 60_000;
+export const DEFAULT_STALLED_INTERVAL_MS = 30_000;
+/** Requeues after stalls before the job fails: a cohort that crashes every worker that takes it stops there. */
+export const DEFAULT_MAX_STALLED = 2;
+
+export type WorkerProgress = 'plain' | 'jsonl' | 'none';
+
+export interface WorkerOptions {
+  redis: string;
+  queue: string;
+  threads: number;
+  lockDurationMs?: number;
+  stalledIntervalMs?: number;
+  maxStalledCount?: number;
+  progress?: WorkerProgress;
+  out?: { write(s: string): unknown };
+  /** First Ctrl-C: finish running jobs, take no more, exit. */
+  stop?: AbortSignal;
+  /** Second Ctrl-C: hand running jobs back and exit now. */
+  kill?: AbortSignal;
+  /** Worker module for the pool (tests). Default: the built dist/worker/task.js. */
+  workerFile?: string;
+}
+
+interface Running {
+  job: Job<CohortJobData, TrialResult[]>;
+  token: string | undefined;
+  controller: AbortController;
+}
+
+/** Run a worker until stopped. Resolves with the exit code (0 after a clean stop, 130 after a hand-back). */
+export async function runWorker(opts: WorkerOptions): Promise<number> {
+  const target = parseRedisUrl(opts.redis);
+  const queueName = checkQueueName(opts.queue);
+  const lockDuration = opts.lockDurationMs ?? DEFAULT_LOCK_DURATION_MS;
+  const stalledInterval = opts.stalledIntervalMs ?? DEFAULT_STALLED_INTERVAL_MS;
+  const maxStalledCount = opts.maxStalledCount ?? DEFAULT_MAX_STALLED;
+  const out = opts.out ?? process.stdout;
+  const mode = opts.progress ?? 'plain';
+  const me = `${hostname()}/${process.pid}`;
+  const say = (event: string, text: string, data: Record<string, unknown> = {}) => {
+    if (mode === 'jsonl') out.write(`${JSON.stringify({ event, worker: me, ...data })}\n`);
+    else if (mode === 'plain') out.write(`${new Date().toISOString().slice(11, 19)} ${text}\n`);
+    else if (event === 'error') process.stderr.write(`${text}\n`);
+  };
+
+  await checkRedis(target);
+  const pool = new LocalExecutor({ threads: opts.threads, workerFile: opts.workerFile });
+  const running = new Map<string, Running>();
+  const csvCheck = new CsvChecker();
+  let jobsDone = 0;
+  let jobsFailed = 0;
+
+  const processor = async (job: Job<CohortJobData, TrialResult[]>, token?: string, signal?: AbortSignal): Promise<TrialResult[]> => {
+    const label = jobLabel(job.data, job.id);
+    let cohort: Cohort;
+    try {
+      checkJobData(job.data);
+      checkCohort(job.data.cohort);
+      cohort = job.data.cohort;
+    } catch (e) {
+      if (!(e instanceof JobFormatError)) throw e;
+      const msg = `refused by worker ${me}: ${e.message}`;
+      jobsFailed++;
+      say('job-refused', `refused ${label}: ${e.message}`, { job: job.id, error: e.message });
+      // Not worth retrying: no worker of this version understands it.
+      throw new UnrecoverableError(msg);
+    }
+    const attempt = job.attemptsMade + 1;
+    const t0 = performance.now();
+    say('job-start', `start  ${label}: ${cohort.trials.length} trial${cohort.trials.length === 1 ? '' : 's'}${attempt > 1 ? ` (attempt ${attempt})` : ''}`, {
+      job: job.id,
+      sweep: job.data.sweep,
+      cohort: cohort.key,
+      trials: cohort.trials.length,
+      attempt,
+    });
+    const controller = new AbortController();
+    running.set(String(job.id), { job, token, controller });
+    const timeoutMs = job.data.timeoutMs;
+    let timedOut = false;
+    const timer =
+      timeoutMs > 0
+        ? setTimeout(() => {
+            timedOut = true;
+            controller.abort(new Error('timeout'));
+          }, timeoutMs)
+        : null;
+    const onCancel = () => controller.abort(new Error('cancelled'));
+    signal?.addEventListener('abort', onCancel, { once: true });
+    try {
+      csvCheck.check(cohort, me);
+      const results = await pool.run(cohort, controller.signal);
+      if (!Array.isArray(results) || results.length === 0) throw new Error(`worker ${me} produced no results`);
+      jobsDone++;
+      const failed = results.filter((r) => r.state !== 'complete').length;
+      say('job-done', `done   ${label}: ${results.length} trial${results.length === 1 ? '' : 's'}${failed ? ` (${failed} failed)` : ''} in ${formatDuration(performance.now() - t0)}`, {
+        job: job.id,
+        cohort: cohort.key,
+        trials: results.length,
+        failed,
+        ms: Math.round(performance.now() - t0),
+      });
+      return results;
+    } catch (e) {
+      jobsFailed++;
+      if (timedOut) {
+        const msg = `cohort timed out after ${formatDuration(timeoutMs)} on worker ${me} (execution.trial_timeout)`;
+        say('job-failed', `failed ${label}: ${msg}`, { job: job.id, cohort: cohort.key, error: msg, final: true });
+        throw new UnrecoverableError(msg);
+      }
+      const msg = `${firstLine(e)} (on worker ${me})`;
+      say('job-failed', `failed ${label}: ${msg}`, { job: job.id, cohort: cohort.key, error: msg, attempt });
+      throw new Error(msg);
+    } finally {
+      if (timer) clearTimeout(timer);
+      signal?.removeEventListener('abort', onCancel);
+      running.delete(String(job.id));
+    }
+  };
+
+  const worker = new Worker<CohortJobData, TrialResult[]>(queueName, processor, {
+    connection: { ...target.options, maxRetriesPerRequest: null },
+    concurrency: opts.threads,
+    lockDuration,
+    stalledInterval,
+    maxStalledCount,
+    // connected coordinators read "t<threads>" from the name to size cohorts
+    name: `${hostname().replace(/[^A-Za-z0-9_-]+/g, '_')}.${process.pid}.t${opts.threads}`,
+    autorun: false,
+  });
+  let lastError = 0;
+  worker.on('error', (e: Error) => {
+    const now = Date.now();
+    if (now - lastError < 10_000) return;
+    lastError = now;
+    say('error', `Redis at ${target.display}: ${describeRedisError(e)} (retrying)`, { error: describeRedisError(e) });
+  });
+  worker.on('stalled', (jobId: string) => say('job-stalled', `requeued stalled job ${jobId} (its worker died or lost Redis)`, { job: jobId }));
+
+  const runLoop = worker.run().catch((e: Error) => say('error', `worker stopped: ${describeRedisError(e)}`, { error: describeRedisError(e) }));
+  await worker.waitUntilReady();
+  say(
+    'ready',
+    `worker ${me}: connected to ${target.display}, queue ${queueName}, ${opts.threads} thread${opts.threads === 1 ? '' : 's'} (lock ${formatDuration(lockDuration)}, stall check every ${formatDuration(stalledInterval)}, max ${maxStalledCount} stall${maxStalledCount === 1 ? '' : 's'}); Ctrl-C to stop`,
+    { redis: target.display, queue: queueName, threads: opts.threads, lock_duration_ms: lockDuration, stalled_interval_ms: stalledInterval, max_stalled: maxStalledCount },
+  );
+
+  // Wait for the first stop request (or a worker that ends by itself).
+  await new Promise<void>((resolve) => {
+    if (opts.stop?.aborted) return resolve();
+    opts.stop?.addEventListener('abort', () => resolve(), { once: true });
+    void runLoop.then(() => resolve());
+  });
+
+  const handBack = async (): Promise<number> => {
+    const jobs = [...running.values()];
+    say('handing-back', `handing back ${jobs.length} running job${jobs.length === 1 ? '' : 's'} and exiting`, { jobs: jobs.map((r) => r.job.id) });
+    await withTimeout(
+      Promise.allSettled(
+        // The threads die with the process; only the queue needs telling.
+        jobs.map((r) => r.job.moveToWait(r.token)),
+      ),
+      3000,
+    );
+    return 130;
+  };
+  if (opts.kill?.aborted) return handBack();
+
+  const n = running.size;
+  say('stopping', n ? `stopping: finishing ${n} running job${n === 1 ? '' : 's'} (Ctrl-C again to hand ${n === 1 ? 'it' : 'them'} back and exit now)` : 'stopping', { running: n });
+  const closed = worker.close().then(() => 'closed' as const);
+  const killed = new Promise<'killed'>((resolve) => {
+    if (opts.kill?.aborted) resolve('killed');
+    opts.kill?.addEventListener('abort', () => resolve('killed'), { once: true });
+  });
+  const how = await Promise.race([closed, killed]);
+  if (how === 'killed') return handBack();
+  await pool.close();
+  say('closed', `stopped after ${jobsDone} job${jobsDone === 1 ? '' : 's'} done, ${jobsFailed} failed`, { done: jobsDone, failed: jobsFailed });
+  return 0;
+}
+
+/**
+ * CSV data travels by path: each worker must have the file at the path the coordinator resolved,
+ * with the same content (the trial key hashes the content). Checked before training, cached.
+ */
+class CsvChecker {
+  private readonly seen = new Map<string, { mtimeMs: number; size: number; sha256: string }>();
+
+  check(cohort: Cohort, me: string): void {
+    for (const t of cohort.trials) {
+      const d = t.config.data;
+      if (d.generator !== 'csv') continue;
+      if (!existsSync(d.path)) throw new Error(`data file ${d.path} not found on worker ${me}: every worker needs the CSV at the same path as the coordinator`);
+      const st = statSync(d.path);
+      let known = this.seen.get(d.path);
+      if (!known || known.mtimeMs !== st.mtimeMs || known.size !== st.size) {
+        known = { mtimeMs: st.mtimeMs, size: st.size, sha256: createHash('sha256').update(readFileSync(d.path)).digest('hex') };
+        this.seen.set(d.path, known);
+      }
+      if (known.sha256 !== d.sha256) throw new Error(`data file ${d.path} on worker ${me} differs from the coordinator's copy (sha256 mismatch)`);
+    }
+  }
+}
+
+function firstLine(e: unknown): string {
+  const m = e instanceof Error ? e.message : String(e);
+  return m.split('\n')[0] || (e instanceof Error ? e.name : 'error');
+}
+
+function withTimeout<T>(p: Promise<T>, ms: number): Promise<T | undefined> {
+  let timer: NodeJS.Timeout | undefined;
+  return Promise.race([p, new Promise<undefined>((resolve) => (timer = setTimeout(() => resolve(undefined), ms)))]).finally(() => clearTimeout(timer));
+}

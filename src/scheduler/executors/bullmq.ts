@@ -1,0 +1,412 @@
+/**
+ * Runs cohorts on remote `focal-sweep worker` processes through BullMQ on Redis. The coordinator
+ * (this side) enqueues one job per cohort, learns about progress from the queue's event stream, and
+ * hands results to the sweep loop, which stays the only writer of the database.
+ *
+ * Reliability, in order of defence:
+ * - Job id = sweep namespace + cohort key: adding a job that exists is a no-op, so a restarted
+ *   coordinator re-attaches to its jobs instead of duplicating them.
+ * - Finished jobs (completed or failed) stay in Redis until the loop has recorded them
+ *   (`recorded`), then are removed. A coordinator that dies in between finds them on restart
+ *   (`prepare`) and records them before planning what is left.
+ * - Events (QueueEvents) give low latency; a periodic reconcile of every job still out catches any
+ *   event that was missed (stream trimmed, reconnect) and re-adds a job that vanished.
+ * - Workers that die mid-job are BullMQ's business: the job's lock expires, another worker's stall
+ *   check moves it back to the queue (the worker flags --lock-duration etc. tune this).
+ */
+import { Job, Queue, QueueEvents, type JobType } from 'bullmq';
+import { checkJobData, jobIdOf, jobNamespace, JOB_NAME, type CohortJobData } from '../../distributed/job.js';
+import { describeRedisError, type RedisTarget } from '../../distributed/redis.js';
+import { COHORT_FORMAT, type Cohort, type TrialResult } from '../../types.js';
+import type { Executor, PrepareContext, RunHooks } from './executor.js';
+
+export interface BullmqExecutorOptions {
+  target: RedisTarget;
+  queue: string;
+  /** Attempts per job before its trials are marked failed (thrown errors; stalls have their own limit). */
+  attempts: number;
+  /** First retry delay; doubles per attempt. Default 2000 ms. */
+  backoffMs?: number;
+  /** Cohorts the workers run at once when no worker is connected yet (sizes cohorts only). */
+  fallbackCapacity: number;
+  /** How often every job still out is checked directly, besides events. Default 5000 ms. */
+  reconcileMs?: number;
+}
+
+interface Waiter {
+  id: string;
+  cohort: Cohort;
+  hooks: RunHooks | undefined;
+  resolve(results: TrialResult[]): void;
+  reject(err: Error): void;
+  started: boolean;
+  /** Attempts and stalls seen so far (to tell a retry from a stall from a hand-back). */
+  attemptsSeen: number;
+  stallsSeen: number;
+  /** A job that vanished from Redis was re-added once already (say so only once). */
+  readded: boolean;
+}
+
+/** States in which a job is still to be run or running. */
+const LIVE_STATES: JobType[] = ['active', 'waiting', 'delayed', 'prioritized', 'paused', 'waiting-children'];
+const ALL_STATES: JobType[] = ['completed', 'failed', ...LIVE_STATES];
+
+/** Events kept in the queue's stream (results travel in `completed` events; keep it bounded). */
+const EVENTS_MAX_LEN = 1000;
+
+export class BullmqExecutor implements Executor {
+  readonly queued = true;
+  readonly concurrency: number;
+  private namespace: string | null = null;
+  private sweep = '';
+  private trialTimeoutMs = 0;
+  private readonly waiters = new Map<string, Waiter>();
+  /** Jobs whose outcome was handed to the loop: removed from Redis once recorded. */
+  private readonly delivered = new Set<string>();
+  /** Background Redis operations (removals), awaited by close(). */
+  private readonly background = new Set<Promise<unknown>>();
+  private reconcileTimer: NodeJS.Timeout | null = null;
+  private reconciling = false;
+  private closed = false;
+  private lastConnectionNote = 0;
+  private noteGlobal: (message: string, data?: Record<string, unknown>) => void = () => undefined;
+
+  private constructor(
+    private readonly opts: BullmqExecutorOptions,
+    private readonly queue: Queue<CohortJobData, TrialResult[]>,
+    private readonly events: QueueEvents,
+    private readonly workersDescription: string,
+    capacity: number,
+  ) {
+    this.concurrency = capacity;
+    this.queue.on('error', (e) => this.connectionTrouble(e));
+    this.events.on('error', (e) => this.connectionTrouble(e));
+    this.events.on('active', ({ jobId }) => this.onActive(jobId));
+    this.events.on('completed', ({ jobId, returnvalue }) => this.onCompleted(jobId, returnvalue as unknown));
+    this.events.on('failed', ({ jobId, failedReason }) => void this.onFailed(jobId, failedReason));
+    this.events.on('stalled', ({ jobId }) => this.onStalled(jobId));
+    this.events.on('waiting', ({ jobId, prev }) => void (prev === 'active' && this.onRequeued(jobId)));
+    this.events.on('delayed', ({ jobId }) => void this.onRequeued(jobId));
+    this.events.on('removed', ({ jobId }) => void this.reconcile([jobId]));
+  }
+
+  /**
+   * Connect to the queue, start listening to its events, and see which workers are there. The
+   * caller has already checked that Redis answers (checkRedis), so problems here are unexpected.
+   */
+  static async create(opts: BullmqExecutorOptions): Promise<BullmqExecutor> {
+    // Long-lived connections wait for Redis to come back instead of failing commands.
+    const connection = { ...opts.target.options, maxRetriesPerRequest: null };
+    const queue = new Queue<CohortJobData, TrialResult[]>(opts.queue, { connection, streams: { events: { maxLen: EVENTS_MAX_LEN } } });
+    queue.on('error', () => undefined);
+    await queue.waitUntilReady();
+    // Listen from "now" by the server's clock: everything older is found by prepare()'s scan.
+    const lastEventId = `${(await serverTimeMs(queue)) - 1}-0`;
+    const events = new QueueEvents(opts.queue, { connection, lastEventId, autorun: true });
+    events.on('error', () => undefined);
+    await events.waitUntilReady();
+    const { threads, count } = await connectedWorkers(queue);
+    const capacity = threads > 0 ? threads : opts.fallbackCapacity;
+    const who =
+      count > 0
+        ? `${count} worker${count === 1 ? '' : 's'} connected, ${threads} thread${threads === 1 ? '' : 's'}`
+        : `no workers connected yet: start them with focal-sweep worker --redis ${opts.target.display}${opts.queue === 'focal-sweep' ? '' : ` --queue ${opts.queue}`}`;
+    return new BullmqExecutor(opts, queue, events, `workers via ${opts.target.display} queue ${opts.queue} (${who})`, capacity);
+  }
+
+  describe(): string {
+    return this.workersDescription;
+  }
+
+  async prepare(ctx: PrepareContext): Promise<Cohort[]> {
+    this.namespace = jobNamespace(ctx.sweep, ctx.sweepIdentity);
+    this.sweep = ctx.sweep;
+    this.trialTimeoutMs = ctx.trialTimeoutMs;
+    this.noteGlobal = ctx.note;
+    const prefix = `${this.namespace}.`;
+    const ids = [...new Set(await this.queue.getRanges(ALL_STATES, 0, -1))].filter((id) => id.startsWith(prefix));
+    const resumed: Cohort[] = [];
+    let stale = 0;
+    for (const id of ids) {
+      const job = (await this.queue.getJob(id)) as Job<CohortJobData, TrialResult[]> | undefined;
+      if (!job) continue;
+      const state = await job.getState();
+      const cohort = validCohort(job.data);
+      if (!cohort) {
+        // Not something this version made: leave live ones alone, drop finished ones.
+        if (state === 'completed' || state === 'failed') await this.remove(id);
+        continue;
+      }
+      const keys = cohort.trials.map((t) => t.key);
+      const pending = keys.filter((k) => ctx.pending.has(k));
+      if (state === 'completed') {
+        const results = validResults(job.returnvalue, cohort);
+        if (pending.length) ctx.record(cohort, results ? { results } : { error: 'the worker returned a malformed result' });
+        await this.remove(id);
+      } else if (state === 'failed') {
+        if (pending.length) ctx.record(cohort, { error: failureMessage(job.failedReason, job.attemptsMade, job.opts.attempts) });
+        await this.remove(id);
+      } else if (pending.length === keys.length && cohort.format === COHORT_FORMAT) {
+        // Still queued or running: wait for it rather than enqueue its trials again.
+        resumed.push(cohort);
+      } else {
+        // Some of its trials are done or left the spec: drop it if no worker has it yet.
+        stale++;
+        if (state !== 'active') await this.remove(id);
+      }
+    }
+    if (stale) ctx.note(`${stale} job${stale === 1 ? '' : 's'} of an earlier run no longer match the sweep: dropped (or left to finish if running)`, { stale_jobs: stale });
+    this.reconcileTimer = setInterval(() => void this.reconcile([...this.waiters.keys()]), this.opts.reconcileMs ?? 5000);
+    this.reconcileTimer.unref();
+    return resumed;
+  }
+
+  run(cohort: Cohort, signal: AbortSignal, hooks?: RunHooks): Promise<TrialResult[]> {
+    if (!this.namespace) return Promise.reject(new Error('BullmqExecutor.prepare() must run before run()'));
+    const id = jobIdOf(this.namespace, cohort.key);
+    return new Promise<TrialResult[]>((resolve, reject) => {
+      if (signal.aborted) return reject(abortError(signal));
+      if (this.waiters.has(id)) return reject(new Error(`cohort ${cohort.key} is already running`));
+      const waiter: Waiter = { id, cohort, hooks, resolve, reject, started: false, attemptsSeen: 0, stallsSeen: 0, readded: false };
+      this.waiters.set(id, waiter);
+      signal.addEventListener('abort', () => this.abort(waiter, signal), { once: true });
+      this.track(
+        this.enqueue(cohort)
+          .then(() => this.reconcile([id]))
+          .catch((e: Error) => this.settleError(id, new Error(`could not enqueue the cohort: ${describeRedisError(e)}`))),
+      );
+    });
+  }
+
+  recorded(cohort: Cohort): void {
+    if (!this.namespace) return;
+    const id = jobIdOf(this.namespace, cohort.key);
+    if (this.delivered.delete(id)) this.track(this.remove(id));
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    if (this.reconcileTimer) clearInterval(this.reconcileTimer);
+    for (const w of this.waiters.values()) w.reject(new Error('the coordinator is closing'));
+    this.waiters.clear();
+    await withTimeout(Promise.allSettled([...this.background]), 10_000);
+    await withTimeout(Promise.allSettled([this.events.close(), this.queue.close()]), 5000);
+  }
+
+  // ------------------------------------------------------------------ internals
+
+  private async enqueue(cohort: Cohort): Promise<void> {
+    const data: CohortJobData = { format: COHORT_FORMAT, sweep: this.sweep, namespace: this.namespace as string, timeoutMs: this.trialTimeoutMs, cohort };
+    await this.queue.add(JOB_NAME, data, {
+      jobId: jobIdOf(this.namespace as string, cohort.key),
+      attempts: this.opts.attempts,
+      backoff: { type: 'exponential', delay: this.opts.backoffMs ?? 2000 },
+      // Kept until the coordinator has recorded them (see recorded()).
+      removeOnComplete: false,
+      removeOnFail: false,
+    });
+  }
+
+  private onActive(jobId: string): void {
+    const w = this.waiters.get(jobId);
+    if (!w) return;
+    w.started = true;
+    w.hooks?.started?.();
+  }
+
+  private onCompleted(jobId: string, returnvalue: unknown): void {
+    const w = this.waiters.get(jobId);
+    if (!w) return;
+    const results = validResults(returnvalue, w.cohort);
+    if (results) this.settle(jobId, results);
+    // A value that does not parse here may be one the stream mangled: read the job itself.
+    else void this.reconcile([jobId]);
+  }
+
+  private async onFailed(jobId: string, failedReason: string): Promise<void> {
+    if (!this.waiters.has(jobId)) return;
+    const job = await this.queue.getJob(jobId).catch(() => undefined);
+    this.settleError(jobId, new Error(failureMessage(job?.failedReason ?? failedReason, job?.attemptsMade, job?.opts.attempts)), true);
+  }
+
+  private onStalled(jobId: string): void {
+    const w = this.waiters.get(jobId);
+    if (!w) return;
+    w.hooks?.note?.(`cohort ${w.cohort.key.slice(0, 8)} (${w.cohort.trials.length} trials) stalled: its worker stopped renewing the job's lock (killed, or lost Redis); BullMQ requeued it for another worker`, { stalled: true });
+  }
+
+  /** The job went back to the queue: an attempt failed (retry), it stalled, or a worker handed it back. */
+  private async onRequeued(jobId: string): Promise<void> {
+    const w = this.waiters.get(jobId);
+    if (!w || !w.started) return;
+    const job = await this.queue.getJob(jobId).catch(() => undefined);
+    if (!job || this.waiters.get(jobId) !== w) return;
+    const label = `cohort ${w.cohort.key.slice(0, 8)} (${w.cohort.trials.length} trials)`;
+    if (job.attemptsMade > w.attemptsSeen) {
+      w.attemptsSeen = job.attemptsMade;
+      w.hooks?.note?.(`${label}: attempt ${job.attemptsMade} of ${job.opts.attempts ?? 1} failed (${oneLine(job.failedReason ?? '?')}); retrying`, { retry: job.attemptsMade });
+    } else if ((job.stalledCounter ?? 0) > w.stallsSeen) {
+      w.stallsSeen = job.stalledCounter; // the 'stalled' event says it
+    } else {
+      w.hooks?.note?.(`${label}: a worker handed it back (stopped); waiting for another worker`, { handed_back: true });
+    }
+  }
+
+  /** Check jobs directly: settle the finished ones, re-add vanished ones, notice started ones. */
+  private async reconcile(ids: string[]): Promise<void> {
+    const wanted = ids.filter((id) => this.waiters.has(id));
+    if (!wanted.length || this.closed) return;
+    if (this.reconciling && wanted.length > 1) return; // a periodic pass is already running
+    this.reconciling = wanted.length > 1;
+    try {
+      for (const id of wanted) {
+        const w = this.waiters.get(id);
+        if (!w) continue;
+        const state = await this.queue.getJobState(id);
+        if (!this.waiters.has(id)) continue;
+        if (state === 'completed' || state === 'failed') {
+          const job = (await this.queue.getJob(id)) as Job<CohortJobData, TrialResult[]> | undefined;
+          if (!job || !this.waiters.has(id)) continue;
+          if (state === 'completed') {
+            const results = validResults(job.returnvalue, w.cohort);
+            if (results) this.settle(id, results);
+            else this.settleError(id, new Error('the worker returned a malformed result'), true);
+          } else {
+            this.settleError(id, new Error(failureMessage(job.failedReason, job.attemptsMade, job.opts.attempts)), true);
+          }
+        } else if (state === 'active') {
+          if (!w.started) this.onActive(id);
+        } else if (state === 'unknown') {
+          // Removed by someone else, or Redis lost its data: put it back.
+          if (!w.readded) w.hooks?.note?.(`cohort ${w.cohort.key.slice(0, 8)}: its job disappeared from Redis; enqueued it again`, { readded: true });
+          w.readded = true;
+          await this.enqueue(w.cohort);
+        }
+      }
+    } catch (e) {
+      this.connectionTrouble(e as Error);
+    } finally {
+      if (wanted.length > 1) this.reconciling = false;
+    }
+  }
+
+  private settle(id: string, results: TrialResult[]): void {
+    const w = this.waiters.get(id);
+    if (!w) return;
+    this.waiters.delete(id);
+    this.delivered.add(id);
+    w.resolve(results);
+  }
+
+  /** `finished`: the job is in the failed set (remove it once recorded); else it may still be out. */
+  private settleError(id: string, err: Error, finished = false): void {
+    const w = this.waiters.get(id);
+    if (!w) return;
+    this.waiters.delete(id);
+    if (finished) this.delivered.add(id);
+    w.reject(err);
+  }
+
+  /**
+   * Ctrl-C or a timeout: give up on the cohort now. A job no worker has taken yet is removed; one
+   * that is running is left to finish, and its result stays in Redis for the next run.
+   */
+  private abort(w: Waiter, signal: AbortSignal): void {
+    if (this.waiters.get(w.id) !== w) return;
+    this.waiters.delete(w.id);
+    w.reject(abortError(signal));
+    this.track(
+      (async () => {
+        const state = await this.queue.getJobState(w.id);
+        if (state !== 'active' && state !== 'completed' && state !== 'failed' && state !== 'unknown') await this.remove(w.id);
+      })(),
+    );
+  }
+
+  private async remove(id: string): Promise<void> {
+    try {
+      await this.queue.remove(id);
+    } catch {
+      // Locked by a worker that took it meanwhile, or already gone: a later run cleans up.
+    }
+  }
+
+  private track(p: Promise<unknown>): void {
+    const q = p.catch(() => undefined).finally(() => this.background.delete(q));
+    this.background.add(q);
+  }
+
+  private connectionTrouble(e: Error): void {
+    const now = Date.now();
+    if (this.closed || now - this.lastConnectionNote < 30_000) return;
+    this.lastConnectionNote = now;
+    this.noteGlobal(`Redis at ${this.opts.target.display}: ${describeRedisError(e)} (retrying)`, { redis_error: true });
+  }
+}
+
+/** The Redis server's clock in ms (stream ids are made from it), or ours if the client cannot ask. */
+async function serverTimeMs(queue: Queue): Promise<number> {
+  const client = (await queue.client) as unknown as { time?: () => Promise<[string | number, string | number]> };
+  if (typeof client.time !== 'function') return Date.now();
+  const [secs, micros] = await client.time();
+  return Number(secs) * 1000 + Math.floor(Number(micros) / 1000);
+}
+
+/** Connected BullMQ workers of this queue and their threads (our workers put "t<threads>" in their name). */
+async function connectedWorkers(queue: Queue): Promise<{ count: number; threads: number }> {
+  try {
+    const workers = await queue.getWorkers();
+    let threads = 0;
+    for (const w of workers) {
+      const m = /\.t(\d+)$/.exec(String(w.rawname ?? w.name ?? ''));
+      threads += m ? Number(m[1]) : 1;
+    }
+    return { count: workers.length, threads };
+  } catch {
+    return { count: 0, threads: 0 };
+  }
+}
+
+function validCohort(data: unknown): Cohort | null {
+  try {
+    checkJobData(data);
+  } catch {
+    return null;
+  }
+  const c = data.cohort;
+  return Array.isArray(c.trials) && c.trials.length > 0 && typeof c.key === 'string' ? c : null;
+}
+
+/** The job's return value if it is one result per (some) trial of the cohort, else null. */
+function validResults(value: unknown, cohort: Cohort): TrialResult[] | null {
+  if (!Array.isArray(value)) return null;
+  const keys = new Set(cohort.trials.map((t) => t.key));
+  for (const r of value as Partial<TrialResult>[]) {
+    if (!r || typeof r !== 'object' || typeof r.key !== 'string' || !keys.has(r.key)) return null;
+    if (r.state !== 'complete' && r.state !== 'failed') return null;
+    if (!r.timings || !Array.isArray(r.curves)) return null;
+  }
+  return value as TrialResult[];
+}
+
+function failureMessage(reason: string | undefined, attemptsMade: number | undefined, attempts: number | undefined): string {
+  let msg = oneLine(reason || 'the job failed without a reason');
+  if (msg === 'job stalled more than allowable limit') msg = 'the job stalled more times than --max-stalled allows (its workers died or lost Redis while running it)';
+  const tries = attempts && attempts > 1 && attemptsMade ? ` (after ${attemptsMade} attempt${attemptsMade === 1 ? '' : 's'})` : '';
+  return `${msg}${tries}`;
+}
+
+function oneLine(s: string): string {
+  return String(s).split('\n')[0].trim();
+}
+
+function abortError(signal: AbortSignal): Error {
+  const r = signal.reason as unknown;
+  return r instanceof Error ? r : new Error('aborted');
+}
+
+function withTimeout<T>(p: Promise<T>, ms: number): Promise<T | undefined> {
+  let timer: NodeJS.Timeout | undefined;
+  return Promise.race([p, new Promise<undefined>((resolve) => (timer = setTimeout(() => resolve(undefined), ms)))]).finally(() => clearTimeout(timer));
+}
