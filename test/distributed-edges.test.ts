@@ -3,7 +3,7 @@
  * on a worker, bad or unreachable Redis URLs (and passwords never shown).
  */
 import { Queue, QueueEvents } from 'bullmq';
-import { existsSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { checkRedis, parseRedisUrl, redactUrl } from '../src/distributed/redis.js';
@@ -94,6 +94,30 @@ describe('distributed mode at its edges', () => {
     expect(coord.of('note').some((e) => e.retry === 1)).toBe(true);
     expect(coord.of('summary')[0]).toMatchObject({ exitCode: 1, failed: 5 });
     expect(await queueCounts(redis(), 'q-fail')).toMatchObject({ completed: 0, failed: 0, active: 0, waiting: 0, delayed: 0 });
+  });
+
+  it('execution.trial_timeout holds on workers too: a cohort that runs too long fails, final, with the timeout message', async () => {
+    const dir = tmp('timeout');
+    const spec = writeSpec(dir, 'dist-timeout', { seeds: 1, cohortSize: 5, samples: 3000, epochs: 60 });
+    writeFileSync(spec, readFileSync(spec, 'utf8').replace('execution: { cohort_size: 5 }', 'execution: { cohort_size: 5, trial_timeout: 1s }'));
+    const w = startWorker(redis(), 'worker', 'q-timeout', dir);
+    await w.until('ready', countOf('ready'));
+    const db = join(dir, 'timeout.db');
+    const coord = new Proc('coordinator', ['run', spec, '--db', db, '--redis', redis().url, '--queue', 'q-timeout', '--progress', 'jsonl'], dir);
+    const { code } = await coord.exited;
+    expect(code, coord.stderr).toBe(1);
+    const trials = rows(db, `SELECT state, error FROM trials`);
+    expect(trials).toHaveLength(5);
+    for (const t of trials) {
+      expect(t.state).toBe('failed');
+      expect(String(t.error)).toMatch(/^cohort timed out after 1\.0s .*\(execution\.trial_timeout\)$/);
+    }
+    // the worker stopped the cohort itself (the coordinator cannot reach into it), and did not retry
+    await w.until('job-failed', countOf('job-failed'));
+    expect(w.of('job-failed')[0]).toMatchObject({ final: true });
+    expect(String(w.of('job-failed')[0].error)).toMatch(/cohort timed out after 1\.0s on worker/);
+    expect(w.of('job-start')).toHaveLength(1);
+    expect(w.of('job-done')).toHaveLength(0);
   });
 
   it('a worker refuses malformed or unknown-format jobs with a clear, final failure and keeps serving', async () => {

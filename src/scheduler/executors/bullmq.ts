@@ -63,6 +63,8 @@ export class BullmqExecutor implements Executor {
   private readonly waiters = new Map<string, Waiter>();
   /** Jobs whose outcome was handed to the loop: removed from Redis once recorded. */
   private readonly delivered = new Set<string>();
+  /** Jobs given up on (timeout) while a worker still runs them: removed when they finish. */
+  private readonly orphans = new Set<string>();
   /** Background Redis operations (removals), awaited by close(). */
   private readonly background = new Set<Promise<unknown>>();
   private reconcileTimer: NodeJS.Timeout | null = null;
@@ -84,6 +86,11 @@ export class BullmqExecutor implements Executor {
     this.events.on('active', ({ jobId }) => this.onActive(jobId));
     this.events.on('completed', ({ jobId, returnvalue }) => this.onCompleted(jobId, returnvalue as unknown));
     this.events.on('failed', ({ jobId, failedReason }) => void this.onFailed(jobId, failedReason));
+    for (const ev of ['completed', 'failed'] as const) {
+      this.events.on(ev, ({ jobId }: { jobId: string }) => {
+        if (this.orphans.delete(jobId)) this.track(this.remove(jobId));
+      });
+    }
     this.events.on('stalled', ({ jobId }) => this.onStalled(jobId));
     this.events.on('waiting', ({ jobId, prev }) => void (prev === 'active' && this.onRequeued(jobId)));
     this.events.on('delayed', ({ jobId }) => void this.onRequeued(jobId));
@@ -309,17 +316,23 @@ export class BullmqExecutor implements Executor {
   }
 
   /**
-   * Ctrl-C or a timeout: give up on the cohort now. A job no worker has taken yet is removed; one
-   * that is running is left to finish, and its result stays in Redis for the next run.
+   * Ctrl-C or a timeout: give up on the cohort now. A job no worker has taken yet is removed. One
+   * that is running is left to finish (a remote job cannot be stopped from here; its worker enforces
+   * the timeout itself): after Ctrl-C its result stays in Redis for the next run to record; after a
+   * timeout (the loop goes on) it is removed when it ends.
    */
   private abort(w: Waiter, signal: AbortSignal): void {
     if (this.waiters.get(w.id) !== w) return;
     this.waiters.delete(w.id);
     w.reject(abortError(signal));
+    const timeout = (signal.reason as Error | undefined)?.message === 'timeout';
     this.track(
       (async () => {
+        if (timeout) this.orphans.add(w.id);
         const state = await this.queue.getJobState(w.id);
-        if (state !== 'active' && state !== 'completed' && state !== 'failed' && state !== 'unknown') await this.remove(w.id);
+        if (state === 'active') return;
+        this.orphans.delete(w.id);
+        if (state !== 'unknown' && (timeout || (state !== 'completed' && state !== 'failed'))) await this.remove(w.id);
       })(),
     );
   }
