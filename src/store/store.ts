@@ -110,6 +110,8 @@ export class SweepStore {
   readonly db: Database.Database;
   private trialIds = new Map<string, number>();
   private sweepId = 0;
+  /** Dataset keys whose points this store has written: the trials of a dataset all carry the same points. */
+  private datasetsWritten = new Set<string>();
 
   constructor(
     readonly file: string,
@@ -281,6 +283,7 @@ export class SweepStore {
     const addArtifact = this.db.prepare(`INSERT OR REPLACE INTO artifacts (trial_id, kind, meta, data) VALUES (?, ?, ?, ?)`);
     const addDataset = this.db.prepare(`INSERT OR IGNORE INTO datasets (key, n, x, y, label) VALUES (?, ?, ?, ?, ?)`);
     const now = nowIso();
+    const newDatasets: string[] = [];
     this.db.transaction(() => {
       for (const r of results) {
         const id = this.idOf(r.key);
@@ -311,12 +314,14 @@ export class SweepStore {
           const { probs, ...meta } = r.grid;
           addArtifact.run(id, 'decision_grid', JSON.stringify(meta), Buffer.from(probs, 'base64'));
         }
-        if (r.points) {
+        if (r.points && !this.datasetsWritten.has(r.points.key) && !newDatasets.includes(r.points.key)) {
           const p = r.points;
           addDataset.run(p.key, p.label.length, f32(p.x), f32(p.y), Buffer.from(Uint8Array.from(p.label)));
+          newDatasets.push(p.key);
         }
       }
     })();
+    for (const k of newDatasets) this.datasetsWritten.add(k);
   }
 
   /** Mark trials failed (a cohort threw or timed out) without metrics. */

@@ -12,7 +12,7 @@ import { initBackend } from './backend.js';
 import { decisionGridPoints, makeDataset, standardizeRows, type Dataset } from './data.js';
 import { resolveLoss } from './losses.js';
 import { averagePrecision, classificationMetrics, logLossFromLogits } from './metrics.js';
-import { BatchedMlp, fit, predictLogits, type MemberSpec } from './model.js';
+import { BatchedMlp, fit, type MemberSpec } from './model.js';
 
 /** Decision-region grid resolution for 2-D data. */
 export const GRID_RESOLUTION = 64;
@@ -55,7 +55,14 @@ export async function trainCohort(cohort: Cohort, opts: TrainCohortOptions = {})
 
   const trials = cohort.trials;
   const first = trials[0].config;
-  const datasets = trials.map((t) => makeDataset(t.config.data, t.config.seed));
+  // Trials that differ only in loss or training settings share their data: generate it once.
+  const dataKeys = trials.map(datasetKey);
+  const byKey = new Map<string, Dataset>();
+  const datasets = trials.map((t, i) => {
+    let ds = byKey.get(dataKeys[i]);
+    if (!ds) byKey.set(dataKeys[i], (ds = makeDataset(t.config.data, t.config.seed)));
+    return ds;
+  });
   const d0 = datasets[0];
   datasets.forEach((ds, i) => {
     if (ds.nTrain !== d0.nTrain || ds.nVal !== d0.nVal || ds.nTest !== d0.nTest || ds.nFeatures !== d0.nFeatures) {
@@ -82,7 +89,8 @@ export async function trainCohort(cohort: Cohort, opts: TrainCohortOptions = {})
     // evaluation split for curves: validation when there is one, else test
     const useVal = d0.nVal > 0;
     const nEval = useVal ? d0.nVal : d0.nTest;
-    const xEval = stack(datasets.map((ds) => (useVal ? ds.xVal : ds.xTest)));
+    const xEval = model.layoutInput(datasets.map((ds) => (useVal ? ds.xVal : ds.xTest)), nEval);
+    let lastEval: Float32Array | null = null;
     const curves: EpochPoint[][] = trials.map(() => []);
     const setupMs = performance.now() - t0;
 
@@ -95,7 +103,8 @@ export async function trainCohort(cohort: Cohort, opts: TrainCohortOptions = {})
         for (let k = 0; k < K; k++) curves[k].push({ epoch, train_loss: l[k] });
       },
       onEval: (epoch) => {
-        const logits = predictLogits(model, xEval, nEval, d);
+        const logits = model.predictLayout(xEval, nEval);
+        lastEval = logits;
         for (let k = 0; k < K; k++) {
           const y = useVal ? datasets[k].yVal : datasets[k].yTest;
           const z = logits.subarray(k * nEval, (k + 1) * nEval);
@@ -111,8 +120,10 @@ export async function trainCohort(cohort: Cohort, opts: TrainCohortOptions = {})
 
     const t2 = performance.now();
     const nTest = d0.nTest;
-    const testLogits = predictLogits(model, stack(datasets.map((ds) => ds.xTest)), nTest, d);
-    const grids = d === 2 ? decisionGrids(model, trials, datasets) : null;
+    // the last epoch is always evaluated: without a validation split that was the test split
+    const testLogits = !useVal && lastEval ? lastEval : model.predictLayout(model.layoutInput(datasets.map((ds) => ds.xTest), nTest), nTest);
+    const grids = d === 2 ? decisionGrids(model, dataKeys, datasets) : null;
+    const points = new Map<string, DatasetPoints>();
     for (let k = 0; k < K; k++) {
       const t = trials[k];
       const ds = datasets[k];
@@ -144,7 +155,8 @@ export async function trainCohort(cohort: Cohort, opts: TrainCohortOptions = {})
         state: 'complete',
         metrics: { ...classificationMetrics(ds.yTest, z, t.config.train.threshold), final_train_loss: lastLoss },
         grid: grids?.[k],
-        points: d === 2 ? datasetPoints(t, ds) : undefined,
+        // one object per dataset: structured clone sends it once per cohort
+        points: d === 2 ? (points.get(dataKeys[k]) ?? points.set(dataKeys[k], datasetPoints(dataKeys[k], ds)).get(dataKeys[k])) : undefined,
       });
     }
     const evalMs = performance.now() - t2;
@@ -155,17 +167,6 @@ export async function trainCohort(cohort: Cohort, opts: TrainCohortOptions = {})
   const leaked = tf.memory().numTensors - tensorsBefore;
   if (opts.checkLeaks && leaked !== 0) throw new Error(`trainCohort leaked ${leaked} tensors`);
   return results;
-}
-
-/** Stack per-member row-major matrices of equal size into one [K, N, d] buffer. */
-function stack(parts: Float32Array[]): Float32Array {
-  const out = new Float32Array(parts.reduce((n, p) => n + p.length, 0));
-  let o = 0;
-  for (const p of parts) {
-    out.set(p, o);
-    o += p.length;
-  }
-  return out;
 }
 
 /** A member's own loss on an evaluation split, in float64 from logits (same formula as training). */
@@ -186,25 +187,26 @@ function softplus(x: number): number {
 }
 
 /** Predicted probabilities over each member's 2-D bounding box (original units), as bytes. */
-function decisionGrids(model: BatchedMlp, trials: readonly Trial[], datasets: Dataset[]): DecisionGrid[] {
+function decisionGrids(model: BatchedMlp, dataKeys: readonly string[], datasets: Dataset[]): DecisionGrid[] {
   const R = GRID_RESOLUTION;
   const n = R * R;
-  const raw = datasets.map((ds) => decisionGridPoints(ds.bounds, R));
-  const scaled = stack(raw.map((pts, k) => standardizeRows(pts, 2, datasets[k].mean, datasets[k].std)));
-  const logits = predictLogits(model, scaled, n, 2);
-  return datasets.map((ds, k) => {
-    const bytes = new Uint8Array(n);
-    for (let i = 0; i < n; i++) bytes[i] = Math.round(255 / (1 + Math.exp(-logits[k * n + i])));
-    return {
-      dataset_key: datasetKey(trials[k]),
-      resolution: R,
-      x0: ds.bounds.min[0],
-      x1: ds.bounds.max[0],
-      y0: ds.bounds.min[1],
-      y1: ds.bounds.max[1],
-      probs: Buffer.from(bytes).toString('base64'),
-    };
+  // grid points in model units, once per dataset
+  const scaledByKey = new Map<string, Float32Array>();
+  const scaled = datasets.map((ds, k) => {
+    let pts = scaledByKey.get(dataKeys[k]);
+    if (!pts) scaledByKey.set(dataKeys[k], (pts = standardizeRows(decisionGridPoints(ds.bounds, R), 2, ds.mean, ds.std)));
+    return pts;
   });
+  const bytes = model.predictBytes(model.layoutInput(scaled, n), n);
+  return datasets.map((ds, k) => ({
+    dataset_key: dataKeys[k],
+    resolution: R,
+    x0: ds.bounds.min[0],
+    x1: ds.bounds.max[0],
+    y0: ds.bounds.min[1],
+    y1: ds.bounds.max[1],
+    probs: Buffer.from(bytes.buffer, bytes.byteOffset + k * n, n).toString('base64'),
+  }));
 }
 
 /** Key of a trial's dataset: its data config with the seed it is generated from (not the CSV path). */
@@ -213,8 +215,7 @@ export function datasetKey(trial: Trial): string {
 }
 
 /** The test split in original units (at most MAX_POINTS), keyed by the data config and its seed. */
-function datasetPoints(trial: Trial, ds: Dataset): DatasetPoints {
-  const key = datasetKey(trial);
+function datasetPoints(key: string, ds: Dataset): DatasetPoints {
   const n = Math.min(ds.nTest, MAX_POINTS);
   const x: number[] = [];
   const y: number[] = [];
