@@ -134,6 +134,8 @@ export class BatchedMlp {
   /** Per-member γ and −γ, shaped to broadcast against the logits ([K, 1, 1] or [K]). */
   private readonly gamma: tf.Tensor;
   private readonly negGamma: tf.Tensor;
+  /** Add biases (and sum their gradients) as matMuls with ones: the cpu backend's broadcasting is slow. */
+  private readonly biasAsProduct = tf.getBackend() === 'cpu';
   private readonly scalars: Record<'beta1' | 'oneMinusBeta1' | 'beta2' | 'oneMinusBeta2' | 'epsilon' | 'one', tf.Scalar>;
   /** Training loss summed over the epoch's samples so far, per member [K] (null before the first step). */
   private lossSum: tf.Tensor1D | null = null;
@@ -221,7 +223,10 @@ export class BatchedMlp {
     layers.forEach(({ w, b, fanOut }, l) => {
       const last = l === layers.length - 1;
       if (this.layout === 'matmul') {
-        const a = tf.add(tf.matMul(inputs[l] as tf.Tensor3D, w as tf.Tensor3D), b);
+        // cpu: a broadcasting add takes its generic per-element index path (the top kernel in the
+        // profile); adding the bias as the product ones[K, n, 1] × b[K, 1, out] is much cheaper
+        const bias = this.biasAsProduct ? tf.matMul(tf.ones([K, n, 1]), b as tf.Tensor3D) : b;
+        const a = tf.add(tf.matMul(inputs[l] as tf.Tensor3D, w as tf.Tensor3D), bias);
         if (last) logits = a;
         else inputs.push(relu ? tf.relu(a) : tf.tanh(a));
         return;
@@ -385,7 +390,7 @@ export class BatchedMlp {
           }
         } else {
           grads[2 * l] = tf.reshape(tf.matMul(hIn as tf.Tensor3D, g as tf.Tensor3D, true, false), [-1]);
-          grads[2 * l + 1] = tf.reshape(tf.sum(g, 1), [-1]);
+          grads[2 * l + 1] = tf.reshape(this.biasAsProduct ? tf.matMul(tf.ones([K, 1, n]), g as tf.Tensor3D) : tf.sum(g, 1), [-1]);
           if (l > 0) dh = tf.matMul(g as tf.Tensor3D, w as tf.Tensor3D, false, true);
         }
         if (dh) {
