@@ -7,7 +7,7 @@ import type { Argv } from 'yargs';
 import { UsageError } from '../errors.js';
 import type { RunOptions } from '../scheduler/run.js';
 import { parseDuration } from '../scheduler/spec.js';
-import { checkQueueName, DEFAULT_QUEUE } from './job.js';
+import { checkQueueName, DEFAULT_LOCK_DURATION_MS, DEFAULT_MAX_STALLED, DEFAULT_QUEUE, DEFAULT_STALLED_INTERVAL_MS } from './job.js';
 import { checkRedis, parseRedisUrl } from './redis.js';
 
 /** Attempts per cohort job before its trials are marked failed. */
@@ -63,9 +63,13 @@ export function workerBuilder<T>(y: Argv<T>) {
     .option('redis', { type: 'string', demandOption: true, describe: 'Redis of the coordinator: redis://[user:password@]host:port[/db], rediss://… for TLS' })
     .option('queue', { type: 'string', default: DEFAULT_QUEUE, describe: 'BullMQ queue name (the same as the coordinator’s --queue)' })
     .option('threads', { type: 'string', default: 'auto', describe: 'training threads = jobs at once: a number, or auto (one per core)' })
-    .option('lock-duration', { type: 'string', default: '60s', describe: 'job lock, renewed every half of it while a job runs; a dead worker’s job is requeued about this long (plus the stall check) after it died' })
-    .option('stalled-interval', { type: 'string', default: '30s', describe: 'how often workers look for stalled jobs (locks that expired)' })
-    .option('max-stalled', { type: 'number', default: 2, describe: 'times a job may stall (its worker died) and be requeued before it fails' })
+    .option('lock-duration', {
+      type: 'string',
+      default: `${DEFAULT_LOCK_DURATION_MS / 1000}s`,
+      describe: 'job lock, renewed every half of it while a job runs (any job length is fine); a dead worker’s job is requeued this long (plus up to one stall check) after it died',
+    })
+    .option('stalled-interval', { type: 'string', default: `${DEFAULT_STALLED_INTERVAL_MS / 1000}s`, describe: 'how often workers look for stalled jobs (locks that expired)' })
+    .option('max-stalled', { type: 'number', default: DEFAULT_MAX_STALLED, describe: 'times a job may stall (its worker died) and be requeued; one more and it fails' })
     .option('quiet', { alias: 'q', type: 'boolean', default: false, describe: 'print only errors' })
     .option('progress', { choices: ['plain', 'jsonl', 'none'], default: 'plain', describe: 'plain: a line per job; jsonl: one JSON event per line (ready, job-start, job-done, job-failed, job-refused, stopping, closed)' });
 }
@@ -83,9 +87,9 @@ export async function workerHandler(argv: {
   const threadsText = String(argv.threads ?? 'auto');
   const threads = threadsText === 'auto' ? availableParallelism() : Number(threadsText);
   if (!Number.isInteger(threads) || threads < 1 || threads > 1024) throw new UsageError(`--threads: must be a whole number ≥ 1 or auto, got ${JSON.stringify(argv.threads)}`);
-  const lockDurationMs = durationFlag('lock-duration', argv['lock-duration'] ?? '60s', 500);
-  const stalledIntervalMs = durationFlag('stalled-interval', argv['stalled-interval'] ?? '30s', 100);
-  const maxStalled = argv['max-stalled'] ?? 2;
+  const lockDurationMs = argv['lock-duration'] === undefined ? DEFAULT_LOCK_DURATION_MS : durationFlag('lock-duration', argv['lock-duration'], 500);
+  const stalledIntervalMs = argv['stalled-interval'] === undefined ? DEFAULT_STALLED_INTERVAL_MS : durationFlag('stalled-interval', argv['stalled-interval'], 100);
+  const maxStalled = argv['max-stalled'] ?? DEFAULT_MAX_STALLED;
   if (!Number.isInteger(maxStalled) || maxStalled < 0) throw new UsageError(`--max-stalled: must be a whole number ≥ 0, got ${JSON.stringify(argv['max-stalled'])}`);
   // Check the URL before loading the training code (tfjs) for a fast, clean error.
   parseRedisUrl(String(argv.redis ?? ''));

@@ -15,6 +15,19 @@ import { COHORT_FORMAT, type Cohort } from '../types.js';
 /** The queue coordinators and workers use unless --queue names another. */
 export const DEFAULT_QUEUE = 'focal-sweep';
 
+/**
+ * Worker lock and stall defaults. A worker's main thread renews its jobs' locks every half lock
+ * duration and never trains (its threads do), so a cohort may run for hours under a 30 s lock: the
+ * lock does not bound a job's length, only how long a dead worker's job waits before another
+ * worker's stall check (every stalled interval) requeues it: about 30-45 s with these defaults.
+ * BullMQ's defaults are 30 s / 30 s / 1; stalls here get a second chance, because a stall is
+ * usually a machine that died, not the cohort's fault, while a cohort that crashes every worker that
+ * takes it still stops after 3 tries.
+ */
+export const DEFAULT_LOCK_DURATION_MS = 30_000;
+export const DEFAULT_STALLED_INTERVAL_MS = 15_000;
+export const DEFAULT_MAX_STALLED = 2;
+
 /** BullMQ job name of a cohort job (shown by queue dashboards). */
 export const JOB_NAME = 'cohort';
 

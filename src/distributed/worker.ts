@@ -17,16 +17,9 @@ import { LocalExecutor } from '../scheduler/executors/local.js';
 import { formatDuration } from '../scheduler/progress.js';
 import type { Cohort, TrialResult } from '../types.js';
 import { checkCohort } from '../worker/task.js';
-import { checkJobData, checkQueueName, jobLabel, type CohortJobData } from './job.js';
+import { checkJobData, checkQueueName, DEFAULT_LOCK_DURATION_MS, DEFAULT_MAX_STALLED, DEFAULT_STALLED_INTERVAL_MS, jobLabel, type CohortJobData } from './job.js';
 import { checkRedis, describeRedisError, parseRedisUrl } from './redis.js';
 
-/** Lock and stall defaults. Locks are renewed every lockDuration/2 by the worker's main thread, which
- * never trains (threads do), so a cohort may run for hours under a 60 s lock; the lock only bounds how
- * long a dead worker's job waits before it is requeued (about lockDuration + stalledInterval). */
-export const DEFAULT_LOCK_DURATION_MS = 60_000;
-export const DEFAULT_STALLED_INTERVAL_MS = 30_000;
-/** Requeues after stalls before the job fails: a cohort that crashes every worker that takes it stops there. */
-export const DEFAULT_MAX_STALLED = 2;
 
 export type WorkerProgress = 'plain' | 'jsonl' | 'none';
 
