@@ -99,7 +99,7 @@ export async function runSweep(opts: RunOptions): Promise<RunSummary> {
     // up results that workers finished while no coordinator was running.
     const wantExecutor = plan.pending.length > 0 || opts.mode === 'redis';
     executor = wantExecutor ? await (opts.executor ?? ((n) => new LocalExecutor({ threads: n })))(threads) : null;
-    const prepared = executor?.prepare ? await prepareExecutor(executor, store, runId, spec, plan.pending, !!opts.retryFailed) : null;
+    const prepared = executor?.prepare ? await prepareExecutor(executor, store, runId, spec, plan.pending, !!opts.retryFailed, progress) : null;
     const pending = prepared?.pending ?? plan.pending;
     const resumed = prepared?.resumed ?? [];
     summary.planned = pending.length + resumed.reduce((n, c) => n + c.trials.length, 0);
@@ -120,7 +120,7 @@ export async function runSweep(opts: RunOptions): Promise<RunSummary> {
       executor: executor?.describe() ?? `${threads} threads`,
       backend: backendChoice === 'auto' ? `${backendShown} (auto)` : backendShown,
     });
-    if (prepared) for (const n of prepared.notes) progress.note(n.message, n.data);
+    if (prepared) prepared.showNotes();
     if (executor) await dispatchAll(cohorts, executor, store, runId, spec, progress, summary, opts.stop);
     const status = summary.interrupted > 0 ? 'interrupted' : summary.failed > 0 ? 'failed' : 'complete';
     summary.wallMs = performance.now() - t0;
@@ -151,12 +151,15 @@ async function prepareExecutor(
   spec: SweepSpec,
   planned: Trial[],
   retryFailed: boolean,
-): Promise<{ pending: Trial[]; resumed: Cohort[]; complete: number; failed: number; notes: { message: string; data: Record<string, unknown> }[] }> {
+  progress: Progress,
+): Promise<{ pending: Trial[]; resumed: Cohort[]; complete: number; failed: number; showNotes(): void }> {
   const left = new Map(planned.map((t) => [t.key, t]));
   let complete = 0;
   let failed = 0;
   let cohortsRecorded = 0;
+  // Notes wait until the plan line is out; later ones (e.g. Redis trouble mid-sweep) go straight out.
   const notes: { message: string; data: Record<string, unknown> }[] = [];
+  let live = false;
   const ctx: PrepareContext = {
     sweep: spec.name,
     sweepIdentity: store.sweepIdentity(),
@@ -191,7 +194,7 @@ async function prepareExecutor(
       failed += missing.length;
       if (!retryFailed) for (const k of missing) left.delete(k);
     },
-    note: (message, data = {}) => notes.push({ message, data }),
+    note: (message, data = {}) => (live ? progress.note(message, data) : notes.push({ message, data })),
   };
   const resumed = await executor.prepare!(ctx);
   if (complete + failed > 0) {
@@ -212,7 +215,11 @@ async function prepareExecutor(
     const n = usable.reduce((s, c) => s + c.trials.length, 0);
     notes.push({ message: `${usable.length} cohort${usable.length === 1 ? '' : 's'} (${n} trials) still queued or running on workers: waiting for them instead of enqueueing again`, data: { resumed_cohorts: usable.length, resumed_trials: n } });
   }
-  return { pending: [...left.values()].filter((t) => !inResumed.has(t.key)), resumed: usable, complete, failed: retryFailed ? 0 : failed, notes };
+  const showNotes = () => {
+    live = true;
+    for (const n of notes.splice(0)) progress.note(n.message, n.data);
+  };
+  return { pending: [...left.values()].filter((t) => !inResumed.has(t.key)), resumed: usable, complete, failed: retryFailed ? 0 : failed, showNotes };
 }
 
 async function dispatchAll(
