@@ -77,7 +77,7 @@ describe('distributed mode at its edges', () => {
     writeFileSync(csv, `${lines.join('\n')}\n`);
     const spec = writeSpec(dir, 'dist-fail', { seeds: 1, cohortSize: 5, data: `{ generator: csv, path: data.csv, label: y, positive: "1" }`, imbalance: ['native'] });
     const db = join(dir, 'fail.db');
-    const coord = new Proc('coordinator', ['run', spec, '--db', db, '--redis', redis().url, '--queue', 'q-fail', '--attempts', '2', '--progress', 'jsonl'], dir);
+    const coord = new Proc('coordinator', ['run', spec, '--db', db, '--redis', redis().url, '--queue', 'q-fail', '--attempts', '2', '--progress', 'jsonl', '--no-report'], dir);
     await coord.until('plan', countOf('plan'));
     writeFileSync(csv, `${lines.join('\n')}\n0,0,1\n`);
     const w = startWorker(redis(), 'worker', 'q-fail', dir);
@@ -103,7 +103,7 @@ describe('distributed mode at its edges', () => {
     const w = startWorker(redis(), 'worker', 'q-timeout', dir);
     await w.until('ready', countOf('ready'));
     const db = join(dir, 'timeout.db');
-    const coord = new Proc('coordinator', ['run', spec, '--db', db, '--redis', redis().url, '--queue', 'q-timeout', '--progress', 'jsonl'], dir);
+    const coord = new Proc('coordinator', ['run', spec, '--db', db, '--redis', redis().url, '--queue', 'q-timeout', '--progress', 'jsonl', '--no-report'], dir);
     const { code } = await coord.exited;
     expect(code, coord.stderr).toBe(1);
     const trials = rows(db, `SELECT state, error FROM trials`);
@@ -207,7 +207,7 @@ describe('distributed mode at its edges', () => {
     const db = join(dir, 'hb.db');
     const a = startWorker(redis(), 'worker A', 'q-handback', dir);
     await a.until('ready', countOf('ready'));
-    const coord = new Proc('coordinator', ['run', spec, '--db', db, '--redis', redis().url, '--queue', 'q-handback', '--progress', 'jsonl'], dir);
+    const coord = new Proc('coordinator', ['run', spec, '--db', db, '--redis', redis().url, '--queue', 'q-handback', '--progress', 'jsonl', '--no-report'], dir);
     await a.until('job-start', countOf('job-start'));
     const job = a.of('job-start')[0].job;
     a.child.kill('SIGINT');

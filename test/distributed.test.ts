@@ -15,11 +15,11 @@ describe('distributed sweeps over BullMQ', () => {
     const spec = writeSpec(dir, 'dist-same', { seeds: 2, cohortSize: 4, imbalance: ['90:10', '95:5'] });
     const total = 2 * 2 * 5;
 
-    const local = new Proc('local run', ['run', spec, '--db', join(dir, 'local.db'), '--workers', '2', '--progress', 'jsonl'], dir);
+    const local = new Proc('local run', ['run', spec, '--db', join(dir, 'local.db'), '--workers', '2', '--progress', 'jsonl', '--no-report'], dir);
     const w1 = startWorker(redis(), 'worker 1', 'q-same', dir);
     const w2 = startWorker(redis(), 'worker 2', 'q-same', dir);
     await Promise.all([w1.until('ready', countOf('ready')), w2.until('ready', countOf('ready'))]);
-    const coord = new Proc('coordinator', ['run', spec, '--db', join(dir, 'dist.db'), '--redis', redis().url, '--queue', 'q-same', '--progress', 'jsonl'], dir);
+    const coord = new Proc('coordinator', ['run', spec, '--db', join(dir, 'dist.db'), '--redis', redis().url, '--queue', 'q-same', '--progress', 'jsonl', '--no-report'], dir);
 
     const [l, c] = await Promise.all([local.exited, coord.exited]);
     expect(c.code, coord.stderr).toBe(0);
@@ -68,7 +68,7 @@ describe('distributed sweeps over BullMQ', () => {
     const survivor = startWorker(redis(), 'survivor', 'q-kill', dir, fast);
     await Promise.all([victim.until('ready', countOf('ready')), survivor.until('ready', countOf('ready'))]);
     const db = join(dir, 'kill.db');
-    const coord = new Proc('coordinator', ['run', spec, '--db', db, '--redis', redis().url, '--queue', 'q-kill', '--progress', 'jsonl'], dir);
+    const coord = new Proc('coordinator', ['run', spec, '--db', db, '--redis', redis().url, '--queue', 'q-kill', '--progress', 'jsonl', '--no-report'], dir);
 
     await victim.until('job-start', countOf('job-start'));
     victim.child.kill('SIGKILL');
@@ -96,7 +96,7 @@ describe('distributed sweeps over BullMQ', () => {
     const spec = writeSpec(dir, 'dist-restart', { seeds: 8, cohortSize: 2, samples: 300 });
     const total = 8 * 5;
     const db = join(dir, 'restart.db');
-    const args = ['run', spec, '--db', db, '--redis', redis().url, '--queue', 'q-restart', '--progress', 'jsonl'];
+    const args = ['run', spec, '--db', db, '--redis', redis().url, '--queue', 'q-restart', '--progress', 'jsonl', '--no-report'];
     const a = startWorker(redis(), 'worker A', 'q-restart', dir);
     await a.until('ready', countOf('ready'));
 
