@@ -118,7 +118,8 @@ export async function runSweep(opts: RunOptions): Promise<RunSummary> {
       merged: expansion.merged,
       cohorts: cohorts.length,
       executor: executor?.describe() ?? `${threads} threads`,
-      backend: backendChoice === 'auto' ? `${backendShown} (auto)` : backendShown,
+      // Remote workers pick their own backend (recorded per trial); this machine's guess would mislead.
+      backend: opts.mode === 'redis' && backendChoice === 'auto' ? 'auto (per worker)' : backendChoice === 'auto' ? `${backendShown} (auto)` : backendShown,
     });
     if (prepared) prepared.showNotes();
     if (executor) await dispatchAll(cohorts, executor, store, runId, spec, progress, summary, opts.stop);
