@@ -8,7 +8,6 @@ import { addRedisRunOptions, redisRunOptions, workerBuilder, workerHandler } fro
 import { exitCodeOf, UsageError } from './errors.js';
 import { addRunReportOptions, bestBuilder, bestHandler, queryBuilder, queryHandler, reportBuilder, reportHandler, runReportHook } from './report/commands.js';
 import type { ProgressMode } from './scheduler/progress.js';
-import { runSweep } from './scheduler/run.js';
 import type { BackendChoice } from './types.js';
 
 const BACKENDS: BackendChoice[] = ['auto', 'tensorflow', 'wasm', 'cpu'];
@@ -64,6 +63,7 @@ async function main(): Promise<void> {
         const progress: ProgressMode = argv.quiet ? 'none' : argv.progress === 'auto' ? (process.stdout.isTTY ? 'tty' : 'plain') : (argv.progress as ProgressMode);
         // --redis: URL and server checked here, before the database is touched.
         const distributed = await redisRunOptions(argv);
+        const { runSweep } = await import('./scheduler/run.js');
         const summary = await runSweep({
           ...distributed,
           specFile: argv.spec as string,
@@ -95,7 +95,8 @@ async function main(): Promise<void> {
     .wrap(Math.min(110, process.stdout.columns || 100))
     .fail((msg, err, y) => {
       if (err) throw err;
-      process.stderr.write(`error: ${msg}\n(focal-sweep --help for usage)\n`);
+      // yargs messages can span lines (e.g. invalid choices): one line, like every other error
+      process.stderr.write(`error: ${msg.replace(/\s*\n\s*/g, ' ')} (see focal-sweep --help)\n`);
       void y;
       process.exit(2);
     });

@@ -237,7 +237,7 @@ describe('bad specs are refused with one clear line, exit 2, nothing written', (
     expect(workers.code).toBe(2);
     const backend = await runCli(['run', 'spec.yaml', '--backend', 'gpu'], { cwd: dir });
     expect(backend.code).toBe(2);
-    expect(backend.stderr.split('\n')[0]).toMatch(/^error: Invalid values:/);
+    expect(backend.stderr).toBe('error: Invalid values: Argument: backend, Given: "gpu", Choices: "auto", "tensorflow", "wasm", "cpu" (see focal-sweep --help)\n');
     expect(readdirSync(dir)).toEqual(['spec.yaml']);
   });
 });

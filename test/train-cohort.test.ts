@@ -8,7 +8,8 @@ import { cohortKey } from '../src/scheduler/cohort.js';
 import { expandGrid } from '../src/scheduler/grid.js';
 import { parseSpec } from '../src/scheduler/spec.js';
 import { COHORT_FORMAT, type Cohort, type Trial, type TrialResult } from '../src/types.js';
-import { checkCohort, trainCohort } from '../src/worker/task.js';
+import { checkCohort } from '../src/worker/payload.js';
+import { trainCohort } from '../src/worker/task.js';
 
 const SPEC = `
 name: cohort-equivalence

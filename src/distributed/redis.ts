@@ -4,7 +4,7 @@
  * (connect + PING with a short timeout) before anything is written anywhere.
  */
 import { isIP } from 'node:net';
-import { RedisConnection, type ConnectionOptions } from 'bullmq';
+import type { ConnectionOptions } from 'bullmq';
 import { RedisError } from '../errors.js';
 
 export interface RedisTarget {
@@ -95,6 +95,8 @@ export async function checkRedis(target: RedisTarget, timeoutMs = CONNECT_TIMEOU
   // connectTimeout and commandTimeout bound every step, so the connection always settles before it
   // is closed (closing one that is still connecting makes BullMQ emit an error nobody listens to).
   const options: ConnectionOptions = { ...target.options, connectTimeout: timeoutMs, commandTimeout: timeoutMs, retryStrategy: () => null, maxRetriesPerRequest: 0 };
+  // bullmq (and ioredis) load here, not at start-up: every CLI command imports this module.
+  const { RedisConnection } = await import('bullmq');
   const conn = new RedisConnection(options, { shared: false, blocking: false });
   let firstError: Error | null = null;
   conn.on('error', (e: Error) => {

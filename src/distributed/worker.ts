@@ -16,7 +16,7 @@ import { JobFormatError } from '../errors.js';
 import { LocalExecutor } from '../scheduler/executors/local.js';
 import { formatDuration } from '../scheduler/progress.js';
 import type { Cohort, TrialResult } from '../types.js';
-import { checkCohort } from '../worker/task.js';
+import { checkCohort } from '../worker/payload.js';
 import { checkJobData, checkQueueName, DEFAULT_LOCK_DURATION_MS, DEFAULT_MAX_STALLED, DEFAULT_STALLED_INTERVAL_MS, jobLabel, type CohortJobData } from './job.js';
 import { checkRedis, describeRedisError, parseRedisUrl } from './redis.js';
 
