@@ -37,6 +37,7 @@ function runCommand(y: Argv) {
     .option('backend', { choices: BACKENDS, default: 'auto' as BackendChoice, describe: 'tfjs backend: auto tries tensorflow (tfjs-node), then wasm, then cpu' })
     .option('retry-failed', { type: 'boolean', default: false, describe: 'also rerun trials that failed before (interrupted ones always rerun)' })
     .option('yes', { type: 'boolean', default: false, describe: 'run a grid above the 100,000-trial safety limit' })
+    .option('force-unlock', { type: 'boolean', default: false, describe: 'a run of this sweep marked running on another host is gone: take over (its running trials rerun)' })
     .option('quiet', { alias: 'q', type: 'boolean', default: false, describe: 'no plan or progress; only the summary and errors' })
     .option('progress', { choices: ['auto', 'tty', 'plain', 'jsonl', 'none'], default: 'auto', describe: 'progress display: auto = bar on a terminal, a line every few seconds otherwise; jsonl = one JSON event per line' });
   return addRedisRunOptions(local);
@@ -72,6 +73,7 @@ async function main(): Promise<void> {
           backend: argv.backend as BackendChoice,
           retryFailed: argv['retry-failed'],
           yes: argv.yes,
+          forceUnlock: argv['force-unlock'],
           progress,
           stop: controller.signal,
           after: runReportHook(argv),

@@ -143,4 +143,18 @@ describe('runs and trial states', () => {
     a.close();
     b.close();
   });
+
+  it('a run marked running on another host blocks until --force-unlock', () => {
+    const file = join(tmp(), 'r.db');
+    const a = openStore(file);
+    const runA = a.beginRun(RUN);
+    a.plan(trials, false);
+    a.markRunning([trials[0].key], runA, 'c1');
+    a.db.prepare(`UPDATE runs SET host = 'elsewhere', pid = 42 WHERE id = ?`).run(runA);
+    expect(() => a.beginRun(RUN)).toThrow(`${file}: a run on host elsewhere (pid 42) is marked running; if it is gone, run with --force-unlock`);
+    expect(a.forceUnlock()).toBe(1);
+    expect(a.beginRun(RUN)).toBeGreaterThan(runA);
+    expect(a.states().get(trials[0].key)).toBe('interrupted');
+    a.close();
+  });
 });

@@ -30,6 +30,11 @@ export interface RunOptions {
   retryFailed?: boolean;
   /** Run a grid above the size limit. Default false. */
   yes?: boolean;
+  /**
+   * Treat runs of this sweep marked running by a process on another host as dead (their running
+   * trials become interrupted). Default false: such a run blocks this one.
+   */
+  forceUnlock?: boolean;
   /** Progress output. Default 'plain'. */
   progress?: ProgressMode;
   /** Plain-mode progress interval in ms. Default 5000. */
@@ -93,6 +98,7 @@ export async function runSweep(opts: RunOptions): Promise<RunSummary> {
   try {
     store.upsertSweep(spec.name, resolve(spec.file), spec.text, spec.objective);
     const backendShown = expectedBackend(backendChoice);
+    if (opts.forceUnlock) store.forceUnlock();
     runId = store.beginRun({ mode: opts.mode ?? 'local', workers: threads, backend: backendShown, machine: { ...machineInfo() }, versions: versions() });
     const plan = store.plan(expansion.trials, !!opts.retryFailed);
     // Distributed mode always connects, even with nothing left to run: it also collects and cleans
