@@ -59,6 +59,17 @@ export function expandGrid(spec: SweepSpec, opts: ExpandOptions = {}): GridExpan
   }
   const byKey = new Map<string, Trial>();
   const idx = new Array<number>(spec.axes.length).fill(0);
+  // Trials that differ only in their seed share a setting key: hash each setting once. Besides the
+  // seed itself, the seed only reaches the config through data.seed, which is part of the memo key.
+  const seedAxis = spec.axes.findIndex((a) => a.path === 'seed');
+  const settingKeys = new Map<string, string>();
+  const settingKeyOf = (config: TrialConfig): string => {
+    if (seedAxis < 0) return settingKey(config);
+    const memo = `${idx.map((v, a) => (a === seedAxis ? '' : v)).join(',')}|${config.data.seed === config.seed ? 'seed' : String(config.data.seed)}`;
+    let k = settingKeys.get(memo);
+    if (k === undefined) settingKeys.set(memo, (k = settingKey(config)));
+    return k;
+  };
   for (let c = 0; c < combinations; c++) {
     const picked = new Map<string, { value: unknown; where: SpecLocation }>();
     spec.axes.forEach((axis, a) => picked.set(axis.path, { value: axis.values[idx[a]], where: axis.where[idx[a]] }));
@@ -66,7 +77,7 @@ export function expandGrid(spec: SweepSpec, opts: ExpandOptions = {}): GridExpan
     const key = trialKey(config);
     if (!byKey.has(key)) {
       const params = paramsOf(config, spec);
-      byKey.set(key, { key, config, params, settingKey: settingKey(config), setting: settingLabel(config, params) });
+      byKey.set(key, { key, config, params, settingKey: settingKeyOf(config), setting: settingLabel(config, params) });
     }
     // odometer: last axis fastest, so trials come out in the order the grid reads
     for (let a = spec.axes.length - 1; a >= 0; a--) {
