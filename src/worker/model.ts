@@ -29,6 +29,7 @@
  * which is what autodiff of focalElementwise gives (test/model-gradients.test.ts checks it).
  */
 import * as tf from '@tensorflow/tfjs';
+import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
 import type { ModelConfig, TrainConfig } from '../types.js';
 import { Rng } from './rng.js';
 
@@ -109,6 +110,8 @@ export interface Batch {
   weight: tf.Tensor;
   /** −(2y − 1)/b: the sign and the batch mean of ∂loss/∂logit */
   gradScale: tf.Tensor;
+  /** conv layout: x with a row of ones after its features, [1, in + 1, b, K] (x is its first in rows) */
+  xAug?: tf.Tensor;
 }
 
 interface LayerView {
@@ -200,7 +203,7 @@ export class BatchedMlp {
 
   /** Per-layer weight and bias views of the flat parameters (call inside a tidy). */
   private views(): LayerView[] {
-    const parts = tf.split(this.params, this.blocks.map((b) => b.size));
+    const parts = splitFlat(this.params, this.blocks.map((b) => b.size));
     const out: LayerView[] = [];
     for (let i = 0; i < parts.length; i += 2) {
       const { rows, cols } = this.blocks[i];
@@ -374,15 +377,19 @@ export class BatchedMlp {
 
       // backward
       const relu = this.model.activation === 'relu';
-      const grads: tf.Tensor[] = new Array(2 * layers.length);
+      const grads: tf.Tensor[] = [];
+      let ones: tf.Tensor | null = null;
       for (let l = layers.length - 1; l >= 0; l--) {
         const { w, fanIn: a, fanOut: c } = layers[l];
         const hIn = inputs[l];
         let dh: tf.Tensor | null = null;
         if (conv) {
-          // g: [1, 1, n, K·c]; hIn: [1, a, n, K]
-          grads[2 * l] = tf.reshape(tf.depthwiseConv2d(hIn as tf.Tensor4D, tf.reshape(g, [1, n, K, c]) as tf.Tensor4D, 1, 'valid'), [-1]);
-          grads[2 * l + 1] = tf.sum(tf.reshape(g, [n, K * c]), 0);
+          // g: [1, 1, n, K·c]; hIn: [1, a, n, K]. With a row of ones under the input, one conv gives
+          // [1, a + 1, 1, K·c] = ∂W (a rows) then ∂b (the ones row): the flat layout of the W and b
+          // blocks, and no separate bias-gradient sum (which wasm runs with a transpose).
+          ones ??= tf.ones([1, 1, n, K]);
+          const hAug = l === 0 && batch.xAug ? batch.xAug : tf.concat([hIn, ones], 1);
+          grads[2 * l] = tf.reshape(tf.depthwiseConv2d(hAug as tf.Tensor4D, tf.reshape(g, [1, n, K, c]) as tf.Tensor4D, 1, 'valid'), [-1]);
           if (l > 0) {
             const gF = c === 1 ? g : tf.reshape(tf.transpose(tf.reshape(g, [n, K, c]), [2, 0, 1]), [1, c, n, K]);
             const wT = tf.reshape(tf.transpose(tf.reshape(w, [a, K, c]), [2, 1, 0]), [c, 1, K, a]);
@@ -399,7 +406,7 @@ export class BatchedMlp {
           g = relu ? tf.mul(dh, tf.step(h)) : tf.mul(dh, tf.sub(this.scalars.one, tf.square(h)));
         }
       }
-      const grad = tf.concat(grads) as tf.Tensor1D;
+      const grad = tf.concat(grads.filter((x) => x !== undefined)) as tf.Tensor1D;
 
       // element-wise optimizer over the flat buffer
       const s = this.scalars;
@@ -460,6 +467,39 @@ export class BatchedMlp {
   }
 }
 
+const SPLIT_KERNEL = 'FocalSweepSplitFlat';
+let splitKernelRegistered = false;
+
+/**
+ * Split a 1-D tensor into consecutive parts. On wasm, tf.split runs the JS slice kernel once per
+ * part, and each copies the WHOLE input out of the wasm heap first (readSync): with the cohort's
+ * flat parameters that was ~14% of a step at K = 32. This small kernel copies each part straight
+ * from heap to heap, as the wasm backend's own concat kernel does. Other backends use tf.split.
+ */
+function splitFlat(x: tf.Tensor1D, sizes: number[]): tf.Tensor[] {
+  if (tf.getBackend() !== 'wasm') return tf.split(x, sizes);
+  if (!splitKernelRegistered) {
+    tf.registerKernel({
+      kernelName: SPLIT_KERNEL,
+      backendName: 'wasm',
+      kernelFunc: ({ inputs, backend, attrs }) => {
+        const wasm = backend as unknown as BackendWasm;
+        const input = inputs.x as tf.TensorInfo;
+        let offset = 0;
+        return ((attrs?.sizes ?? []) as number[]).map((n) => {
+          const out = wasm.makeOutput([n], 'float32');
+          // views taken after makeOutput: it may grow the heap, which detaches older views
+          wasm.typedArrayFromHeap(out).set(wasm.typedArrayFromHeap(input).subarray(offset, offset + n));
+          offset += n;
+          return out;
+        });
+      },
+    });
+    splitKernelRegistered = true;
+  }
+  return tf.engine().runKernel(SPLIT_KERNEL, { x }, { sizes }) as unknown as tf.Tensor[];
+}
+
 /** He normal (relu) or Glorot uniform (tanh) weights for one layer of one member, from its own Rng. */
 function initWeights(out: Float32Array, fanIn: number, fanOut: number, init: ModelConfig['init'], rng: Rng): void {
   if (init === 'he') {
@@ -494,7 +534,10 @@ export function fit(model: BatchedMlp, opts: FitOptions): EpochLoss[] {
   // Batch-major: batch j (samples [s, s + b) of every member's permutation) occupies rows
   // [K·s, K·(s + b)) of the epoch's buffers, laid out as the model's layout wants a batch, so each
   // batch is one contiguous subarray.
-  const xEpoch = new Float32Array(K * n * d);
+  // conv layout: each batch's inputs are followed by a row of ones (Batch.xAug)
+  const rows = model.layout === 'conv' ? d + 1 : d;
+  const xEpoch = new Float32Array(K * n * rows);
+  if (rows > d) for (let s = 0; s < n; s += B) xEpoch.fill(1, K * s * rows + d * Math.min(B, n - s) * K, K * (s + Math.min(B, n - s)) * rows);
   const signEpoch = new Float32Array(K * n);
   const weightEpoch = new Float32Array(K * n);
   const gradEpoch = new Float32Array(K * n);
@@ -515,7 +558,7 @@ export function fit(model: BatchedMlp, opts: FitOptions): EpochLoss[] {
           signEpoch[at] = sign;
           weightEpoch[at] = y === 1 ? m.positiveWeight : m.negativeWeight;
           gradEpoch[at] = -sign / b;
-          const xo = r0 * d + k * xs.member + i * xs.sample;
+          const xo = r0 * rows + k * xs.member + i * xs.sample;
           for (let j = 0; j < d; j++) xEpoch[xo + j * xs.feature] = m.xTrain[src * d + j];
         }
       }
@@ -527,7 +570,8 @@ export function fit(model: BatchedMlp, opts: FitOptions): EpochLoss[] {
       const shapes = model.shapes(b);
       tf.tidy(() =>
         model.trainStep({
-          x: tf.tensor(xEpoch.subarray(r0 * d, r1 * d), shapes.x),
+          x: tf.tensor(xEpoch.subarray(r0 * rows, r0 * rows + r1 * d - r0 * d), shapes.x),
+          xAug: rows > d ? tf.tensor(xEpoch.subarray(r0 * rows, r1 * rows), [1, rows, b, K]) : undefined,
           sign: tf.tensor(signEpoch.subarray(r0, r1), shapes.perSample),
           weight: tf.tensor(weightEpoch.subarray(r0, r1), shapes.perSample),
           gradScale: tf.tensor(gradEpoch.subarray(r0, r1), shapes.perSample),
