@@ -2,11 +2,11 @@
  * Nothing is lost: kill -9 the CLI mid-sweep, and the same command finishes the rest without
  * repeating any finished trial.
  */
-import Database from 'better-sqlite3';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { expect, it } from 'vitest';
+import { queryDb as query } from './helpers/db.js';
 import { runCli, startCli } from './helpers/cli.js';
 
 const SPEC = `
@@ -20,14 +20,6 @@ grid:
   loss: [bce, {focal: {gamma: 2, alpha: inverse}}]
 `;
 
-const query = (db: string, sql: string) => {
-  const d = new Database(db, { readonly: true });
-  try {
-    return d.prepare(sql).all() as Record<string, unknown>[];
-  } finally {
-    d.close();
-  }
-};
 
 it('after SIGKILL mid-sweep, a rerun completes every trial exactly once and re-runs none that finished', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'fs-resume-'));

@@ -3,12 +3,12 @@
  * complete with metrics; a rerun runs nothing; an edited spec runs only the new trials; a failing
  * cohort is isolated and recorded with its message.
  */
-import Database from 'better-sqlite3';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
+import { queryDb as rows } from './helpers/db.js';
 import { LocalExecutor } from '../src/scheduler/executors/local.js';
 import { defaultDbPath, runSweep } from '../src/scheduler/run.js';
 
@@ -32,14 +32,6 @@ function setup(yaml: string) {
   return { dir, spec, db: join(dir, 'r.db'), out, sink: { write: (s: string) => out.push(s) } };
 }
 
-const rows = (db: string, sql: string) => {
-  const d = new Database(db, { readonly: true });
-  try {
-    return d.prepare(sql).all() as Record<string, unknown>[];
-  } finally {
-    d.close();
-  }
-};
 
 describe('runSweep', () => {
   it('runs every trial into the database, then a rerun runs none, then an added γ runs only the new trials', async () => {

@@ -2,11 +2,11 @@
  * Ctrl-C / SIGTERM: stop dispatching, abort in-flight cohorts, mark them interrupted, close the DB,
  * exit 130; a second signal exits at once. The same command then finishes the sweep.
  */
-import Database from 'better-sqlite3';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { queryDb as query } from './helpers/db.js';
 import { runCli, startCli } from './helpers/cli.js';
 
 const SPEC = `
@@ -20,14 +20,6 @@ grid:
   loss: [bce, {focal: {gamma: 2}}]
 `;
 
-const query = (db: string, sql: string) => {
-  const d = new Database(db, { readonly: true });
-  try {
-    return d.prepare(sql).all() as Record<string, unknown>[];
-  } finally {
-    d.close();
-  }
-};
 
 function setup() {
   const dir = mkdtempSync(join(tmpdir(), 'fs-signal-'));

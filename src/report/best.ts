@@ -4,7 +4,7 @@
  */
 import type Database from 'better-sqlite3';
 import { UsageError } from '../errors.js';
-import { analyzeSweep, compareImbalance, rankBy, type ImbalanceGroup, type Setting, type SweepAnalysis } from '../store/read.js';
+import { analyzeSweep, rankBy, type ImbalanceGroup, type Setting, type SweepAnalysis } from '../store/read.js';
 import { METRICS } from '../types.js';
 import { pairedDiff, verdictOf } from './stats.js';
 

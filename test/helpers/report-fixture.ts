@@ -3,11 +3,9 @@
  * hand-made TrialResults (no training): 2 imbalance ratios × 3 seeds × 4 losses, known metric values,
  * one failed trial with HTML in its message, per-epoch curves, 8×8 decision grids and test points.
  */
-import { spawn } from 'node:child_process';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { expandGrid } from '../../src/scheduler/grid.js';
 import { parseSpec } from '../../src/scheduler/spec.js';
 import { SweepStore } from '../../src/store/store.js';
@@ -131,17 +129,5 @@ export function makeFixtureDb(opts: { name?: string; error?: string; file?: stri
   return { dir, file, trials };
 }
 
-export const CLI = fileURLToPath(new URL('../../dist/cli.js', import.meta.url));
-
-/** Run the built CLI; resolves with its exit code and output. */
-export function cli(args: string[], opts: { cwd?: string; env?: NodeJS.ProcessEnv } = {}): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [CLI, ...args], { cwd: opts.cwd, env: { ...process.env, ...opts.env }, stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code, stdout, stderr }));
-  });
-}
+/** Run the built CLI (shared with the engine tests). */
+export { runCli as cli } from './cli.js';
