@@ -1,6 +1,7 @@
 /**
- * 3. Thread scaling: trials per second of the same sweep (256 real trials, quickstart-like: 2-D,
- * 2-16-16-1, 1,000 samples, 20 epochs, batch 64: eight cohorts of 32 whatever the thread count) with
+ * 3. Thread scaling: trials per second of the same sweep (768 real trials, quickstart-like: 2-D,
+ * 2-16-16-1, 1,000 samples, 20 epochs, batch 64: 24 cohorts of 32 whatever the thread count; long
+ * enough, ~20 s on one thread, for V8's compiler to settle) with
  * 1, 2, … worker threads up to the core count, through the real path. Pool start-up (each thread
  * loading tfjs and training one warm-up cohort) is timed separately and left out of trials/s; the
  * thread counts alternate within a round and the scaling is the ratio within a round. Also
@@ -13,9 +14,9 @@ import { availableParallelism } from 'node:os';
 import { flags, isMain, log, stats, tempDir } from './lib.mjs';
 import { timedSweep } from './sweep.mjs';
 
-export const THREADS_TRIALS = 256;
+export const THREADS_TRIALS = 768;
 
-export function threadsSpec(seeds = 16) {
+export function threadsSpec(seeds = 48) {
   return `name: threads
 data: { generator: classification, samples: 1000, features: 2, class_sep: 1.0, flip_y: 0.01, test_fraction: 0.25 }
 model: { hidden: [16, 16] }
@@ -27,7 +28,7 @@ grid:
     - bce
     - weighted_bce: { alpha: [inverse] }
     - focal: { gamma: [1, 2, 5], alpha: [none, 0.25] }
-`; // 2 × 16 × 8 = 256 trials
+`; // 2 × 48 × 8 = 768 trials
 }
 
 export async function measureThreads({ threads, runs = 3 } = {}) {
