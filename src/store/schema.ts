@@ -106,14 +106,16 @@ export const MIGRATIONS: readonly string[] = [
     PRIMARY KEY (trial_id, epoch)
   ) WITHOUT ROWID;
 
-  -- decision-region grids (kind 'decision_grid': meta JSON with bounds, data = bytes p*255)
+  -- decision-region grids (kind 'decision_grid': meta JSON with bounds, data = bytes p*255).
+  -- Rowid tables for the blob tables: in a WITHOUT ROWID table a 4 KB blob spills into overflow
+  -- pages of the primary-key b-tree, which made every insert several times slower.
   CREATE TABLE artifacts (
     trial_id INTEGER NOT NULL REFERENCES trials(id) ON DELETE CASCADE,
     kind TEXT NOT NULL,
     meta TEXT,
     data BLOB,
     PRIMARY KEY (trial_id, kind)
-  ) WITHOUT ROWID;
+  );
 
   -- 2-D test points, shared by every trial trained on the same data (key = hash of data config)
   CREATE TABLE datasets (
@@ -122,7 +124,7 @@ export const MIGRATIONS: readonly string[] = [
     x BLOB NOT NULL,
     y BLOB NOT NULL,
     label BLOB NOT NULL
-  ) WITHOUT ROWID;
+  );
   `,
 ];
 
