@@ -37,6 +37,17 @@ describe('Progress', () => {
     expect(out.slice(-2)).toEqual(['\r\x1b[2K', 'Done\n']);
   });
 
+  it('cuts the bar to the terminal width, so redrawing never leaves wrapped rows', () => {
+    const out: string[] = [];
+    const p = new Progress('tty', { write: (s: string) => out.push(s), columns: 40 } as { write(s: string): unknown });
+    p.plan(PLAN);
+    p.start();
+    vi.advanceTimersByTime(250);
+    expect(out.at(-1)).toBe('\r\x1b[2K[........................] 0/390 · 0 do');
+    expect([...out.at(-1)!.slice(5)]).toHaveLength(39);
+    p.stop();
+  });
+
   it('prints a plain line every interval when not a TTY', () => {
     const { out, w } = sink();
     const p = new Progress('plain', w, 5000);

@@ -108,7 +108,10 @@ export class Progress {
     const width = 24;
     const finished = this.counts.done + this.counts.failed;
     const filled = this.total ? Math.round((finished / this.total) * width) : width;
-    this.out.write(`\r\x1b[2K[${'#'.repeat(filled)}${'.'.repeat(width - filled)}] ${this.status()}`);
+    const bar = `[${'#'.repeat(filled)}${'.'.repeat(width - filled)}] ${this.status()}`;
+    // A line wider than the terminal wraps, and \r can only redraw the last row: cut it to fit.
+    const columns = (this.out as { columns?: number }).columns;
+    this.out.write(`\r\x1b[2K${columns ? [...bar].slice(0, columns - 1).join('') : bar}`);
     this.barShown = true;
   }
 
