@@ -339,6 +339,7 @@ describe('csv', () => {
     ['non-numeric value', 'non_numeric.csv', {}, 'column "x1": "abc" is not a number', 5],
     ['one positive row', 'one_positive.csv', {}, 'only 1 positive ("yes") row; need at least 2 of each class', undefined],
     ['unterminated quote', 'unterminated.csv', {}, 'unterminated quoted field', 3],
+    ['repeated column name', 'duplicate_header.csv', {}, 'column name "a" appears more than once in the header', 1],
   ];
 
   it.each(cases)('%s', (_name, file, over, detail, line) => {

@@ -505,6 +505,9 @@ export function readCsv(path: string, opts: CsvOptions): CsvTable {
   if (records.length === 0) throw new CsvError(path, 'the file is empty; expected a header row', 1);
 
   const { fields: columns, line: headerLine } = records[0];
+  // Columns are found by name: a repeated name would silently read the first column twice.
+  const repeated = columns.find((name, k) => columns.indexOf(name) !== k);
+  if (repeated !== undefined) throw new CsvError(path, `column name ${JSON.stringify(repeated)} appears more than once in the header`, headerLine);
   const listed = `columns are: ${columns.join(', ')}`;
   const labelIndex = columns.indexOf(opts.label);
   if (labelIndex < 0) throw new CsvError(path, `label column "${opts.label}" not found; ${listed}`, headerLine);

@@ -139,7 +139,8 @@ export class BatchedMlp {
   private readonly negGamma: tf.Tensor;
   /** Add biases (and sum their gradients) as matMuls with ones: the cpu backend's broadcasting is slow. */
   private readonly biasAsProduct = tf.getBackend() === 'cpu';
-  private readonly scalars: Record<'beta1' | 'oneMinusBeta1' | 'beta2' | 'oneMinusBeta2' | 'epsilon' | 'one', tf.Scalar>;
+  private readonly scalars: Record<'beta1' | 'oneMinusBeta1' | 'beta2' | 'oneMinusBeta2' | 'one', tf.Scalar>;
+  private readonly onesByShape = new Map<string, tf.Tensor>();
   /** Training loss summed over the epoch's samples so far, per member [K] (null before the first step). */
   private lossSum: tf.Tensor1D | null = null;
 
@@ -196,7 +197,6 @@ export class BatchedMlp {
       oneMinusBeta1: tf.scalar(1 - BETA1),
       beta2: tf.scalar(BETA2),
       oneMinusBeta2: tf.scalar(1 - BETA2),
-      epsilon: tf.scalar(EPSILON),
       one: tf.scalar(1),
     };
   }
@@ -228,7 +228,7 @@ export class BatchedMlp {
       if (this.layout === 'matmul') {
         // cpu: a broadcasting add takes its generic per-element index path (the top kernel in the
         // profile); adding the bias as the product ones[K, n, 1] × b[K, 1, out] is much cheaper
-        const bias = this.biasAsProduct ? tf.matMul(tf.ones([K, n, 1]), b as tf.Tensor3D) : b;
+        const bias = this.biasAsProduct ? tf.matMul(this.ones([K, n, 1]), b as tf.Tensor3D) : b;
         const a = tf.add(tf.matMul(inputs[l] as tf.Tensor3D, w as tf.Tensor3D), bias);
         if (last) logits = a;
         else inputs.push(relu ? tf.relu(a) : tf.tanh(a));
@@ -344,14 +344,6 @@ export class BatchedMlp {
     return this.byMember(raw, n, new Uint8Array(this.k * n));
   }
 
-  /** Logits member by member ([K, n]) for inputs stacked per member as [K, n, in] (row-major). */
-  predict(x: Float32Array, n: number): Float32Array {
-    const d = this.dims[0];
-    if (this.layout === 'matmul') return this.predictLayout(x, n);
-    const parts = Array.from({ length: this.k }, (_, k) => x.subarray(k * n * d, (k + 1) * n * d));
-    return this.predictLayout(this.layoutInput(parts, n), n);
-  }
-
   /** One optimizer step on a batch; adds each member's summed loss over the batch to the epoch's total. */
   trainStep(batch: Batch): void {
     this.step++;
@@ -387,7 +379,7 @@ export class BatchedMlp {
           // g: [1, 1, n, K·c]; hIn: [1, a, n, K]. With a row of ones under the input, one conv gives
           // [1, a + 1, 1, K·c] = ∂W (a rows) then ∂b (the ones row): the flat layout of the W and b
           // blocks, and no separate bias-gradient sum (which wasm runs with a transpose).
-          ones ??= tf.ones([1, 1, n, K]);
+          ones ??= this.ones([1, 1, n, K]);
           const hAug = l === 0 && batch.xAug ? batch.xAug : tf.concat([hIn, ones], 1);
           grads[2 * l] = tf.reshape(tf.depthwiseConv2d(hAug as tf.Tensor4D, tf.reshape(g, [1, n, K, c]) as tf.Tensor4D, 1, 'valid'), [-1]);
           if (l > 0) {
@@ -397,7 +389,7 @@ export class BatchedMlp {
           }
         } else {
           grads[2 * l] = tf.reshape(tf.matMul(hIn as tf.Tensor3D, g as tf.Tensor3D, true, false), [-1]);
-          grads[2 * l + 1] = tf.reshape(this.biasAsProduct ? tf.matMul(tf.ones([K, 1, n]), g as tf.Tensor3D) : tf.sum(g, 1), [-1]);
+          grads[2 * l + 1] = tf.reshape(this.biasAsProduct ? tf.matMul(this.ones([K, 1, n]), g as tf.Tensor3D) : tf.sum(g, 1), [-1]);
           if (l > 0) dh = tf.matMul(g as tf.Tensor3D, w as tf.Tensor3D, false, true);
         }
         if (dh) {
@@ -414,8 +406,11 @@ export class BatchedMlp {
         const [m, v] = prev.slots;
         const m1 = tf.add(tf.mul(m, s.beta1), tf.mul(grad, s.oneMinusBeta1)) as tf.Tensor1D;
         const v1 = tf.add(tf.mul(v, s.beta2), tf.mul(tf.square(grad), s.oneMinusBeta2)) as tf.Tensor1D;
-        const stepSize = tf.mul(this.lr, Math.sqrt(1 - BETA2 ** t) / (1 - BETA1 ** t));
-        const params = tf.sub(prev.params, tf.mul(stepSize, tf.div(m1, tf.add(tf.sqrt(v1), s.epsilon)))) as tf.Tensor1D;
+        // lr·m̂/(√v̂ + ε) with m̂ = m/(1−β1^t), v̂ = v/(1−β2^t), as tf.train.adam: folded into one step
+        // size, ε scales by √(1−β2^t) (test/optimizer.test.ts checks against tf.train.adam)
+        const c2 = Math.sqrt(1 - BETA2 ** t);
+        const stepSize = tf.mul(this.lr, c2 / (1 - BETA1 ** t));
+        const params = tf.sub(prev.params, tf.mul(stepSize, tf.div(m1, tf.add(tf.sqrt(v1), EPSILON * c2)))) as tf.Tensor1D;
         return { params, slots: [m1, v1], lossSum };
       }
       const [acc] = prev.slots;
@@ -432,6 +427,14 @@ export class BatchedMlp {
     this.params = next.params;
     this.slots = next.slots;
     this.lossSum = next.lossSum;
+  }
+
+  /** A tensor of ones, made once per shape (batch sizes repeat every step) and freed with the model. */
+  private ones(shape: number[]): tf.Tensor {
+    const key = shape.join('x');
+    let t = this.onesByShape.get(key);
+    if (!t) this.onesByShape.set(key, (t = tf.keep(tf.ones(shape))));
+    return t;
   }
 
   /** Member k's weight matrices ([in × out], row-major) and biases ([out]), layer by layer (tests, debugging). */
@@ -460,7 +463,7 @@ export class BatchedMlp {
   }
 
   dispose(): void {
-    tf.dispose([this.params, ...this.slots, this.lr, this.gamma, this.negGamma, ...Object.values(this.scalars)]);
+    tf.dispose([this.params, ...this.slots, this.lr, this.gamma, this.negGamma, ...Object.values(this.scalars), ...this.onesByShape.values()]);
     if (this.momentum) this.momentum.dispose();
     if (this.lossSum) this.lossSum.dispose();
     this.lossSum = null;
@@ -586,10 +589,4 @@ export function fit(model: BatchedMlp, opts: FitOptions): EpochLoss[] {
     if (opts.onEval && (epoch % opts.evalEvery === 0 || epoch === model.train.epochs)) opts.onEval(epoch);
   }
   return history;
-}
-
-/** Logits [K][N] for per-member inputs already stacked as [K, N, in]. */
-export function predictLogits(model: BatchedMlp, x: Float32Array, n: number, d: number): Float32Array {
-  if (d !== model.dims[0]) throw new Error(`predictLogits: ${d} features, the model takes ${model.dims[0]}`);
-  return model.predict(x, n);
 }
