@@ -11,7 +11,7 @@ import { bceAt, focalLossAt, modulatingFactor } from '../src/report/lossfn.js';
 import { meanCI, pairedDiff, studentTCdf, t975, verdictOf } from '../src/report/stats.js';
 import { expandGrid } from '../src/scheduler/grid.js';
 import { parseSpec } from '../src/scheduler/spec.js';
-import { bestPerImbalance, groupSettings, rankBy, rankSettings, type TrialRow } from '../src/store/read.js';
+import { bestPerImbalance, groupByImbalance, groupSettings, rankBy, rankSettings, type TrialRow } from '../src/store/read.js';
 import { openDatabase, SweepStore } from '../src/store/store.js';
 import { FAILED, fixtureSpec, makeFixtureDb, type Fixture } from './helpers/report-fixture.js';
 
@@ -194,6 +194,29 @@ describe('report model on the fixture database', () => {
     const settings = groupSettings([row('b', 1, 0.5), row('b', 2, 0.5), row('a', 1, 0.5), row('c', 1, 0.5), row('c', 2, 0.5), row('c', 3, 0.5), row('z', 1, 0.9)]);
     expect(rankBy(settings, 'minority_f1').map((s) => s.setting_key)).toEqual(['z', 'c', 'b', 'a']);
     expect(rankBy(settings, 'log_loss')).toEqual([]);
+  });
+
+  it('with a swept data parameter, each dataset is its own group: the BCE baseline is paired on the same data', () => {
+    let id = 0;
+    const rows: TrialRow[] = [];
+    const add = (loss: string, sep: number, f1s: number[]) =>
+      f1s.forEach((f1, i) =>
+        rows.push({
+          id: ++id, key: `k${id}`, setting_key: `${loss}/${sep}`, setting: `${loss} · 95:5 · data.class_sep=${sep}`, loss, gamma: loss === 'focal' ? 2 : null, alpha: loss === 'focal' ? 'none' : null,
+          imbalance: '95:5', minority_fraction: 0.05, seed: i + 1, state: 'complete', minority_f1: f1, params: JSON.stringify({ 'data.imbalance': 0.05, 'data.class_sep': sep, seed: i + 1, loss }),
+        } as unknown as TrialRow),
+      );
+    // BCE is the best BCE overall at class_sep 0.5; focal wins at class_sep 2, where BCE is lower
+    add('bce', 0.5, [0.8, 0.7, 0.6]);
+    add('bce', 2, [0.79, 0.69, 0.59]);
+    add('focal', 0.5, [0.7, 0.6, 0.5]);
+    add('focal', 2, [0.82, 0.72, 0.62]);
+    const groups = groupByImbalance(groupSettings(rows), 'minority_f1');
+    expect(groups.map((g) => g.imbalance)).toEqual(['95:5 · data.class_sep=0.5', '95:5 · data.class_sep=2']);
+    const sep2 = groups[1];
+    expect(sep2.best!.setting_key).toBe('focal/2');
+    expect(sep2.bce!.setting_key).toBe('bce/2');
+    expect(sep2.vsBce!.mean).toBeCloseTo(0.03, 12);
   });
 
   it('trials dropped from the spec (in_spec = 0) are left out', () => {

@@ -5,7 +5,6 @@
 import { availableParallelism } from 'node:os';
 import { resolve } from 'node:path';
 import { UsageError } from '../errors.js';
-import { lossLabel } from '../labels.js';
 import { machineInfo, versions } from '../machine.js';
 import { bestPerImbalance } from '../store/read.js';
 import { SweepStore } from '../store/store.js';
@@ -377,11 +376,15 @@ function summaryLines(store: SweepStore, spec: SweepSpec, s: RunSummary, already
   if (best.length) {
     const label = METRICS[spec.objective].label;
     lines.push(`Best by ${label} (mean over seeds):`);
-    for (const { best: b, bce } of best.slice(0, 8)) {
-      const lossText = b.setting.split(' · ')[0] ?? lossLabel({ kind: 'bce' });
-      const vsBce = bce && bce.setting_key !== b.setting_key ? `  (bce ${bce.mean.toFixed(3)})` : '';
-      lines.push(`  ${b.imbalance.padEnd(8)} ${lossText.padEnd(28)} ${b.mean.toFixed(3)} over ${b.seeds} seed${b.seeds === 1 ? '' : 's'}${vsBce}`);
-    }
+    const shown = best.slice(0, 8).map(({ best: b, bce }) => ({
+      group: b.imbalance,
+      // the setting without its ratio and data parameters (the group says those)
+      what: b.setting.split(' · ').filter((part, i) => i !== 1 && !part.startsWith('data.')).join(' · '),
+      tail: `${b.mean.toFixed(3)} over ${b.seeds} seed${b.seeds === 1 ? '' : 's'}${bce && bce.setting_key !== b.setting_key ? `  (bce ${bce.mean.toFixed(3)})` : ''}`,
+    }));
+    const w1 = Math.max(...shown.map((x) => x.group.length));
+    const w2 = Math.max(...shown.map((x) => x.what.length));
+    for (const x of shown) lines.push(`  ${x.group.padEnd(w1)}  ${x.what.padEnd(w2)}  ${x.tail}`);
   }
   return lines;
 }

@@ -100,6 +100,25 @@ export function metricOf(t: TrialRow, metric: string): number | null {
 
 // ---------------------------------------------------------------- settings
 
+/**
+ * The swept data parameters besides the ratio and the seed (e.g. " · data.class_sep=2"): settings are
+ * grouped by ratio AND dataset, so a winner is only ranked against, and paired by seed with, settings
+ * trained on the same data. Model and training parameters stay inside a group (they are what is tuned).
+ */
+export function datasetSuffix(params: string | null | undefined): string {
+  if (!params) return '';
+  let parsed: Record<string, unknown>;
+  try {
+    parsed = JSON.parse(params) as Record<string, unknown>;
+  } catch {
+    return '';
+  }
+  return Object.entries(parsed)
+    .filter(([k]) => k.startsWith('data.') && k !== 'data.imbalance' && k !== 'data.seed')
+    .map(([k, v]) => ` · ${k}=${Array.isArray(v) ? `[${v.join(',')}]` : String(v)}`)
+    .join('');
+}
+
 /** All trials of one setting (same config but the seed), with per-metric statistics over seeds. */
 export class Setting {
   readonly setting_key: string;
@@ -119,7 +138,7 @@ export class Setting {
     this.loss = first.loss;
     this.gamma = first.gamma;
     this.alpha = first.alpha;
-    this.imbalance = first.imbalance;
+    this.imbalance = first.imbalance + datasetSuffix(first.params);
     this.minority_fraction = first.minority_fraction;
   }
 
@@ -200,7 +219,7 @@ export function rankBy(settings: readonly Setting[], metric: string): Setting[] 
   return settings.filter((s) => s.stats(metric).mean !== null).sort(compareSettings(metric));
 }
 
-/** One imbalance ratio: its settings ranked, the winner, and the baselines it is compared with. */
+/** One imbalance ratio (and dataset, when data parameters are swept): its settings ranked, the winner, and the baselines it is compared with. */
 export interface ImbalanceGroup {
   imbalance: string;
   minority_fraction: number | null;

@@ -139,6 +139,9 @@ DROP VIEW IF EXISTS failures;
 CREATE VIEW results AS
 SELECT s.name AS sweep, t.key, t.state, t.setting, t.loss, t.gamma, t.alpha, t.alpha_used,
        t.imbalance_label AS imbalance, t.imbalance AS minority_fraction, t.seed,
+       -- the swept data parameters besides ratio and seed ('' when none): settings are compared per dataset
+       COALESCE((SELECT group_concat(j.key || '=' || j.value, ' · ') FROM json_each(t.params) j
+                 WHERE j.key LIKE 'data.%' AND j.key NOT IN ('data.imbalance', 'data.seed')), '') AS dataset,
        s.objective,
        CASE s.objective ${Object.keys(METRICS).map((m) => `WHEN '${m}' THEN t.${m}`).join(' ')} END AS objective_value,
        ${METRIC_COLUMNS.map((c) => `t.${c}`).join(', ')},
@@ -149,7 +152,7 @@ WHERE t.in_spec = 1;
 
 -- Complete trials aggregated over seeds: one row per setting.
 CREATE VIEW settings AS
-SELECT sweep, setting_key, setting, loss, gamma, alpha, imbalance, minority_fraction, objective,
+SELECT sweep, setting_key, setting, loss, gamma, alpha, imbalance, minority_fraction, dataset, objective,
        COUNT(*) AS seeds,
        AVG(objective_value) AS objective_mean,
        COUNT(objective_value) AS objective_seeds,
@@ -158,13 +161,13 @@ FROM results
 WHERE state = 'complete'
 GROUP BY sweep, setting_key;
 
--- The best setting at each imbalance ratio (by the sweep's objective and its direction; ties go to
--- more seeds, then the setting label: the same order as \`focal-sweep best\` and the report).
+-- The best setting at each imbalance ratio and dataset (by the sweep's objective and its direction;
+-- ties go to more seeds, then the setting label: the same order as \`focal-sweep best\` and the report).
 CREATE VIEW best_by_imbalance AS
 SELECT * FROM (
   SELECT st.*,
          ROW_NUMBER() OVER (
-           PARTITION BY st.sweep, st.imbalance
+           PARTITION BY st.sweep, st.imbalance, st.dataset
            ORDER BY st.objective_mean IS NULL,
                     CASE WHEN st.objective IN (${Object.entries(METRICS).filter(([, m]) => !m.higherIsBetter).map(([k]) => `'${k}'`).join(', ')})
                          THEN st.objective_mean ELSE -st.objective_mean END,
