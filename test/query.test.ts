@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { QueryError, UsageError } from '../src/errors.js';
-import { csvField, formatTable, writeRows } from '../src/report/format.js';
+import { csvField, formatTable, uniqueNames, writeRows } from '../src/report/format.js';
 import { resolveDb } from '../src/report/locate.js';
 import { firstKeyword, prepareQuery, runQuery } from '../src/report/query.js';
 import { cli, makeFixtureDb, type Fixture } from './helpers/report-fixture.js';
@@ -161,6 +161,7 @@ describe('query', () => {
   });
 
   it('quotes CSV fields exactly when needed', () => {
+    expect(uniqueNames(['x', 'x', 'x_2', 'y', 'x'])).toEqual(['x', 'x_3', 'x_2', 'y', 'x_4']);
     expect(csvField(null)).toBe('');
     expect(csvField('')).toBe('""');
     expect(csvField('plain')).toBe('plain');
@@ -169,6 +170,8 @@ describe('query', () => {
     expect(csvField('x\ny')).toBe('"x\ny"');
     expect(csvField(' lead')).toBe('" lead"');
     expect(csvField(0.1)).toBe('0.1');
+    expect(csvField(Infinity)).toBe('Infinity');
+    expect(csvField(-Infinity)).toBe('-Infinity');
     expect(csvField(Buffer.from([1, 2, 3]))).toBe('AQID');
   });
 

@@ -73,7 +73,8 @@ export function formatTable(columns: string[], rows: readonly (readonly unknown[
 export function csvField(v: unknown): string {
   if (v === null || v === undefined) return '';
   let s: string;
-  if (typeof v === 'number') s = Number.isFinite(v) ? String(v) : '';
+  // ±Infinity and NaN as text (an empty quoted field would read back as the empty string)
+  if (typeof v === 'number') s = String(v);
   else if (Buffer.isBuffer(v) || v instanceof Uint8Array) s = Buffer.from(v).toString('base64');
   else s = String(v);
   return s === '' || /[",\r\n]/.test(s) || s !== s.trim() ? `"${s.replace(/"/g, '""')}"` : s;
@@ -83,13 +84,20 @@ export function csvLine(values: readonly unknown[]): string {
   return `${values.map(csvField).join(',')}\r\n`;
 }
 
-/** Column names made unique for JSON objects: a second "x" becomes "x_2". */
+/** Column names made unique for JSON objects: a second "x" becomes "x_2" (or x_3, … if that is taken). */
 export function uniqueNames(columns: readonly string[]): string[] {
-  const seen = new Map<string, number>();
+  const used = new Set(columns);
+  const seen = new Set<string>();
   return columns.map((c) => {
-    const n = (seen.get(c) ?? 0) + 1;
-    seen.set(c, n);
-    return n === 1 ? c : `${c}_${n}`;
+    if (!seen.has(c)) {
+      seen.add(c);
+      return c;
+    }
+    let n = 2;
+    while (used.has(`${c}_${n}`)) n++;
+    const name = `${c}_${n}`;
+    used.add(name);
+    return name;
   });
 }
 
