@@ -6,7 +6,6 @@ import {
   binaryCrossEntropy,
   focalElementwise,
   focalLoss,
-  focalLossValue,
   resolveLoss,
   weightedBinaryCrossEntropy,
   type Reduction,
@@ -173,24 +172,5 @@ describe('resolveLoss', () => {
     expect(focal.positive).toBeCloseTo(0.9, 15);
     expect(focal.negative).toBeCloseTo(0.1, 15);
     expect(resolveLoss({ kind: 'weighted_bce', alpha: 'inverse' }, 0.05).alphaUsed).toBeCloseTo(0.95, 15);
-  });
-});
-
-describe('focalLossValue', () => {
-  it('is −(1−p_t)^γ·log p_t, and BCE at γ=0', () => {
-    for (const pt of [0.01, 0.1, 0.3, 0.5, 0.7, 0.99]) {
-      expect(focalLossValue(pt, 0)).toBeCloseTo(-Math.log(pt), 14);
-      for (const gamma of [0.5, 1, 2, 5]) {
-        expect(focalLossValue(pt, gamma)).toBeCloseTo(-((1 - pt) ** gamma) * Math.log(pt), 14);
-      }
-    }
-  });
-
-  it('stays accurate and finite at both ends', () => {
-    const q = 2 ** -40; // p_t = 1 − q exactly; −log(1 − q) = q + q²/2 + …
-    expect(focalLossValue(1 - q, 0) / q).toBeCloseTo(1, 12);
-    expect(focalLossValue(1 - q, 2) / q ** 3).toBeCloseTo(1, 12);
-    expect(focalLossValue(1, 2)).toBe(0);
-    expect(focalLossValue(1e-300, 2)).toBeCloseTo(300 * Math.LN10, 10);
   });
 });

@@ -78,6 +78,13 @@ describe('loss functions over p_t (pure float64)', () => {
     expect(modulatingFactor(0.9, 5)).toBeCloseTo(1e-5, 18);
     expect(() => focalLossAt(0, 2)).toThrow(RangeError);
   });
+
+  it('stays accurate and finite at both ends', () => {
+    const q = 2 ** -40; // p_t = 1 − q exactly; −log(1 − q) = q + q²/2 + …
+    expect(focalLossAt(1 - q, 0) / q).toBeCloseTo(1, 12);
+    expect(focalLossAt(1 - q, 2) / q ** 3).toBeCloseTo(1, 12);
+    expect(focalLossAt(1e-300, 2)).toBeCloseTo(300 * Math.LN10, 10);
+  });
 });
 
 describe('report model on the fixture database', () => {

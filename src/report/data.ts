@@ -4,7 +4,6 @@
  * training curves, decision grids, failures and the all-trials table. No HTML or charts here.
  */
 import type Database from 'better-sqlite3';
-import { lossLabel } from '../labels.js';
 import {
   analyzeSweep,
   loadRuns,
@@ -461,10 +460,4 @@ function trialTable(trials: TrialRow[], metric: string): TrialTable {
     t.error ? intern(errors, errorIdx, t.error) : null,
   ]);
   return { columns, settings, errors, rows };
-}
-
-/** "focal(γ=2, α=inverse)" for a setting's loss part. */
-export function lossPart(s: Setting): string {
-  if (s.loss === 'bce') return lossLabel({ kind: 'bce' });
-  return s.setting.split(' · ')[0];
 }

@@ -103,13 +103,3 @@ export function resolveLoss(
     alphaUsed: alpha,
   };
 }
-
-/**
- * −(1 − p_t)^γ · log(p_t) in float64, for plotting loss curves. log(p_t) goes through log1p near
- * p_t = 1 (1 − p_t is exact there), so the curve stays accurate where the loss is tiny.
- */
-export function focalLossValue(pt: number, gamma: number): number {
-  const q = 1 - pt;
-  const ce = pt > 0.5 ? -Math.log1p(-q) : -Math.log(pt);
-  return gamma === 0 ? ce : Math.pow(q, gamma) * ce;
-}

@@ -12,7 +12,7 @@ export function sigmoid(x: number): number {
 }
 
 /** log(1 + e^x) without overflow or underflow to 0 in the tails. */
-function softplus(x: number): number {
+export function softplus(x: number): number {
   return Math.max(x, 0) + Math.log1p(Math.exp(-Math.abs(x)));
 }
 

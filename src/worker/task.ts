@@ -11,7 +11,7 @@ import { initBackend } from './backend.js';
 import { checkCohort } from './payload.js';
 import { decisionGridPoints, makeDataset, standardizeRows, type Dataset } from './data.js';
 import { resolveLoss } from './losses.js';
-import { averagePrecision, classificationMetrics, logLossFromLogits } from './metrics.js';
+import { averagePrecision, classificationMetrics, logLossFromLogits, softplus } from './metrics.js';
 import { BatchedMlp, fit, type MemberSpec } from './model.js';
 
 /** Decision-region grid resolution for 2-D data. */
@@ -164,10 +164,6 @@ function ownLoss(labels: ArrayLike<number>, logits: ArrayLike<number>, m: Member
     sum += (y === 1 ? m.positiveWeight : m.negativeWeight) * mod * ce;
   }
   return sum / Math.max(1, labels.length);
-}
-
-function softplus(x: number): number {
-  return Math.max(x, 0) + Math.log1p(Math.exp(-Math.abs(x)));
 }
 
 /** Predicted probabilities over each member's 2-D bounding box (original units), as bytes. */
