@@ -133,9 +133,19 @@ description: same trials, written differently
   it('setting keys group trials that differ only by seed', () => {
     const g = expand(canonical);
     const bySetting = new Map<string, number>();
-    for (const t of g.trials) bySetting.set(settingKey(t.config), (bySetting.get(settingKey(t.config)) ?? 0) + 1);
+    for (const t of g.trials) bySetting.set(t.settingKey, (bySetting.get(t.settingKey) ?? 0) + 1);
     expect([...bySetting.values()]).toEqual([2, 2]);
-    expect(g.trials[0].settingKey).toBe(settingKey(g.trials[0].config));
+    expect(g.trials[0].settingKey).toBe(settingKey(g.trials[0].config, true));
+  });
+
+  it('a fixed data seed keeps every trial seed in one setting, even the seed equal to it', () => {
+    const g = expand('name: n\ndata: {seed: 3}\ngrid:\n  seed: [1, 2, 3]\n  loss: [bce]\n');
+    expect(g.trials.map((t) => t.config.data.seed)).toEqual([3, 3, 3]);
+    expect(new Set(g.trials.map((t) => t.settingKey)).size).toBe(1);
+    // a data seed that follows the trial seed: one setting too, with a different key (other data)
+    const follows = expand('name: n\ngrid:\n  seed: [1, 2, 3]\n  loss: [bce]\n');
+    expect(new Set(follows.trials.map((t) => t.settingKey)).size).toBe(1);
+    expect(follows.trials[0].settingKey).not.toBe(g.trials[0].settingKey);
   });
 });
 

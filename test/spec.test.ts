@@ -197,6 +197,36 @@ const BAD_SPECS: BadSpec[] = [
     yaml: "name: x\ndata: {generator: moons, class_sep: 2}\ngrid: {loss: [bce]}\n",
     error: `error: spec.yaml:2:26: data.class_sep: unknown key for generator moons (class_sep applies to generator classification)`,
   },
+  {
+    name: "proto-objective",
+    yaml: "name: x\nobjective: constructor\ngrid: {loss: [bce]}\n",
+    error: `error: spec.yaml:2:12: objective: unknown metric "constructor" (expected one of: minority_f1, pr_auc, roc_auc, minority_recall, minority_precision, balanced_accuracy, mcc, accuracy, brier, log_loss)`,
+  },
+  {
+    name: "proto-generator",
+    yaml: "name: x\ndata: {generator: constructor}\ngrid: {loss: [bce]}\n",
+    error: `error: spec.yaml:2:19: data.generator: must be one of classification, moons, csv, got "constructor"`,
+  },
+  {
+    name: "proto-grid-path",
+    yaml: "name: x\ngrid:\n  train.constructor: [1]\n  loss: [bce]\n",
+    error: `error: spec.yaml:3:3: grid["train.constructor"]: unknown key constructor in train`,
+  },
+  {
+    name: "proto-data-key",
+    yaml: "name: x\ndata: {constructor: 1}\ngrid: {loss: [bce]}\n",
+    error: `error: spec.yaml:2:8: data.constructor: unknown key (expected one of: generator, imbalance, samples, features, informative, redundant, clusters_per_class, class_sep, flip_y, test_fraction, validation_fraction, standardize, seed)`,
+  },
+  {
+    name: "timeout-too-long",
+    yaml: "name: x\nexecution: {trial_timeout: 600h}\ngrid: {loss: [bce]}\n",
+    error: `error: spec.yaml:2:28: execution.trial_timeout: must be at most 596h (or none), got "600h"`,
+  },
+  {
+    name: "timeout-too-short",
+    yaml: "name: x\nexecution: {trial_timeout: 0.0001}\ngrid: {loss: [bce]}\n",
+    error: `error: spec.yaml:2:28: execution.trial_timeout: must be at least 1ms (or none), got 0.0001`,
+  },
 ];
 
 describe('bad specs are refused with one clear line, exit 2, nothing written', () => {

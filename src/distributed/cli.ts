@@ -6,7 +6,7 @@ import { availableParallelism } from 'node:os';
 import type { Argv } from 'yargs';
 import { UsageError } from '../errors.js';
 import type { RunOptions } from '../scheduler/run.js';
-import { parseDuration } from '../scheduler/spec.js';
+import { parseDuration } from '../duration.js';
 import { checkQueueName, DEFAULT_LOCK_DURATION_MS, DEFAULT_MAX_STALLED, DEFAULT_QUEUE, DEFAULT_STALLED_INTERVAL_MS } from './job.js';
 import { checkRedis, parseRedisUrl } from './redis.js';
 

@@ -28,10 +28,13 @@ export function trialKey(config: TrialConfig): string {
   return shortHash(hashed);
 }
 
-/** Hash of a config without its seeds (the data seed only when it follows the trial seed). */
-export function settingKey(config: TrialConfig): string {
-  const dataSeed = config.data.seed === config.seed ? undefined : config.data.seed;
-  return trialKey({ ...config, seed: -1, data: { ...config.data, seed: dataSeed ?? null } });
+/**
+ * Hash of a config without its seeds: trials that differ only by seed share it. The data seed is
+ * left out when it follows the trial seed (the spec's data.seed is null) and kept when it is fixed,
+ * so a fixed data seed that happens to equal one trial seed does not split that trial off.
+ */
+export function settingKey(config: TrialConfig, dataSeedFollows: boolean): string {
+  return trialKey({ ...config, seed: -1, data: { ...config.data, seed: dataSeedFollows ? null : config.data.seed } });
 }
 
 /** "focal(γ=2, α=inverse) · 90:10 · train.learning_rate=0.01": the loss, the imbalance and the other swept values. */
@@ -63,21 +66,21 @@ export function expandGrid(spec: SweepSpec, opts: ExpandOptions = {}): GridExpan
   // seed itself, the seed only reaches the config through data.seed, which is part of the memo key.
   const seedAxis = spec.axes.findIndex((a) => a.path === 'seed');
   const settingKeys = new Map<string, string>();
-  const settingKeyOf = (config: TrialConfig): string => {
-    if (seedAxis < 0) return settingKey(config);
-    const memo = `${idx.map((v, a) => (a === seedAxis ? '' : v)).join(',')}|${config.data.seed === config.seed ? 'seed' : String(config.data.seed)}`;
+  const settingKeyOf = (config: TrialConfig, follows: boolean): string => {
+    if (seedAxis < 0) return settingKey(config, follows);
+    const memo = `${idx.map((v, a) => (a === seedAxis ? '' : v)).join(',')}|${follows ? 'seed' : String(config.data.seed)}`;
     let k = settingKeys.get(memo);
-    if (k === undefined) settingKeys.set(memo, (k = settingKey(config)));
+    if (k === undefined) settingKeys.set(memo, (k = settingKey(config, follows)));
     return k;
   };
   for (let c = 0; c < combinations; c++) {
     const picked = new Map<string, { value: unknown; where: SpecLocation }>();
     spec.axes.forEach((axis, a) => picked.set(axis.path, { value: axis.values[idx[a]], where: axis.where[idx[a]] }));
-    const config = buildConfig(spec, picked);
+    const { config, dataSeedFollows } = buildConfig(spec, picked);
     const key = trialKey(config);
     if (!byKey.has(key)) {
       const params = paramsOf(config, spec);
-      byKey.set(key, { key, config, params, settingKey: settingKeyOf(config), setting: settingLabel(config, params) });
+      byKey.set(key, { key, config, params, settingKey: settingKeyOf(config, dataSeedFollows), setting: settingLabel(config, params) });
     }
     // odometer: last axis fastest, so trials come out in the order the grid reads
     for (let a = spec.axes.length - 1; a >= 0; a--) {
@@ -90,7 +93,7 @@ export function expandGrid(spec: SweepSpec, opts: ExpandOptions = {}): GridExpan
 
 type Picked = Map<string, { value: unknown; where: SpecLocation }>;
 
-function buildConfig(spec: SweepSpec, picked: Picked): TrialConfig {
+function buildConfig(spec: SweepSpec, picked: Picked): { config: TrialConfig; dataSeedFollows: boolean } {
   const data = { ...spec.data } as Record<string, unknown>;
   const model = { ...spec.model } as Record<string, unknown>;
   const train = { ...spec.train } as Record<string, unknown>;
@@ -113,6 +116,7 @@ function buildConfig(spec: SweepSpec, picked: Picked): TrialConfig {
   };
 
   // data: resolve defaults that depend on other keys, then check cross-key constraints
+  const dataSeedFollows = data.seed === null || data.seed === undefined;
   data.seed = data.seed ?? seed;
   if (data.generator === 'classification') {
     const features = data.features as number;
@@ -136,7 +140,7 @@ function buildConfig(spec: SweepSpec, picked: Picked): TrialConfig {
   train.batch_size = Math.min(train.batch_size as number, shape.nTrain);
   train.eval_every = Math.min(train.eval_every as number, Math.max(1, train.epochs as number));
 
-  return {
+  const config: TrialConfig = {
     v: CONFIG_VERSION,
     seed,
     data: data as unknown as DataConfig,
@@ -144,6 +148,7 @@ function buildConfig(spec: SweepSpec, picked: Picked): TrialConfig {
     train: train as unknown as TrialConfig['train'],
     loss: canonicalLoss(loss),
   };
+  return { config, dataSeedFollows };
 }
 
 /** Losses that are mathematically the same loss get the same config: focal with γ=0 is (weighted) BCE. */

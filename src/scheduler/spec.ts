@@ -7,7 +7,8 @@ import { existsSync, readFileSync, statSync } from 'node:fs';
 import { dirname, isAbsolute, resolve } from 'node:path';
 import { isMap, isSeq, LineCounter, parseDocument, type Document, type Node as YamlNode } from 'yaml';
 import { z } from 'zod';
-import { CsvError, SpecError, type SpecLocation } from '../errors.js';
+import { parseDuration } from '../duration.js';
+import { SpecError, type SpecLocation } from '../errors.js';
 import {
   METRICS,
   type Alpha,
@@ -97,24 +98,6 @@ function parseAlpha(v: unknown, allowNone: boolean): Alpha | string {
   if (v === 'inverse') return 'inverse';
   if (typeof v === 'number' && Number.isFinite(v) && v >= 0 && v <= 1) return v;
   return `must be a number in [0, 1]${allowNone ? ', none' : ''} or inverse, got ${fmt(v)}`;
-}
-
-/** "90s", "10m", "1h30m", 45 (seconds), "none"/0 -> ms; string describing the problem otherwise. */
-export function parseDuration(v: unknown): number | string {
-  if (v === 'none' || v === 0) return 0;
-  if (typeof v === 'number' && Number.isFinite(v) && v > 0) return Math.round(v * 1000);
-  if (typeof v === 'string') {
-    const re = /(\d+(?:\.\d+)?)\s*(ms|s|m|h)/g;
-    let total = 0;
-    let consumed = '';
-    for (const m of v.matchAll(re)) {
-      const n = Number(m[1]);
-      total += n * { ms: 1, s: 1000, m: 60_000, h: 3_600_000 }[m[2] as 'ms' | 's' | 'm' | 'h'];
-      consumed += m[0];
-    }
-    if (consumed.replace(/\s/g, '') === v.replace(/\s/g, '') && total > 0) return Math.round(total);
-  }
-  return `must be a duration like "90s", "10m", "1h30m", seconds as a number, or none, got ${fmt(v)}`;
 }
 
 function fmt(v: unknown): string {
@@ -393,19 +376,19 @@ export function parseSpec(text: string, file: string): SweepSpec {
   if (typeof raw !== 'object' || Array.isArray(raw)) throw new SpecError({ file, line: 1, col: 1 }, 'must be a mapping with name, grid, ...');
 
   const top = parseWith(src, topSchema, raw, []);
-  if (!(top.objective in METRICS)) {
+  if (!Object.hasOwn(METRICS, top.objective)) {
     src.fail(['objective'], `unknown metric ${fmt(top.objective)} (expected one of: ${Object.keys(METRICS).join(', ')})`);
   }
 
   // data: the generator decides which keys exist.
   const rawData = { generator: 'classification', ...top.data } as Record<string, unknown>;
   const generator = rawData.generator as Generator;
-  if (!(generator in dataSchemas)) {
+  if (!Object.hasOwn(dataSchemas, generator)) {
     src.fail(['data', 'generator'], `must be one of ${Object.keys(dataSchemas).join(', ')}, got ${fmt(generator)}`);
   }
   const dataHint = (key: string): string | null => {
     for (const [g, s] of Object.entries(dataSchemas)) {
-      if (g !== generator && key in s.shape) return `unknown key for generator ${generator} (${key} applies to generator ${g})`;
+      if (g !== generator && Object.hasOwn(s.shape, key)) return `unknown key for generator ${generator} (${key} applies to generator ${g})`;
     }
     return null;
   };
@@ -487,7 +470,8 @@ function parseGrid(src: SpecSource, grid: Record<string, unknown>, generator: Ge
       }
       if (NOT_SWEEPABLE.has(path)) src.fail(base, `cannot be swept: write one sweep per ${field}`, true);
       const sectionSchema = section === 'data' ? dataSchemas[generator] : section === 'model' ? modelSchema : trainSchema;
-      const fieldSchema = (sectionSchema.shape as Record<string, z.ZodType>)[field];
+      const shape = sectionSchema.shape as Record<string, z.ZodType>;
+      const fieldSchema = Object.hasOwn(shape, field) ? shape[field] : undefined;
       if (!fieldSchema) {
         const guess = closest(field, Object.keys(sectionSchema.shape));
         src.fail(base, `unknown key ${field} in ${section}${section === 'data' ? ` for generator ${generator}` : ''}${guess ? ` (did you mean ${section}.${guess}?)` : ''}`, true);
@@ -597,8 +581,3 @@ function parseLossAxis(src: SpecSource, value: unknown): GridAxis {
   });
   return { path: 'loss', values, where };
 }
-
-/** Schemas of each section, for the README generator and tests. */
-export const schemas = { data: dataSchemas, model: modelSchema, train: trainSchema, execution: executionSchema };
-
-export { CsvError };

@@ -207,7 +207,7 @@ export class SweepStore {
       const insert = this.db.prepare(
         `INSERT INTO trials (sweep_id, key, setting_key, setting, config, params, loss, gamma, alpha, imbalance, imbalance_label, seed, in_spec)
          VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 1)
-         ON CONFLICT(sweep_id, key) DO UPDATE SET in_spec = 1, setting = excluded.setting, params = excluded.params, config = excluded.config`,
+         ON CONFLICT(sweep_id, key) DO UPDATE SET in_spec = 1, setting_key = excluded.setting_key, setting = excluded.setting, params = excluded.params, config = excluded.config`,
       );
       this.db.prepare(`UPDATE trials SET in_spec = 0 WHERE sweep_id = ?`).run(this.sweepId);
       for (const t of trials) {
