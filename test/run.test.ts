@@ -3,13 +3,15 @@
  * complete with metrics; a rerun runs nothing; an edited spec runs only the new trials; a failing
  * cohort is isolated and recorded with its message.
  */
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { queryDb as rows } from './helpers/db.js';
+import type { Executor } from '../src/scheduler/executors/executor.js';
 import { LocalExecutor } from '../src/scheduler/executors/local.js';
+import type { Cohort, TrialResult } from '../src/types.js';
 import { defaultDbPath, runSweep } from '../src/scheduler/run.js';
 
 const TINY = `
@@ -23,6 +25,38 @@ grid:
   seed: [1, 2]
   loss: [bce, {focal: {gamma: [2], alpha: [none, inverse]}}]
 `;
+
+/** An executor that trains nothing: `make` returns each cohort's results. */
+function fakeExecutor(make: (c: Cohort) => TrialResult[], after: () => void = () => undefined): Executor {
+  return {
+    concurrency: 1,
+    describe: () => 'fake',
+    run: async (cohort) => {
+      try {
+        return make(cohort);
+      } finally {
+        after();
+      }
+    },
+    close: async () => undefined,
+  };
+}
+
+function fakeResult(key: string, tp: number): TrialResult {
+  return {
+    key,
+    state: 'complete',
+    backend: 'cpu',
+    worker: 'fake',
+    alpha_used: null,
+    train_positive_fraction: 0.1,
+    n_train: 200,
+    n_test: 90,
+    metrics: { accuracy: 0.9, balanced_accuracy: 0.8, minority_precision: 0.5, minority_recall: 0.6, minority_f1: 0.55, mcc: 0.4, roc_auc: 0.9, pr_auc: 0.6, brier: 0.07, log_loss: 0.2, tp, fp: 3, tn: 80, fn: 4, predicted_positive_rate: 0.07, final_train_loss: 0.2 },
+    curves: [{ epoch: 1, train_loss: 0.5 }],
+    timings: { cohort_size: 4, setup_ms: 1, train_ms: 1, eval_ms: 1 },
+  };
+}
 
 function setup(yaml: string) {
   const dir = mkdtempSync(join(tmpdir(), 'fs-run-'));
@@ -107,6 +141,61 @@ describe('runSweep', () => {
     const summary = await runSweep({ specFile: t.spec, db: t.db, workers: 1, backend: 'cpu', out: t.sink });
     expect(summary).toMatchObject({ exitCode: 1, failed: 12, complete: 0 });
     expect(rows(t.db, `SELECT DISTINCT error FROM results`)).toEqual([{ error: 'cohort timed out after 1ms (execution.trial_timeout)' }]);
+  });
+
+  it('Ctrl-C while the input is checked writes nothing and exits 130', async () => {
+    const t = setup(TINY);
+    const stop = new AbortController();
+    stop.abort();
+    const summary = await runSweep({ specFile: t.spec, db: t.db, workers: 1, backend: 'cpu', out: t.sink, stop: stop.signal });
+    expect(summary.exitCode).toBe(130);
+    expect(existsSync(t.db)).toBe(false);
+  });
+
+  it('Ctrl-C before the first cohort starts is an interrupted run (exit 130), not a complete one', async () => {
+    const t = setup(TINY);
+    const stop = new AbortController();
+    const summary = await runSweep({
+      specFile: t.spec,
+      db: t.db,
+      workers: 1,
+      backend: 'cpu',
+      out: t.sink,
+      stop: stop.signal,
+      // the signal arrives while the executor starts
+      executor: () => {
+        stop.abort();
+        return fakeExecutor(() => []);
+      },
+    });
+    expect(summary).toMatchObject({ exitCode: 130, ran: 0, complete: 0 });
+    expect(rows(t.db, `SELECT status FROM runs`)).toEqual([{ status: 'interrupted' }]);
+    expect(rows(t.db, `SELECT DISTINCT state FROM results`)).toEqual([{ state: 'queued' }]);
+    expect(t.out.join('')).toContain('Interrupted: 0 complete, 0 failed, 0 interrupted');
+  });
+
+  it('results that cannot be recorded fail their cohort with the reason (exit 1); the other cohorts are recorded', async () => {
+    const t = setup(TINY);
+    let call = 0;
+    const summary = await runSweep({
+      specFile: t.spec,
+      db: t.db,
+      workers: 1,
+      backend: 'cpu',
+      out: t.sink,
+      // the first cohort's results carry a value SQLite cannot store; a stray key is ignored
+      executor: () =>
+        fakeExecutor((cohort) => [
+          ...cohort.trials.map((tr) => fakeResult(tr.key, call === 0 ? ({} as number) : 3)),
+          fakeResult('not-in-this-cohort', 1),
+        ], () => call++),
+    });
+    const states = rows(t.db, `SELECT state, error, count(*) AS n FROM results GROUP BY state, error ORDER BY state`);
+    expect(states).toEqual([
+      { state: 'complete', error: null, n: 8 },
+      { state: 'failed', error: 'could not record results: SQLite3 can only bind numbers, strings, bigints, buffers, and null', n: 4 },
+    ]);
+    expect(summary).toMatchObject({ exitCode: 1, complete: 8, failed: 4 });
   });
 
   it('names the default database after the sweep, safely', () => {

@@ -80,7 +80,8 @@ export async function runSweep(opts: RunOptions): Promise<RunSummary> {
   const expansion = expandGrid(spec, { yes: opts.yes });
   const threads = resolveWorkers(opts.workers);
   const backendChoice = opts.backend ?? 'auto';
-  if (backendChoice === 'tensorflow') {
+  // Remote workers load their own backend; this machine need not have tfjs-node.
+  if (backendChoice === 'tensorflow' && opts.mode !== 'redis') {
     await initBackend('tensorflow').catch((e: Error) => {
       throw new UsageError(`--backend tensorflow: ${e.message}`);
     });
@@ -89,10 +90,12 @@ export async function runSweep(opts: RunOptions): Promise<RunSummary> {
   const out = opts.out ?? process.stdout;
   const progress = new Progress(opts.progress ?? 'plain', out, opts.progressIntervalMs);
   const t0 = performance.now();
+  const summary: RunSummary = { exitCode: 0, sweep: spec.name, db: dbPath, planned: 0, ran: 0, complete: 0, failed: 0, interrupted: 0, wallMs: 0 };
+  // Stopped while checking the input (e.g. a slow Redis): nothing was written, nothing to resume.
+  if (opts.stop?.aborted) return { ...summary, exitCode: 130 };
 
   const store = new SweepStore(dbPath, { create: true });
   let executor: Executor | null = null;
-  const summary: RunSummary = { exitCode: 0, sweep: spec.name, db: dbPath, planned: 0, ran: 0, complete: 0, failed: 0, interrupted: 0, wallMs: 0 };
   let runId = 0;
   try {
     store.upsertSweep(spec.name, resolve(spec.file), spec.text, spec.objective);
@@ -103,7 +106,9 @@ export async function runSweep(opts: RunOptions): Promise<RunSummary> {
     // Distributed mode always connects, even with nothing left to run: it also collects and cleans
     // up results that workers finished while no coordinator was running.
     const wantExecutor = plan.pending.length > 0 || opts.mode === 'redis';
-    executor = wantExecutor ? await (opts.executor ?? ((n) => new LocalExecutor({ threads: n })))(threads) : null;
+    // Local threads each load tfjs (~1 s, ~130 MB): start no more than there are trials to run.
+    const poolSize = opts.mode === 'redis' ? threads : Math.max(1, Math.min(threads, plan.pending.length));
+    executor = wantExecutor ? await (opts.executor ?? ((n) => new LocalExecutor({ threads: n })))(poolSize) : null;
     const prepared = executor?.prepare ? await prepareExecutor(executor, store, runId, spec, plan.pending, !!opts.retryFailed, progress) : null;
     const pending = prepared?.pending ?? plan.pending;
     const resumed = prepared?.resumed ?? [];
@@ -122,17 +127,18 @@ export async function runSweep(opts: RunOptions): Promise<RunSummary> {
       failed: plan.failed + (prepared?.failed ?? 0),
       merged: expansion.merged,
       cohorts: cohorts.length,
-      executor: executor?.describe() ?? `${threads} threads`,
+      executor: executor?.describe() ?? `${threads} thread${threads === 1 ? '' : 's'}`,
       // Remote workers pick their own backend (recorded per trial); this machine's guess would mislead.
       backend: opts.mode === 'redis' && backendChoice === 'auto' ? 'auto (per worker)' : backendChoice === 'auto' ? `${backendShown} (auto)` : backendShown,
     });
     if (prepared) prepared.showNotes();
     if (executor) await dispatchAll(cohorts, executor, store, runId, spec, progress, summary, opts.stop);
-    const status = summary.interrupted > 0 ? 'interrupted' : summary.failed > 0 ? 'failed' : 'complete';
+    // Stopped by a signal is "interrupted" even when no cohort was in flight at that moment.
+    const status = opts.stop?.aborted || summary.interrupted > 0 ? 'interrupted' : summary.failed > 0 ? 'failed' : 'complete';
     summary.wallMs = performance.now() - t0;
     store.finishRun(runId, status, { planned: summary.planned, completed: summary.complete, failed: summary.failed, wallMs: summary.wallMs });
     summary.exitCode = status === 'interrupted' ? 130 : status === 'failed' ? 1 : 0;
-    const lines = summaryLines(store, spec, summary, alreadyComplete);
+    const lines = summaryLines(store, spec, summary, alreadyComplete, status === 'interrupted');
     store.close();
     if (opts.after && summary.exitCode !== 130) lines.push(...(await opts.after(summary)));
     progress.summary(lines, { ...summary });
@@ -246,10 +252,29 @@ async function dispatchAll(
   const objective = spec.objective;
   progress.start();
 
-  const onResults = (cohort: Cohort, results: TrialResult[]) => {
+  // Set when the database itself cannot be written: the sweep stops and the error propagates.
+  let fatal: unknown = null;
+
+  const onResults = (cohort: Cohort, all: TrialResult[]) => {
+    const members = new Set(cohort.trials.map((t) => t.key));
+    const results = all.filter((r) => members.has(r.key));
     const got = new Set(results.map((r) => r.key));
     const missing = cohort.trials.filter((t) => !got.has(t.key)).map((t) => t.key);
-    store.record(results, runId);
+    try {
+      store.record(results, runId);
+    } catch (err) {
+      // The batch was rolled back: fail the cohort's trials (a rerun with --retry-failed retries them).
+      const msg = `could not record results: ${errorMessage(err)}`;
+      progress.note(msg, { cohort: cohort.key });
+      try {
+        store.markFailed([...members], runId, msg);
+        summary.failed += members.size;
+      } catch (again) {
+        fatal = again;
+        for (const f of inFlight.values()) f.controller.abort(new Error('the database cannot be written'));
+      }
+      return;
+    }
     if (missing.length) store.markFailed(missing, runId, 'the worker returned no result for this trial');
     for (const r of results) {
       if (r.state === 'complete') summary.complete++;
@@ -277,7 +302,7 @@ async function dispatchAll(
   await new Promise<void>((resolveAll) => {
     let finished = false;
     const maybeDone = () => {
-      if (!finished && inFlight.size === 0 && (queue.length === 0 || stop?.aborted)) {
+      if (!finished && inFlight.size === 0 && (queue.length === 0 || stop?.aborted || fatal)) {
         finished = true;
         resolveAll();
       }
@@ -288,7 +313,7 @@ async function dispatchAll(
       progress.update({ done: summary.complete, failed: summary.failed, running });
     };
     const launch = () => {
-      while (!stop?.aborted && inFlight.size < limit && queue.length > 0) {
+      while (!stop?.aborted && !fatal && inFlight.size < limit && queue.length > 0) {
         const cohort = queue.shift() as Cohort;
         const controller = new AbortController();
         const entry = { cohort, controller, started: false };
@@ -355,6 +380,7 @@ async function dispatchAll(
   });
   // Cohorts never dispatched stay queued: the next run picks them up.
   progress.stop();
+  if (fatal) throw fatal;
 }
 
 function errorMessage(err: unknown): string {
@@ -362,15 +388,15 @@ function errorMessage(err: unknown): string {
   return String(err);
 }
 
-function summaryLines(store: SweepStore, spec: SweepSpec, s: RunSummary, alreadyComplete: number): string[] {
+function summaryLines(store: SweepStore, spec: SweepSpec, s: RunSummary, alreadyComplete: number, interrupted: boolean): string[] {
   const secs = s.wallMs / 1000;
   const rate = secs > 0 && s.ran > 0 ? ` (${((s.complete + s.failed) / secs).toFixed(1)} trials/s)` : '';
   const lines: string[] = [];
-  const head = s.interrupted
+  const head = interrupted
     ? `Interrupted: ${s.complete} complete, ${s.failed} failed, ${s.interrupted} interrupted in ${formatDuration(s.wallMs)}; run the same command again to finish`
     : `Done: ${s.complete} complete, ${s.failed} failed in ${formatDuration(s.wallMs)}${rate}${alreadyComplete ? `; ${alreadyComplete} were already complete` : ''}`;
   lines.push(head);
-  if (s.failed > 0 && !s.interrupted) lines.push(`${s.failed} trial${s.failed === 1 ? '' : 's'} failed: see focal-sweep query "select key, error from failures" --db ${s.db}; rerun them with --retry-failed`);
+  if (s.failed > 0 && !interrupted) lines.push(`${s.failed} trial${s.failed === 1 ? '' : 's'} failed: see focal-sweep query "select key, error from failures" --db ${s.db}; rerun them with --retry-failed`);
   lines.push(`Results: ${s.db}`);
   const best = bestPerImbalance(store.db, spec.name, spec.objective);
   if (best.length) {
