@@ -3,9 +3,11 @@
  * plan/record/state transitions, and recovery after a run was killed.
  */
 import Database from 'better-sqlite3';
+import { spawn } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { StoreError } from '../src/errors.js';
 import { expandGrid } from '../src/scheduler/grid.js';
@@ -142,6 +144,51 @@ describe('runs and trial states', () => {
     expect(b.plan(trials, false).pending).toHaveLength(4);
     a.close();
     b.close();
+  });
+
+  it('--force-unlock never takes over a live run on this host', () => {
+    const file = join(tmp(), 'r.db');
+    const a = openStore(file);
+    const runA = a.beginRun(RUN);
+    a.db.prepare(`UPDATE runs SET pid = ? WHERE id = ?`).run(process.ppid, runA);
+    expect(() => a.forceUnlock()).toThrow(`another focal-sweep run (pid ${process.ppid}) is running this sweep; --force-unlock only takes over runs whose process is gone`);
+    expect(a.db.prepare(`SELECT status FROM runs WHERE id = ?`).get(runA)).toEqual({ status: 'running' });
+    a.close();
+  });
+
+  it('two processes starting on a new database at the same moment: one runs, the other is refused cleanly', async () => {
+    const script = fileURLToPath(new URL('./fixtures/race-begin-run.mjs', import.meta.url));
+    for (let round = 0; round < 6; round++) {
+      const file = join(tmp(), 'r.db');
+      const children = [0, 1].map(() => {
+        const child = spawn(process.execPath, [script, file], { stdio: ['pipe', 'pipe', 'inherit'] });
+        const lines: string[] = [];
+        let buf = '';
+        const waiters: (() => void)[] = [];
+        child.stdout.on('data', (d: Buffer) => {
+          buf += d.toString();
+          let nl: number;
+          while ((nl = buf.indexOf('\n')) >= 0) {
+            lines.push(buf.slice(0, nl));
+            buf = buf.slice(nl + 1);
+            waiters.splice(0).forEach((w) => w());
+          }
+        });
+        const nextLine = (n: number) => new Promise<string>((resolve) => {
+          const check = () => (lines.length >= n ? resolve(lines[n - 1]) : waiters.push(check));
+          check();
+        });
+        return { child, nextLine };
+      });
+      // both loaded and waiting, then released together
+      await Promise.all(children.map((c) => c.nextLine(1)));
+      children.forEach((c) => c.child.stdin.write('go\n'));
+      const outcomes = await Promise.all(children.map((c) => c.nextLine(2)));
+      children.forEach((c) => c.child.stdin.write('exit\n'));
+      await Promise.all(children.map((c) => new Promise((resolve) => c.child.on('close', resolve))));
+      expect(outcomes.filter((o) => o === 'ok'), `round ${round}: ${outcomes.join(' | ')}`).toHaveLength(1);
+      expect(outcomes.find((o) => o !== 'ok')).toMatch(/^StoreError: .*r\.db: another focal-sweep run \(pid \d+\) is running this sweep; wait for it or stop it$/);
+    }
   });
 
   it('a run marked running on another host blocks until --force-unlock', () => {

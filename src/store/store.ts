@@ -52,10 +52,10 @@ export function openDatabase(file: string, opts: OpenOptions = {}): Database.Dat
       if (version < SCHEMA_VERSION) throw new StoreError(file, `schema v${version} is older than v${SCHEMA_VERSION}: run a sweep against it once to migrate`);
       return db;
     }
-    db.pragma('journal_mode = WAL');
+    enableWal(db);
     db.pragma('synchronous = NORMAL');
     db.pragma('foreign_keys = ON');
-    migrate(db, version);
+    migrate(db);
     return db;
   } catch (e) {
     db.close();
@@ -65,16 +65,38 @@ export function openDatabase(file: string, opts: OpenOptions = {}): Database.Dat
   }
 }
 
-/** Bring a database from `from` to SCHEMA_VERSION, one transaction per migration. Exported for tests. */
-export function migrate(db: Database.Database, from: number): void {
-  for (let v = from; v < MIGRATIONS.length; v++) {
-    db.transaction(() => {
+/**
+ * Switch to WAL. The switch needs an exclusive lock and SQLite does not wait for it (no busy
+ * handler), so two processes opening a new file at once would see "database is locked": retry for
+ * up to the busy timeout. Once in WAL mode (the mode is stored in the file) this is a no-op.
+ */
+function enableWal(db: Database.Database): void {
+  if (db.pragma('journal_mode', { simple: true }) === 'wal') return;
+  const pause = new Int32Array(new SharedArrayBuffer(4));
+  for (let waited = 0; ; waited += 10) {
+    try {
+      db.pragma('journal_mode = WAL');
+      return;
+    } catch (e) {
+      if ((e as { code?: string }).code !== 'SQLITE_BUSY' || waited >= 5000) throw e;
+      Atomics.wait(pause, 0, 0, 10); // a synchronous 10 ms pause: this runs before any async work
+    }
+  }
+}
+
+/** Bring a database to SCHEMA_VERSION and recreate the views, in one transaction. Exported for tests. */
+export function migrate(db: Database.Database): void {
+  // One IMMEDIATE transaction, the version read inside it: two processes opening a new file at the
+  // same moment cannot both create the tables (the second waits, then finds them).
+  db.transaction(() => {
+    const from = db.pragma('user_version', { simple: true }) as number;
+    for (let v = from; v < MIGRATIONS.length; v++) {
       db.exec(MIGRATIONS[v]);
       db.pragma(`user_version = ${v + 1}`);
-    })();
-  }
-  db.pragma(`application_id = ${APPLICATION_ID}`);
-  db.exec(VIEWS);
+    }
+    db.pragma(`application_id = ${APPLICATION_ID}`);
+    db.exec(VIEWS);
+  }).immediate();
 }
 
 export interface RunInfo {
@@ -161,6 +183,7 @@ export class SweepStore {
    */
   beginRun(info: RunInfo): number {
     const host = hostname();
+    // IMMEDIATE: two runs starting at once serialise here, and the second sees the first's row.
     return this.db.transaction(() => {
       const live = this.db.prepare(`SELECT id, pid, host FROM runs WHERE sweep_id = ? AND status = 'running'`).all(this.sweepId) as {
         id: number;
@@ -183,7 +206,7 @@ export class SweepStore {
         )
         .run(this.sweepId, nowIso(), process.pid, host, info.mode, info.workers, info.backend, JSON.stringify(info.machine), JSON.stringify(info.versions));
       return Number(res.lastInsertRowid);
-    })();
+    }).immediate();
   }
 
   /** Mark a dead run crashed and its in-flight trials interrupted. */
@@ -196,9 +219,19 @@ export class SweepStore {
 
   /** Forget a run lock held by a process on another host (the user says it is gone). */
   forceUnlock(): number {
-    const rows = this.db.prepare(`SELECT id FROM runs WHERE sweep_id = ? AND status = 'running'`).all(this.sweepId) as { id: number }[];
-    this.db.transaction(() => rows.forEach((r) => this.recoverDeadRun(r.id)))();
-    return rows.length;
+    const host = hostname();
+    return this.db.transaction(() => {
+      const rows = this.db.prepare(`SELECT id, pid, host FROM runs WHERE sweep_id = ? AND status = 'running'`).all(this.sweepId) as { id: number; pid: number; host: string }[];
+      for (const r of rows) {
+        // A live process on this host is not gone, whatever the user says: taking over would train
+        // and record its trials twice.
+        if (r.host === host && r.pid !== process.pid && pidAlive(r.pid)) {
+          throw new StoreError(this.file, `another focal-sweep run (pid ${r.pid}) is running this sweep; --force-unlock only takes over runs whose process is gone`);
+        }
+      }
+      rows.forEach((r) => this.recoverDeadRun(r.id));
+      return rows.length;
+    }).immediate();
   }
 
   /** Insert new trials as queued, flag which trials are in the current spec, and list what to run. */
@@ -272,7 +305,8 @@ export class SweepStore {
   /** Record a batch of results in one transaction: metrics, curves, decision grids, dataset points. */
   record(results: readonly TrialResult[], runId: number): void {
     const setTrial = this.db.prepare(
-      `UPDATE trials SET state = @state, error = @error, run_id = @run_id, backend = @backend, worker = @worker, finished_at = @finished_at,
+      // attempts: at least 1 (results collected from Redis after a coordinator restart were never marked running here)
+      `UPDATE trials SET state = @state, error = @error, run_id = @run_id, attempts = MAX(attempts, 1), backend = @backend, worker = @worker, finished_at = @finished_at,
          cohort_size = @cohort_size, setup_ms = @setup_ms, train_ms = @train_ms, eval_ms = @eval_ms,
          n_train = @n_train, n_test = @n_test, train_positive_fraction = @train_positive_fraction, alpha_used = @alpha_used,
          ${METRIC_COLUMNS.map((c) => `${c} = @${c}`).join(', ')}
