@@ -217,7 +217,8 @@ export class BullmqExecutor implements Executor {
 
   private onActive(jobId: string): void {
     const w = this.waiters.get(jobId);
-    if (!w) return;
+    // Once per attempt: the reconcile pass and the 'active' event can both report the same start.
+    if (!w || w.started) return;
     w.started = true;
     w.hooks?.started?.();
   }
@@ -247,6 +248,8 @@ export class BullmqExecutor implements Executor {
   private async onRequeued(jobId: string): Promise<void> {
     const w = this.waiters.get(jobId);
     if (!w || !w.started) return;
+    // Back in the queue: its next start is a new attempt.
+    w.started = false;
     const job = await this.queue.getJob(jobId).catch(() => undefined);
     if (!job || this.waiters.get(jobId) !== w) return;
     const label = `cohort ${w.cohort.key.slice(0, 8)} (${w.cohort.trials.length} trials)`;
