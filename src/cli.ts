@@ -5,9 +5,10 @@
 import yargs, { type Argv } from 'yargs';
 import { hideBin } from 'yargs/helpers';
 import { addRedisRunOptions, redisRunOptions, workerBuilder, workerHandler } from './distributed/cli.js';
-import { exitCodeOf, UsageError } from './errors.js';
+import { exitCodeOf } from './errors.js';
 import { addRunReportOptions, bestBuilder, bestHandler, queryBuilder, queryHandler, reportBuilder, reportHandler, runReportHook } from './report/commands.js';
 import type { ProgressMode } from './scheduler/progress.js';
+import { parseThreadCount } from './threads.js';
 import type { BackendChoice } from './types.js';
 
 const BACKENDS: BackendChoice[] = ['auto', 'tensorflow', 'wasm', 'cpu'];
@@ -20,13 +21,6 @@ function fail(err: unknown): never {
   if (code === 2) process.stderr.write(`error: ${msg}\n`);
   else process.stderr.write(verbose && err instanceof Error && err.stack ? `internal error: ${err.stack}\n` : `internal error: ${msg} (--verbose shows the stack)\n`);
   process.exit(code);
-}
-
-function parseWorkers(v: unknown): number | 'auto' {
-  if (v === undefined || v === 'auto') return 'auto';
-  const n = Number(v);
-  if (!Number.isInteger(n) || n < 1) throw new UsageError(`--workers: must be a whole number ≥ 1 or auto, got ${JSON.stringify(v)}`);
-  return n;
 }
 
 function runCommand(y: Argv) {
@@ -69,7 +63,7 @@ async function main(): Promise<void> {
           ...distributed,
           specFile: argv.spec as string,
           db: argv.db,
-          workers: parseWorkers(argv.workers),
+          workers: parseThreadCount('workers', argv.workers),
           backend: argv.backend as BackendChoice,
           retryFailed: argv['retry-failed'],
           yes: argv.yes,

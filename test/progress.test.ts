@@ -91,5 +91,5 @@ describe('Progress', () => {
 });
 
 it('formats durations', () => {
-  expect([5, 4200, 42_000, 62_000, 3_700_000].map(formatDuration)).toEqual(['5ms', '4.2s', '42s', '1m02s', '1h01m']);
+  expect([5, 4200, 9_960, 42_000, 59_700, 62_000, 119_700, 3_599_999, 3_700_000].map(formatDuration)).toEqual(['5ms', '4.2s', '10s', '42s', '1m00s', '1m02s', '2m00s', '1h00m', '1h02m']);
 });

@@ -263,7 +263,7 @@ describe('bad specs are refused with one clear line, exit 2, nothing written', (
     const dir = mkdtempSync(join(tmpdir(), 'fs-spec-'));
     writeFileSync(join(dir, 'spec.yaml'), 'name: x\ngrid: {loss: [bce]}\n');
     const workers = await runCli(['run', 'spec.yaml', '--workers', 'many'], { cwd: dir });
-    expect(workers.stderr).toBe('error: --workers: must be a whole number ≥ 1 or auto, got "many"\n');
+    expect(workers.stderr).toBe('error: --workers: must be a whole number from 1 to 1024, or auto, got "many"\n');
     expect(workers.code).toBe(2);
     const backend = await runCli(['run', 'spec.yaml', '--backend', 'gpu'], { cwd: dir });
     expect(backend.code).toBe(2);

@@ -2,11 +2,11 @@
  * The command-line side of distributed mode: `run --redis/--queue/--attempts` and the `worker`
  * command. Kept here so src/cli.ts only wires them in.
  */
-import { availableParallelism } from 'node:os';
 import type { Argv } from 'yargs';
 import { UsageError } from '../errors.js';
 import type { RunOptions } from '../scheduler/run.js';
 import { parseDuration } from '../duration.js';
+import { parseThreadCount } from '../threads.js';
 import { checkQueueName, DEFAULT_LOCK_DURATION_MS, DEFAULT_MAX_STALLED, DEFAULT_QUEUE, DEFAULT_STALLED_INTERVAL_MS } from './job.js';
 import { checkRedis, parseRedisUrl } from './redis.js';
 
@@ -84,9 +84,7 @@ export async function workerHandler(argv: {
   quiet?: boolean;
   progress?: string;
 }): Promise<number> {
-  const threadsText = String(argv.threads ?? 'auto');
-  const threads = threadsText === 'auto' ? availableParallelism() : Number(threadsText);
-  if (!Number.isInteger(threads) || threads < 1 || threads > 1024) throw new UsageError(`--threads: must be a whole number ≥ 1 or auto, got ${JSON.stringify(argv.threads)}`);
+  const threads = parseThreadCount('threads', argv.threads);
   const lockDurationMs = argv['lock-duration'] === undefined ? DEFAULT_LOCK_DURATION_MS : durationFlag('lock-duration', argv['lock-duration'], 500);
   const stalledIntervalMs = argv['stalled-interval'] === undefined ? DEFAULT_STALLED_INTERVAL_MS : durationFlag('stalled-interval', argv['stalled-interval'], 100);
   const maxStalled = argv['max-stalled'] ?? DEFAULT_MAX_STALLED;

@@ -126,14 +126,14 @@ export class Progress {
   }
 }
 
-/** 62_000 -> "1m02s", 3_700_000 -> "1h01m", 4_200 -> "4.2s". */
+/** 62_000 -> "1m02s", 3_700_000 -> "1h02m", 4_200 -> "4.2s", 5 -> "5ms". Rounds before splitting units (never "1m60s"). */
 export function formatDuration(ms: number): string {
   if (!Number.isFinite(ms)) return '?';
-  const s = ms / 1000;
   if (ms < 1000) return `${Math.round(ms)}ms`;
-  if (s < 10) return `${s.toFixed(1)}s`;
-  if (s < 60) return `${Math.round(s)}s`;
-  const m = Math.floor(s / 60);
-  if (m < 60) return `${m}m${String(Math.round(s % 60)).padStart(2, '0')}s`;
-  return `${Math.floor(m / 60)}h${String(m % 60).padStart(2, '0')}m`;
+  if (ms < 9950) return `${(ms / 1000).toFixed(1)}s`;
+  const secs = Math.round(ms / 1000);
+  if (secs < 60) return `${secs}s`;
+  if (secs < 3600) return `${Math.floor(secs / 60)}m${String(secs % 60).padStart(2, '0')}s`;
+  const mins = Math.round(secs / 60);
+  return `${Math.floor(mins / 60)}h${String(mins % 60).padStart(2, '0')}m`;
 }

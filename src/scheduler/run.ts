@@ -2,10 +2,10 @@
  * The sweep loop: plan (skip what is done), dispatch cohorts, record each result as it arrives,
  * report progress, and stop cleanly on a signal. The scheduler process is the only writer of the DB.
  */
-import { availableParallelism } from 'node:os';
 import { resolve } from 'node:path';
 import { UsageError } from '../errors.js';
 import { machineInfo, versions } from '../machine.js';
+import { parseThreadCount } from '../threads.js';
 import { bestPerImbalance } from '../store/read.js';
 import { SweepStore } from '../store/store.js';
 import { METRICS, type BackendChoice, type Cohort, type Trial, type TrialResult } from '../types.js';
@@ -68,17 +68,11 @@ export function defaultDbPath(name: string): string {
   return `results/${slug}.db`;
 }
 
-export function resolveWorkers(w: number | 'auto' | undefined): number {
-  if (w === undefined || w === 'auto') return availableParallelism();
-  if (!Number.isInteger(w) || w < 1 || w > 1024) throw new UsageError(`--workers: must be a whole number ≥ 1 or auto, got ${String(w)}`);
-  return w;
-}
-
 export async function runSweep(opts: RunOptions): Promise<RunSummary> {
   // Everything that can be wrong with the input is checked before the database is touched.
   const spec: SweepSpec = loadSpec(opts.specFile);
   const expansion = expandGrid(spec, { yes: opts.yes });
-  const threads = resolveWorkers(opts.workers);
+  const threads = parseThreadCount('workers', opts.workers);
   const backendChoice = opts.backend ?? 'auto';
   // Remote workers load their own backend; this machine need not have tfjs-node.
   if (backendChoice === 'tensorflow' && opts.mode !== 'redis') {
