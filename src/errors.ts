@@ -86,3 +86,9 @@ export class JobFormatError extends Error {
 export function exitCodeOf(err: unknown): number {
   return err instanceof UserError ? err.exitCode : 1;
 }
+
+/** The first line of an error's message (or of any thrown value): what one-line reports show. */
+export function firstLine(err: unknown): string {
+  const m = err instanceof Error ? err.message : String(err);
+  return m.split('\n')[0].trim() || (err instanceof Error ? err.name : 'error');
+}

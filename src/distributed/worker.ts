@@ -12,7 +12,8 @@ import { existsSync, readFileSync, statSync } from 'node:fs';
 import { createHash } from 'node:crypto';
 import { hostname } from 'node:os';
 import { UnrecoverableError, Worker, type Job } from 'bullmq';
-import { JobFormatError } from '../errors.js';
+import { firstLine, JobFormatError } from '../errors.js';
+import { withTimeout } from './timeout.js';
 import { LocalExecutor } from '../scheduler/executors/local.js';
 import { formatDuration } from '../scheduler/progress.js';
 import type { Cohort, TrialResult } from '../types.js';
@@ -220,14 +221,4 @@ class CsvChecker {
       if (known.sha256 !== d.sha256) throw new Error(`data file ${d.path} on worker ${me} differs from the coordinator's copy (sha256 mismatch)`);
     }
   }
-}
-
-function firstLine(e: unknown): string {
-  const m = e instanceof Error ? e.message : String(e);
-  return m.split('\n')[0] || (e instanceof Error ? e.name : 'error');
-}
-
-function withTimeout<T>(p: Promise<T>, ms: number): Promise<T | undefined> {
-  let timer: NodeJS.Timeout | undefined;
-  return Promise.race([p, new Promise<undefined>((resolve) => (timer = setTimeout(() => resolve(undefined), ms)))]).finally(() => clearTimeout(timer));
 }

@@ -3,7 +3,7 @@
  * report progress, and stop cleanly on a signal. The scheduler process is the only writer of the DB.
  */
 import { resolve } from 'node:path';
-import { UsageError } from '../errors.js';
+import { firstLine, UsageError } from '../errors.js';
 import { machineInfo, versions } from '../machine.js';
 import { parseThreadCount } from '../threads.js';
 import { bestPerImbalance } from '../store/read.js';
@@ -258,7 +258,7 @@ async function dispatchAll(
       store.record(results, runId);
     } catch (err) {
       // The batch was rolled back: fail the cohort's trials (a rerun with --retry-failed retries them).
-      const msg = `could not record results: ${errorMessage(err)}`;
+      const msg = `could not record results: ${firstLine(err)}`;
       progress.note(msg, { cohort: cohort.key });
       try {
         store.markFailed([...members], runId, msg);
@@ -286,7 +286,7 @@ async function dispatchAll(
       summary.interrupted += keys.length;
       return;
     }
-    const msg = timedOut ? `cohort timed out after ${formatDuration(spec.execution.trial_timeout_ms)} (execution.trial_timeout)` : errorMessage(err);
+    const msg = timedOut ? `cohort timed out after ${formatDuration(spec.execution.trial_timeout_ms)} (execution.trial_timeout)` : firstLine(err);
     store.markFailed(keys, runId, msg);
     summary.failed += keys.length;
     progress.note(`cohort of ${keys.length} trial${keys.length === 1 ? '' : 's'} failed: ${msg}`, { cohort: cohort.key });
@@ -350,7 +350,7 @@ async function dispatchAll(
             (err) => onError(cohort, err, timedOut),
           )
           .then(() => executor.recorded?.(cohort))
-          .catch((err) => progress.note(`could not record results: ${errorMessage(err)}`))
+          .catch((err) => progress.note(`could not record results: ${firstLine(err)}`))
           .finally(() => {
             release();
             refreshCounts();
@@ -375,11 +375,6 @@ async function dispatchAll(
   // Cohorts never dispatched stay queued: the next run picks them up.
   progress.stop();
   if (fatal) throw fatal;
-}
-
-function errorMessage(err: unknown): string {
-  if (err instanceof Error) return err.message.split('\n')[0] || err.name;
-  return String(err);
 }
 
 function summaryLines(store: SweepStore, spec: SweepSpec, s: RunSummary, alreadyComplete: number, interrupted: boolean): string[] {

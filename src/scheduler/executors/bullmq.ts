@@ -17,6 +17,8 @@
 import { Job, Queue, QueueEvents, type JobType } from 'bullmq';
 import { checkJobData, jobIdOf, jobNamespace, JOB_NAME, type CohortJobData } from '../../distributed/job.js';
 import { describeRedisError, type RedisTarget } from '../../distributed/redis.js';
+import { withTimeout } from '../../distributed/timeout.js';
+import { firstLine } from '../../errors.js';
 import { COHORT_FORMAT, type Cohort, type TrialResult } from '../../types.js';
 import type { Executor, PrepareContext, RunHooks } from './executor.js';
 
@@ -255,7 +257,7 @@ export class BullmqExecutor implements Executor {
     const label = `cohort ${w.cohort.key.slice(0, 8)} (${w.cohort.trials.length} trials)`;
     if (job.attemptsMade > w.attemptsSeen) {
       w.attemptsSeen = job.attemptsMade;
-      w.hooks?.note?.(`${label}: attempt ${job.attemptsMade} of ${job.opts.attempts ?? 1} failed (${oneLine(job.failedReason ?? '?')}); retrying`, { retry: job.attemptsMade });
+      w.hooks?.note?.(`${label}: attempt ${job.attemptsMade} of ${job.opts.attempts ?? 1} failed (${firstLine(job.failedReason ?? '?')}); retrying`, { retry: job.attemptsMade });
     } else if ((job.stalledCounter ?? 0) > w.stallsSeen) {
       w.stallsSeen = job.stalledCounter; // the 'stalled' event says it
     } else {
@@ -407,22 +409,13 @@ function validResults(value: unknown, cohort: Cohort): TrialResult[] | null {
 }
 
 function failureMessage(reason: string | undefined, attemptsMade: number | undefined, attempts: number | undefined): string {
-  let msg = oneLine(reason || 'the job failed without a reason');
+  let msg = firstLine(reason || 'the job failed without a reason');
   if (msg === 'job stalled more than allowable limit') msg = 'the job stalled more times than --max-stalled allows (its workers died or lost Redis while running it)';
   const tries = attempts && attempts > 1 && attemptsMade ? ` (after ${attemptsMade} attempt${attemptsMade === 1 ? '' : 's'})` : '';
   return `${msg}${tries}`;
 }
 
-function oneLine(s: string): string {
-  return String(s).split('\n')[0].trim();
-}
-
 function abortError(signal: AbortSignal): Error {
   const r = signal.reason as unknown;
   return r instanceof Error ? r : new Error('aborted');
-}
-
-function withTimeout<T>(p: Promise<T>, ms: number): Promise<T | undefined> {
-  let timer: NodeJS.Timeout | undefined;
-  return Promise.race([p, new Promise<undefined>((resolve) => (timer = setTimeout(() => resolve(undefined), ms)))]).finally(() => clearTimeout(timer));
 }
