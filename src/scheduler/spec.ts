@@ -24,10 +24,11 @@ import { summarizeCsv, type CsvSummary } from '../worker/data.js';
 
 /**
  * Default trials per cohort, from the cohort-speedup benchmark (`npm run bench`, section 2 of
- * bench/RESULTS.md): on wasm, training throughput per trial-sample rises steeply up to K ≈ 32 and is
- * flat beyond (K = 64 within noise of K = 32, for 2-16-16-1 and for 20-64-64-1). Of equally fast
- * sizes the smaller is the better default: a cohort is the unit of progress, of work lost on Ctrl-C
- * or a crash, and of execution.trial_timeout, and it holds K models in memory.
+ * bench/RESULTS.md): on wasm, throughput per trial-sample rises steeply up to K ≈ 32; beyond it K = 64
+ * gave ~20% more for 2-16-16-1 but less for 20-64-64-1, and the quickstart's wall time was the same
+ * either way (33-39 s, noise). Of about equally fast sizes the smaller is the better default: a
+ * cohort is the unit of progress, of work lost on Ctrl-C or a crash, and of execution.trial_timeout,
+ * and it holds K models in memory.
  */
 export const DEFAULT_COHORT_SIZE = 32;
 /** Default cohort timeout. */
