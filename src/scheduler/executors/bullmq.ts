@@ -411,7 +411,9 @@ function validResults(value: unknown, cohort: Cohort): TrialResult[] | null {
 function failureMessage(reason: string | undefined, attemptsMade: number | undefined, attempts: number | undefined): string {
   let msg = firstLine(reason || 'the job failed without a reason');
   if (msg === 'job stalled more than allowable limit') msg = 'the job stalled more times than --max-stalled allows (its workers died or lost Redis while running it)';
-  const tries = attempts && attempts > 1 && attemptsMade ? ` (after ${attemptsMade} attempt${attemptsMade === 1 ? '' : 's'})` : '';
+  // Only when it was retried: a final failure on the first attempt (a timeout, a refused payload)
+  // reads the same whichever path (event or job read) reports it.
+  const tries = attempts && attempts > 1 && attemptsMade && attemptsMade > 1 ? ` (after ${attemptsMade} attempts)` : '';
   return `${msg}${tries}`;
 }
 
