@@ -139,7 +139,10 @@ describe('distributed mode at its edges', () => {
       ];
       for (const [what, data, message] of bad) {
         const job = await q.add('cohort', data, { jobId: `bad-${what.replace(/\W+/g, '-')}`, attempts: 3 });
-        await expect(job.waitUntilFinished(events, 30_000), what).rejects.toThrow(message);
+        const diagnose = () => `${what}; job state ${String(job.id)}; worker exit ${String(w.child.exitCode)}; worker stdout ${w.stdout.slice(-2000)}; stderr ${w.stderr.slice(-2000)}`;
+        await expect(job.waitUntilFinished(events, 30_000).catch(async (e: Error) => {
+          throw new Error(`${e.message} [${await q.getJobState(job.id!)}] ${diagnose()}`);
+        }), what).rejects.toThrow(message);
         const after = (await q.getJob(job.id!))!;
         expect(after.failedReason, what).toMatch(/^refused by worker \S+\/\d+: /);
         expect(after.attemptsMade, `${what}: not retried`).toBe(1);
