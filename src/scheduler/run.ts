@@ -182,12 +182,7 @@ async function prepareExecutor(
         failed += keys.length;
         return;
       }
-      const wanted = new Set(keys);
-      const results = outcome.results.filter((r) => wanted.has(r.key));
-      store.record(results, runId);
-      const got = new Set(results.map((r) => r.key));
-      const missing = keys.filter((k) => !got.has(k));
-      if (missing.length) store.markFailed(missing, runId, 'the worker returned no result for this trial');
+      const { results, missing } = store.recordCohort(keys, outcome.results, runId);
       for (const r of results) {
         if (r.state === 'complete') {
           complete++;
@@ -250,18 +245,16 @@ async function dispatchAll(
   let fatal: unknown = null;
 
   const onResults = (cohort: Cohort, all: TrialResult[]) => {
-    const members = new Set(cohort.trials.map((t) => t.key));
-    const results = all.filter((r) => members.has(r.key));
-    const got = new Set(results.map((r) => r.key));
-    const missing = cohort.trials.filter((t) => !got.has(t.key)).map((t) => t.key);
+    const members = new Map(cohort.trials.map((t) => [t.key, t]));
+    let recorded: ReturnType<SweepStore['recordCohort']>;
     try {
-      store.record(results, runId);
+      recorded = store.recordCohort([...members.keys()], all, runId);
     } catch (err) {
       // The batch was rolled back: fail the cohort's trials (a rerun with --retry-failed retries them).
       const msg = `could not record results: ${firstLine(err)}`;
       progress.note(msg, { cohort: cohort.key });
       try {
-        store.markFailed([...members], runId, msg);
+        store.markFailed([...members.keys()], runId, msg);
         summary.failed += members.size;
       } catch (again) {
         fatal = again;
@@ -269,11 +262,11 @@ async function dispatchAll(
       }
       return;
     }
-    if (missing.length) store.markFailed(missing, runId, 'the worker returned no result for this trial');
+    const { results, missing } = recorded;
     for (const r of results) {
       if (r.state === 'complete') summary.complete++;
       else summary.failed++;
-      const t = cohort.trials.find((x) => x.key === r.key);
+      const t = members.get(r.key);
       progress.trial({ key: r.key, state: r.state, setting: t?.setting, seed: t?.config.seed, objective: r.metrics ? ((r.metrics as unknown as Record<string, number | null>)[objective] ?? null) : null, error: r.error });
     }
     summary.failed += missing.length;

@@ -131,6 +131,7 @@ function pidAlive(pid: number): boolean {
 export class SweepStore {
   readonly db: Database.Database;
   private trialIds = new Map<string, number>();
+  private prepared: Record<'markRunning' | 'setTrial' | 'delEpochs' | 'addEpoch' | 'addArtifact' | 'addDataset' | 'markFailed' | 'markInterrupted', Database.Statement> | undefined;
   private sweepId = 0;
   /** Dataset keys whose points this store has written: the trials of a dataset all carry the same points. */
   private datasetsWritten = new Set<string>();
@@ -287,9 +288,7 @@ export class SweepStore {
 
   /** Mark a cohort's trials running under this run. */
   markRunning(keys: readonly string[], runId: number, cohortKey: string): void {
-    const stmt = this.db.prepare(
-      `UPDATE trials SET state = 'running', run_id = ?, cohort_key = ?, attempts = attempts + 1, started_at = ?, error = NULL WHERE id = ?`,
-    );
+    const stmt = this.stmts.markRunning;
     const now = nowIso();
     this.db.transaction(() => {
       for (const k of keys) stmt.run(runId, cohortKey, now, this.idOf(k));
@@ -302,28 +301,36 @@ export class SweepStore {
     return id;
   }
 
+  /**
+   * Record one cohort's outcome in one transaction: the results of its trials (others are ignored)
+   * and, as failed, its trials that came back without a result. Returns both.
+   */
+  recordCohort(keys: readonly string[], results: readonly TrialResult[], runId: number): { results: TrialResult[]; missing: string[] } {
+    const wanted = new Set(keys);
+    const mine = results.filter((r) => wanted.has(r.key));
+    const got = new Set(mine.map((r) => r.key));
+    const missing = keys.filter((k) => !got.has(k));
+    this.db.transaction(() => {
+      this.record(mine, runId);
+      if (missing.length) this.markFailed(missing, runId, 'the worker returned no result for this trial');
+    })();
+    return { results: mine, missing };
+  }
+
   /** Record a batch of results in one transaction: metrics, curves, decision grids, dataset points. */
   record(results: readonly TrialResult[], runId: number): void {
-    const setTrial = this.db.prepare(
-      // attempts: at least 1 (results collected from Redis after a coordinator restart were never marked running here)
-      `UPDATE trials SET state = @state, error = @error, run_id = @run_id, attempts = MAX(attempts, 1), backend = @backend, worker = @worker, finished_at = @finished_at,
-         cohort_size = @cohort_size, setup_ms = @setup_ms, train_ms = @train_ms, eval_ms = @eval_ms,
-         n_train = @n_train, n_test = @n_test, train_positive_fraction = @train_positive_fraction, alpha_used = @alpha_used,
-         ${METRIC_COLUMNS.map((c) => `${c} = @${c}`).join(', ')}
-       WHERE id = @id`,
-    );
-    const delEpochs = this.db.prepare(`DELETE FROM epochs WHERE trial_id = ?`);
-    const addEpoch = this.db.prepare(`INSERT INTO epochs (trial_id, epoch, train_loss, eval_loss, eval_log_loss, eval_pr_auc) VALUES (?, ?, ?, ?, ?, ?)`);
-    const addArtifact = this.db.prepare(`INSERT OR REPLACE INTO artifacts (trial_id, kind, meta, data) VALUES (?, ?, ?, ?)`);
-    const addDataset = this.db.prepare(`INSERT OR IGNORE INTO datasets (key, n, x, y, label) VALUES (?, ?, ?, ?, ?)`);
+    const { setTrial, delEpochs, addEpoch, addArtifact, addDataset } = this.stmts;
     const now = nowIso();
-    const newDatasets: string[] = [];
+    const newDatasets = new Set<string>();
     this.db.transaction(() => {
       for (const r of results) {
         const id = this.idOf(r.key);
         const metrics: Record<string, number | null> = {};
-        for (const c of METRIC_COLUMNS) metrics[c] = r.metrics ? ((r.metrics as unknown as Record<string, number | null>)[c] ?? null) : null;
-        for (const c of METRIC_COLUMNS) if (typeof metrics[c] === 'number' && !Number.isFinite(metrics[c])) metrics[c] = null;
+        const given = r.metrics as unknown as Record<string, number | null> | undefined;
+        for (const c of METRIC_COLUMNS) {
+          const v = given?.[c] ?? null;
+          metrics[c] = typeof v === 'number' && !Number.isFinite(v) ? null : v;
+        }
         setTrial.run({
           id,
           state: r.state,
@@ -348,10 +355,10 @@ export class SweepStore {
           const { probs, ...meta } = r.grid;
           addArtifact.run(id, 'decision_grid', JSON.stringify(meta), Buffer.from(probs, 'base64'));
         }
-        if (r.points && !this.datasetsWritten.has(r.points.key) && !newDatasets.includes(r.points.key)) {
+        if (r.points && !this.datasetsWritten.has(r.points.key) && !newDatasets.has(r.points.key)) {
           const p = r.points;
           addDataset.run(p.key, p.label.length, f32(p.x), f32(p.y), Buffer.from(Uint8Array.from(p.label)));
-          newDatasets.push(p.key);
+          newDatasets.add(p.key);
         }
       }
     })();
@@ -360,16 +367,40 @@ export class SweepStore {
 
   /** Mark trials failed (a cohort threw or timed out) without metrics. */
   markFailed(keys: readonly string[], runId: number, message: string): void {
-    const stmt = this.db.prepare(`UPDATE trials SET state = 'failed', error = ?, run_id = ?, finished_at = ? WHERE id = ?`);
-    const now = nowIso();
-    this.db.transaction(() => keys.forEach((k) => stmt.run(message, runId, now, this.idOf(k))))();
+    this.setEnded(this.stmts.markFailed, keys, runId, message);
   }
 
   /** Mark trials interrupted (Ctrl-C, SIGTERM, a worker that went away); the next run retries them. */
   markInterrupted(keys: readonly string[], runId: number, message: string): void {
-    const stmt = this.db.prepare(`UPDATE trials SET state = 'interrupted', error = ?, run_id = ?, finished_at = ? WHERE id = ? AND state IN ('running', 'queued')`);
+    this.setEnded(this.stmts.markInterrupted, keys, runId, message);
+  }
+
+  private setEnded(stmt: Database.Statement, keys: readonly string[], runId: number, message: string): void {
     const now = nowIso();
     this.db.transaction(() => keys.forEach((k) => stmt.run(message, runId, now, this.idOf(k))))();
+  }
+
+  /** The per-trial statements, prepared once on first use (after migrate has made the tables). */
+  private get stmts() {
+    return (this.prepared ??= {
+      markRunning: this.db.prepare(
+        `UPDATE trials SET state = 'running', run_id = ?, cohort_key = ?, attempts = attempts + 1, started_at = ?, error = NULL WHERE id = ?`,
+      ),
+      setTrial: this.db.prepare(
+        // attempts: at least 1 (results collected from Redis after a coordinator restart were never marked running here)
+        `UPDATE trials SET state = @state, error = @error, run_id = @run_id, attempts = MAX(attempts, 1), backend = @backend, worker = @worker, finished_at = @finished_at,
+           cohort_size = @cohort_size, setup_ms = @setup_ms, train_ms = @train_ms, eval_ms = @eval_ms,
+           n_train = @n_train, n_test = @n_test, train_positive_fraction = @train_positive_fraction, alpha_used = @alpha_used,
+           ${METRIC_COLUMNS.map((c) => `${c} = @${c}`).join(', ')}
+         WHERE id = @id`,
+      ),
+      delEpochs: this.db.prepare(`DELETE FROM epochs WHERE trial_id = ?`),
+      addEpoch: this.db.prepare(`INSERT INTO epochs (trial_id, epoch, train_loss, eval_loss, eval_log_loss, eval_pr_auc) VALUES (?, ?, ?, ?, ?, ?)`),
+      addArtifact: this.db.prepare(`INSERT OR REPLACE INTO artifacts (trial_id, kind, meta, data) VALUES (?, ?, ?, ?)`),
+      addDataset: this.db.prepare(`INSERT OR IGNORE INTO datasets (key, n, x, y, label) VALUES (?, ?, ?, ?, ?)`),
+      markFailed: this.db.prepare(`UPDATE trials SET state = 'failed', error = ?, run_id = ?, finished_at = ? WHERE id = ?`),
+      markInterrupted: this.db.prepare(`UPDATE trials SET state = 'interrupted', error = ?, run_id = ?, finished_at = ? WHERE id = ? AND state IN ('running', 'queued')`),
+    });
   }
 
   finishRun(runId: number, status: 'complete' | 'failed' | 'interrupted', counts: { planned: number; completed: number; failed: number; wallMs: number }): void {
