@@ -48,6 +48,11 @@ describe('distributed sweeps over BullMQ', () => {
       expect(Math.abs((d.final_train_loss as number) - (x.final_train_loss as number))).toBeLessThan(1e-3);
       expect(String(d.worker)).toMatch(/\/\d+\/\d+$/);
     }
+    // the test points of each 2-D dataset (sent once per cohort over Redis) are the same as locally
+    const points = `SELECT key, n, hex(x) AS x, hex(y) AS y, hex(label) AS label FROM datasets ORDER BY key`;
+    const distPoints = rows(join(dir, 'dist.db'), points);
+    expect(distPoints.length).toBeGreaterThan(0);
+    expect(distPoints).toEqual(rows(join(dir, 'local.db'), points));
     expect(rows(join(dir, 'dist.db'), `SELECT mode, status FROM runs`)).toEqual([{ mode: 'redis', status: 'complete' }]);
     // finished jobs are removed once recorded
     expect(await queueCounts(redis(), 'q-same')).toMatchObject({ completed: 0, failed: 0, active: 0, waiting: 0, delayed: 0 });

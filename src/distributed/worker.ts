@@ -120,7 +120,7 @@ export async function runWorker(opts: WorkerOptions): Promise<number> {
         failed,
         ms: Math.round(performance.now() - t0),
       });
-      return results;
+      return withPointsOnce(results);
     } catch (e) {
       jobsFailed++;
       if (timedOut) {
@@ -221,4 +221,19 @@ class CsvChecker {
       if (known.sha256 !== d.sha256) throw new Error(`data file ${d.path} on worker ${me} differs from the coordinator's copy (sha256 mismatch)`);
     }
   }
+}
+
+/**
+ * The trials of one dataset share one points object, which a thread's structured clone sends once;
+ * BullMQ's JSON would copy it into every trial's result (5.7x the bytes for a quickstart cohort).
+ * The store writes a dataset's points once, from whichever result carries them first.
+ */
+function withPointsOnce(results: TrialResult[]): TrialResult[] {
+  const seen = new Set<string>();
+  return results.map((r) => {
+    if (!r.points) return r;
+    if (seen.has(r.points.key)) return { ...r, points: undefined };
+    seen.add(r.points.key);
+    return r;
+  });
 }
