@@ -26,3 +26,15 @@ export function parseDuration(v: unknown): number | string {
   if (Math.round(ms) > MAX_DURATION_MS) return `must be at most 596h (or none), got ${got}`;
   return Math.round(ms);
 }
+
+/** 62_000 -> "1m02s", 3_700_000 -> "1h02m", 4_200 -> "4.2s", 5 -> "5ms". Rounds before splitting units (never "1m60s"). */
+export function formatDuration(ms: number): string {
+  if (!Number.isFinite(ms)) return '?';
+  if (ms < 1000) return `${Math.round(ms)}ms`;
+  if (ms < 9950) return `${(ms / 1000).toFixed(1)}s`;
+  const secs = Math.round(ms / 1000);
+  if (secs < 60) return `${secs}s`;
+  if (secs < 3600) return `${Math.floor(secs / 60)}m${String(secs % 60).padStart(2, '0')}s`;
+  const mins = Math.round(secs / 60);
+  return `${Math.floor(mins / 60)}h${String(mins % 60).padStart(2, '0')}m`;
+}

@@ -15,3 +15,8 @@ export function lossLabel(loss: LossConfig): string {
   if (loss.kind === 'weighted_bce') return `weighted_bce(α=${loss.alpha})`;
   return `focal(γ=${loss.gamma}, α=${loss.alpha})`;
 }
+
+/** File-name-safe form of a sweep name, for the default database and report paths. */
+export function slug(name: string): string {
+  return name.replace(/[^A-Za-z0-9._-]+/g, '_').replace(/^[._]+/, '').slice(0, 100) || 'sweep';
+}

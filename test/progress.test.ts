@@ -3,7 +3,8 @@
  * JSON events for scripts, and the summary even when quiet.
  */
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { formatDuration, Progress, type PlanInfo } from '../src/scheduler/progress.js';
+import { formatDuration } from '../src/duration.js';
+import { Progress, type PlanInfo } from '../src/scheduler/progress.js';
 
 const PLAN: PlanInfo = { sweep: 'demo', db: 'results/demo.db', total: 400, toRun: 390, complete: 10, failed: 0, merged: 2, cohorts: 13, executor: '2 threads', backend: 'wasm' };
 

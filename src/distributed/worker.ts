@@ -15,7 +15,7 @@ import { UnrecoverableError, Worker, type Job } from 'bullmq';
 import { firstLine, JobFormatError } from '../errors.js';
 import { withTimeout } from './timeout.js';
 import { LocalExecutor } from '../scheduler/executors/local.js';
-import { formatDuration } from '../scheduler/progress.js';
+import { formatDuration } from '../duration.js';
 import type { Cohort, TrialResult } from '../types.js';
 import { checkCohort } from '../worker/payload.js';
 import { checkJobData, checkQueueName, DEFAULT_LOCK_DURATION_MS, DEFAULT_MAX_STALLED, DEFAULT_STALLED_INTERVAL_MS, jobLabel, type CohortJobData } from './job.js';

@@ -4,12 +4,13 @@
  * request and every script but ours (by hash). Every string from the database goes through esc().
  */
 import { createHash } from 'node:crypto';
+import { formatDuration } from '../duration.js';
 import { METRICS } from '../types.js';
 import { BAND_COLORS, decisionSpec, heatmapSpec, lossCurveGammas, lossCurvesSpec, metricsVsImbalanceSpec, POINT_COLORS, SERIES_COLORS, trainingCurvesSpec } from './charts.js';
 import { TABLE_SCRIPT } from './client.js';
 import type { Contender, GroupSummary, ReportModel } from './data.js';
 import { renderSvg } from './render.js';
-import type { MeanCI, PairedDiff, Verdict } from './stats.js';
+import { verdictOf, type MeanCI, type PairedDiff, type Verdict } from './stats.js';
 
 /** Escape text for HTML content and attribute values. */
 export function esc(s: unknown): string {
@@ -84,12 +85,7 @@ function imbalanceTitle(g: { imbalance: string; minority_fraction: number | null
 }
 
 function duration(ms: number): string {
-  if (!Number.isFinite(ms) || ms <= 0) return '—';
-  const s = ms / 1000;
-  if (s < 60) return `${s.toFixed(1)} s`;
-  const m = Math.floor(s / 60);
-  if (m < 60) return `${m} min ${Math.round(s - m * 60)} s`;
-  return `${Math.floor(m / 60)} h ${m % 60} min`;
+  return Number.isFinite(ms) && ms > 0 ? formatDuration(ms) : '—';
 }
 
 // ---------------------------------------------------------------- the answer
@@ -248,7 +244,7 @@ function bestTable(m: ReportModel, gs: GroupSummary): string {
           const v = `<td class="num">${esc(meanText(c.stats[metric]))}</td>`;
           if (!c.vsBce) return v;
           const d = c.vsBce[metric];
-          const verdict = d.n >= 2 && d.lo !== null && d.hi !== null ? ((METRICS[metric].higherIsBetter ? d.lo > 0 : d.hi < 0) ? 'pos' : (METRICS[metric].higherIsBetter ? d.hi < 0 : d.lo > 0) ? 'neg' : '') : '';
+          const verdict = { better: 'pos', worse: 'neg' }[verdictOf(d, METRICS[metric].higherIsBetter) as string] ?? '';
           return `${v}<td class="num delta-col ${verdict}">${esc(deltaText(d))}${d.n ? ` <span class="muted small">${d.better}/${d.n}</span>` : ''}</td>`;
         })
         .join('');

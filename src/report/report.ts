@@ -5,6 +5,7 @@
 import { existsSync, mkdirSync, renameSync, statSync, unlinkSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { UsageError } from '../errors.js';
+import { slug } from '../labels.js';
 import { ownVersion } from '../machine.js';
 import { openDatabase } from '../store/store.js';
 import { buildReportModel, type ReportModel } from './data.js';
@@ -34,11 +35,6 @@ export interface WrittenReport {
   bytes: number;
   ms: number;
   model: ReportModel;
-}
-
-/** File-name-safe form of a sweep name (as the default database path uses). */
-export function slug(name: string): string {
-  return name.replace(/[^A-Za-z0-9._-]+/g, '_').replace(/^[._]+/, '').slice(0, 100) || 'sweep';
 }
 
 /** Default report path: next to the database, named after the sweep (results/<name>.html). */

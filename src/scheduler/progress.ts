@@ -2,6 +2,8 @@
  * What a sweep tells its user while it runs: the plan, a live bar on a TTY or a plain line every few
  * seconds otherwise, one JSON event per line with --progress jsonl, and the summary.
  */
+import { formatDuration } from '../duration.js';
+
 export type ProgressMode = 'tty' | 'plain' | 'jsonl' | 'none';
 
 export interface PlanInfo {
@@ -126,14 +128,3 @@ export class Progress {
   }
 }
 
-/** 62_000 -> "1m02s", 3_700_000 -> "1h02m", 4_200 -> "4.2s", 5 -> "5ms". Rounds before splitting units (never "1m60s"). */
-export function formatDuration(ms: number): string {
-  if (!Number.isFinite(ms)) return '?';
-  if (ms < 1000) return `${Math.round(ms)}ms`;
-  if (ms < 9950) return `${(ms / 1000).toFixed(1)}s`;
-  const secs = Math.round(ms / 1000);
-  if (secs < 60) return `${secs}s`;
-  if (secs < 3600) return `${Math.floor(secs / 60)}m${String(secs % 60).padStart(2, '0')}s`;
-  const mins = Math.round(secs / 60);
-  return `${Math.floor(mins / 60)}h${String(mins % 60).padStart(2, '0')}m`;
-}

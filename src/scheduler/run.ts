@@ -3,7 +3,9 @@
  * report progress, and stop cleanly on a signal. The scheduler process is the only writer of the DB.
  */
 import { resolve } from 'node:path';
+import { formatDuration } from '../duration.js';
 import { firstLine, UsageError } from '../errors.js';
+import { slug } from '../labels.js';
 import { machineInfo, versions } from '../machine.js';
 import { parseThreadCount } from '../threads.js';
 import { bestPerImbalance } from '../store/read.js';
@@ -14,7 +16,7 @@ import { planCohorts } from './cohort.js';
 import type { Executor, PrepareContext } from './executors/executor.js';
 import { LocalExecutor } from './executors/local.js';
 import { expandGrid } from './grid.js';
-import { formatDuration, Progress, type ProgressMode } from './progress.js';
+import { Progress, type ProgressMode } from './progress.js';
 import { loadSpec, type SweepSpec } from './spec.js';
 
 export interface RunOptions {
@@ -64,8 +66,7 @@ export interface RunSummary {
 
 /** Default database path for a sweep: results/<name with unsafe characters replaced>.db. */
 export function defaultDbPath(name: string): string {
-  const slug = name.replace(/[^A-Za-z0-9._-]+/g, '_').replace(/^[._]+/, '').slice(0, 100) || 'sweep';
-  return `results/${slug}.db`;
+  return `results/${slug(name)}.db`;
 }
 
 export async function runSweep(opts: RunOptions): Promise<RunSummary> {

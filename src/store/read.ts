@@ -131,6 +131,7 @@ export class Setting {
   /** Every trial of this setting in the current spec, any state. */
   readonly trials: TrialRow[] = [];
   private cache = new Map<string, MeanCI>();
+  private completeBySeed: TrialRow[] | undefined;
 
   constructor(first: TrialRow) {
     this.setting_key = first.setting_key;
@@ -142,9 +143,9 @@ export class Setting {
     this.minority_fraction = first.minority_fraction;
   }
 
-  /** Complete trials, by seed ascending. */
+  /** Complete trials, by seed ascending (computed once: groupSettings has added every trial before any read). */
   get complete(): TrialRow[] {
-    return this.trials.filter((t) => t.state === 'complete').sort((a, b) => a.seed - b.seed);
+    return (this.completeBySeed ??= this.trials.filter((t) => t.state === 'complete').sort((a, b) => a.seed - b.seed));
   }
 
   /** The metric by seed over the complete trials (null where the metric is undefined). */
@@ -321,17 +322,14 @@ function summaryOf(s: Setting, metric: string): SettingSummary {
 
 /** Settings of a sweep aggregated over seeds, best first, for one metric. */
 export function rankSettings(db: Database.Database, sweep: string, metric: string): SettingSummary[] {
-  checkMetric(metric);
-  const row = findSweep(db, sweep);
-  return rankBy(groupSettings(loadTrials(db, row.id)), metric).map((s) => summaryOf(s, metric));
+  const a = analyzeSweep(db, sweep, checkMetric(metric));
+  return rankBy(a.settings, a.metric).map((s) => summaryOf(s, metric));
 }
 
 /** Best setting per imbalance ratio with the best BCE setting beside it (mildest ratio first). */
 export function bestPerImbalance(db: Database.Database, sweep: string, metric: string): { best: SettingSummary; bce: SettingSummary | null }[] {
-  checkMetric(metric);
-  const row = findSweep(db, sweep);
-  return groupByImbalance(groupSettings(loadTrials(db, row.id)), metric)
-    .filter((g) => g.best)
+  return analyzeSweep(db, sweep, checkMetric(metric))
+    .groups.filter((g) => g.best)
     .map((g) => ({ best: summaryOf(g.best as Setting, metric), bce: g.bce ? summaryOf(g.bce, metric) : null }));
 }
 
