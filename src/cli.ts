@@ -9,9 +9,8 @@ import { exitCodeOf } from './errors.js';
 import { addRunReportOptions, bestBuilder, bestHandler, queryBuilder, queryHandler, reportBuilder, reportHandler, runReportHook } from './report/commands.js';
 import type { ProgressMode } from './scheduler/progress.js';
 import { parseThreadCount } from './threads.js';
-import type { BackendChoice } from './types.js';
+import { BACKEND_CHOICES, type BackendChoice } from './types.js';
 
-const BACKENDS: BackendChoice[] = ['auto', 'tensorflow', 'wasm', 'cpu'];
 
 let verbose = process.argv.includes('--verbose');
 
@@ -28,7 +27,7 @@ function runCommand(y: Argv) {
     .positional('spec', { type: 'string', describe: 'sweep spec (YAML)', demandOption: true })
     .option('db', { type: 'string', describe: 'results database [default: results/<sweep name>.db]' })
     .option('workers', { type: 'string', default: 'auto', describe: 'worker threads: a number, or auto (one per core); with --redis: threads to size cohorts for while no worker is connected' })
-    .option('backend', { choices: BACKENDS, default: 'auto' as BackendChoice, describe: 'tfjs backend: auto tries tensorflow (tfjs-node), then wasm, then cpu' })
+    .option('backend', { choices: BACKEND_CHOICES, default: 'auto' as BackendChoice, describe: 'tfjs backend: auto tries tensorflow (tfjs-node), then wasm, then cpu' })
     .option('retry-failed', { type: 'boolean', default: false, describe: 'also rerun trials that failed before (interrupted ones always rerun)' })
     .option('yes', { type: 'boolean', default: false, describe: 'run a grid above the 100,000-trial safety limit' })
     .option('force-unlock', { type: 'boolean', default: false, describe: 'a run of this sweep marked running on another host is gone: take over (its running trials rerun)' })

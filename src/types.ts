@@ -88,6 +88,9 @@ export interface TrainConfig {
 /** α as written: a number in [0,1], 'none' (no class weighting), 'inverse' (training majority fraction). */
 export type Alpha = number | 'none' | 'inverse';
 
+/** The loss kinds a spec may name and a worker trains. */
+export const LOSS_KINDS = ['bce', 'weighted_bce', 'focal'] as const;
+
 export type LossConfig =
   | { kind: 'bce' }
   | { kind: 'weighted_bce'; alpha: number | 'inverse' }
@@ -117,7 +120,9 @@ export interface Trial {
 
 // ---------------------------------------------------------------- execution
 
-export type BackendChoice = 'auto' | 'tensorflow' | 'wasm' | 'cpu';
+/** What --backend accepts: auto tries tensorflow, then wasm, then cpu. */
+export const BACKEND_CHOICES = ['auto', 'tensorflow', 'wasm', 'cpu'] as const;
+export type BackendChoice = (typeof BACKEND_CHOICES)[number];
 
 /** Trials with the same tensor shapes, trained together as one batched model. */
 export interface Cohort {

@@ -14,8 +14,7 @@ export function focalLossAt(pt: number, gamma: number, alphaT = 1): number {
   // −log p_t: through log1p near p_t = 1 (1 − p_t is exact there), plain log near 0 (where
   // p_t − 1 would round to −1); (1 − p_t)^0 = 1 even at p_t = 1.
   const nll = pt === 1 ? 0 : pt > 0.5 ? -Math.log1p(pt - 1) : -Math.log(pt);
-  const modulating = gamma === 0 ? 1 : Math.pow(1 - pt, gamma);
-  return alphaT * modulating * nll;
+  return alphaT * modulatingFactor(pt, gamma) * nll;
 }
 
 /** Binary cross-entropy at p_t: focal loss with γ = 0. */

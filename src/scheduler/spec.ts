@@ -10,6 +10,7 @@ import { z } from 'zod';
 import { parseDuration } from '../duration.js';
 import { SpecError, type SpecLocation } from '../errors.js';
 import {
+  LOSS_KINDS,
   METRICS,
   type Alpha,
   type CsvData,
@@ -503,7 +504,6 @@ function rejectLiteralDuplicates(src: SpecSource, base: PathPart[], values: unkn
   });
 }
 
-const LOSS_KINDS = ['bce', 'weighted_bce', 'focal'] as const;
 
 function parseLossAxis(src: SpecSource, value: unknown): GridAxis {
   const base: PathPart[] = ['grid', 'loss'];

@@ -22,7 +22,7 @@ export interface ClassWeights {
 }
 
 /** RetinaNet/torchvision α convention: α for positives, 1 − α for negatives; null = no weighting. */
-export function alphaWeights(alpha: number | null): ClassWeights {
+export function alphaWeights(alpha: number | null): { positive: number; negative: number } {
   return alpha === null ? { positive: 1, negative: 1 } : { positive: alpha, negative: 1 - alpha };
 }
 
@@ -96,10 +96,5 @@ export function resolveLoss(
 ): { gamma: number; positive: number; negative: number; alphaUsed: number | null } {
   const raw = loss.kind === 'bce' ? 'none' : loss.alpha;
   const alpha = raw === 'none' ? null : raw === 'inverse' ? 1 - trainPositiveFraction : raw;
-  return {
-    gamma: loss.kind === 'focal' ? loss.gamma : 0,
-    positive: alpha ?? 1,
-    negative: alpha === null ? 1 : 1 - alpha,
-    alphaUsed: alpha,
-  };
+  return { gamma: loss.kind === 'focal' ? loss.gamma : 0, ...alphaWeights(alpha), alphaUsed: alpha };
 }
