@@ -165,7 +165,7 @@ export class BullmqExecutor implements Executor {
       }
     }
     if (stale) ctx.note(`${stale} job${stale === 1 ? '' : 's'} of an earlier run no longer match the sweep: dropped (or left to finish if running)`, { stale_jobs: stale });
-    this.reconcileTimer = setInterval(() => void this.reconcile([...this.waiters.keys()]), this.opts.reconcileMs ?? 5000);
+    this.reconcileTimer = setInterval(() => void this.reconcile([...this.waiters.keys()], true), this.opts.reconcileMs ?? 5000);
     this.reconcileTimer.unref();
     return resumed;
   }
@@ -265,18 +265,22 @@ export class BullmqExecutor implements Executor {
     }
   }
 
-  /** Check jobs directly: settle the finished ones, re-add vanished ones, notice started ones. */
-  private async reconcile(ids: string[]): Promise<void> {
+  /**
+   * Check jobs directly: settle the finished ones, re-add vanished ones, notice started ones. The
+   * states are asked for all at once (one round trip's wait, not one per job: a periodic pass covers
+   * every queued cohort); periodic passes never overlap.
+   */
+  private async reconcile(ids: string[], periodic = false): Promise<void> {
     const wanted = ids.filter((id) => this.waiters.has(id));
     if (!wanted.length || this.closed) return;
-    if (this.reconciling && wanted.length > 1) return; // a periodic pass is already running
-    this.reconciling = wanted.length > 1;
+    if (periodic && this.reconciling) return;
+    if (periodic) this.reconciling = true;
     try {
-      for (const id of wanted) {
+      const states = await Promise.all(wanted.map((id) => this.queue.getJobState(id)));
+      for (const [i, id] of wanted.entries()) {
         const w = this.waiters.get(id);
         if (!w) continue;
-        const state = await this.queue.getJobState(id);
-        if (!this.waiters.has(id)) continue;
+        const state = states[i];
         if (state === 'completed' || state === 'failed') {
           const job = (await this.queue.getJob(id)) as Job<CohortJobData, TrialResult[]> | undefined;
           if (!job || !this.waiters.has(id)) continue;
@@ -299,7 +303,7 @@ export class BullmqExecutor implements Executor {
     } catch (e) {
       this.connectionTrouble(e as Error);
     } finally {
-      if (wanted.length > 1) this.reconciling = false;
+      if (periodic) this.reconciling = false;
     }
   }
 
