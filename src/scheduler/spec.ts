@@ -75,31 +75,34 @@ export interface SweepSpec {
 
 // ------------------------------------------------------------------ value parsers
 
-/** "90:10" / "9:1" / 0.1 -> minority fraction; a string describing the problem otherwise. */
-export function parseImbalance(v: unknown, allowNative: boolean): number | 'native' | string {
-  if (v === 'native') return allowNative ? 'native' : `'native' only applies to csv data (keep the file's own ratio)`;
+/** A value parser's answer when the value is wrong: what is wrong with it. */
+type Invalid = { error: string };
+
+/** "90:10" / "9:1" / 0.1 -> minority fraction; what is wrong with it otherwise. */
+function parseImbalance(v: unknown, allowNative: boolean): number | 'native' | Invalid {
+  if (v === 'native') return allowNative ? 'native' : { error: `'native' only applies to csv data (keep the file's own ratio)` };
   if (typeof v === 'number') {
     if (!Number.isFinite(v) || v <= 0 || v > 0.5) {
-      return `must be a minority fraction in (0, 0.5] or a ratio like "90:10", got ${fmt(v)}`;
+      return { error: `must be a minority fraction in (0, 0.5] or a ratio like "90:10", got ${fmt(v)}` };
     }
     return v;
   }
   if (typeof v === 'string') {
     const m = /^\s*(\d+(?:\.\d+)?)\s*:\s*(\d+(?:\.\d+)?)\s*$/.exec(v);
-    if (!m) return `must be a ratio like "90:10" (majority:minority) or a fraction in (0, 0.5], got ${fmt(v)}`;
+    if (!m) return { error: `must be a ratio like "90:10" (majority:minority) or a fraction in (0, 0.5], got ${fmt(v)}` };
     const a = Number(m[1]);
     const b = Number(m[2]);
-    if (!(b > 0) || !(a >= b)) return `ratio must be majority:minority with majority ≥ minority > 0, got "${v}"`;
+    if (!(b > 0) || !(a >= b)) return { error: `ratio must be majority:minority with majority ≥ minority > 0, got "${v}"` };
     return b / (a + b);
   }
-  return `must be a ratio like "90:10" or a fraction in (0, 0.5], got ${fmt(v)}`;
+  return { error: `must be a ratio like "90:10" or a fraction in (0, 0.5], got ${fmt(v)}` };
 }
 
-function parseAlpha(v: unknown, allowNone: boolean): Alpha | string {
-  if (v === null || v === 'none') return allowNone ? 'none' : `'none' is not allowed here (use bce for no weighting)`;
+function parseAlpha(v: unknown, allowNone: boolean): Alpha | Invalid {
+  if (v === null || v === 'none') return allowNone ? 'none' : { error: `'none' is not allowed here (use bce for no weighting)` };
   if (v === 'inverse') return 'inverse';
   if (typeof v === 'number' && Number.isFinite(v) && v >= 0 && v <= 1) return v;
-  return `must be a number in [0, 1]${allowNone ? ', none' : ''} or inverse, got ${fmt(v)}`;
+  return { error: `must be a number in [0, 1]${allowNone ? ', none' : ''} or inverse, got ${fmt(v)}` };
 }
 
 function fmt(v: unknown): string {
@@ -112,15 +115,19 @@ function fmt(v: unknown): string {
 
 // ------------------------------------------------------------------ schemas
 
-const custom = <T>(parse: (v: unknown) => T | string) =>
+const custom = <T>(parse: (v: unknown) => T | Invalid) =>
   z.unknown().transform((v, ctx) => {
     const r = parse(v);
-    if (typeof r === 'string' && !(r === 'native' || r === 'none' || r === 'inverse')) {
-      ctx.addIssue({ code: 'custom', message: r });
+    if (isInvalid(r)) {
+      ctx.addIssue({ code: 'custom', message: r.error });
       return z.NEVER;
     }
-    return r as T;
+    return r;
   });
+
+function isInvalid(r: unknown): r is Invalid {
+  return typeof r === 'object' && r !== null && 'error' in r;
+}
 
 const int = (min: number, max = Number.MAX_SAFE_INTEGER) => z.int().min(min).max(max);
 const frac = (min: number, max: number, minInclusive = true, maxInclusive = true) => {
@@ -187,7 +194,10 @@ const trainSchema = z.strictObject({
 const executionSchema = z.strictObject({
   cohort_size: int(1, 4096).default(DEFAULT_COHORT_SIZE),
   // zod applies a default after the transform, so it is given in ms
-  trial_timeout: custom(parseDuration).default(DEFAULT_TRIAL_TIMEOUT_MS),
+  trial_timeout: custom((v) => {
+    const ms = parseDuration(v);
+    return typeof ms === 'string' ? { error: ms } : ms;
+  }).default(DEFAULT_TRIAL_TIMEOUT_MS),
 });
 
 const topSchema = z.strictObject({
@@ -557,7 +567,7 @@ function parseLossAxis(src: SpecSource, value: unknown): GridAxis {
     }
     const alphas = list('alpha', kind === 'focal' ? ['none'] : ['inverse']).map(({ v, at: a }) => {
       const r = parseAlpha(v, kind === 'focal');
-      if (typeof r === 'string' && r !== 'none' && r !== 'inverse') src.fail(a, r);
+      if (isInvalid(r)) src.fail(a, r.error);
       return r as Alpha;
     });
     if (kind === 'weighted_bce') {
