@@ -2,7 +2,7 @@
 import { createHash } from 'node:crypto';
 
 /** JSON with object keys sorted at every level and undefined fields dropped. */
-export function canonicalJson(value: unknown): string {
+function canonicalJson(value: unknown): string {
   return JSON.stringify(sortKeys(value));
 }
 

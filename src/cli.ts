@@ -11,8 +11,8 @@ import type { ProgressMode } from './scheduler/progress.js';
 import { parseThreadCount } from './threads.js';
 import { BACKEND_CHOICES, type BackendChoice } from './types.js';
 
-
-let verbose = process.argv.includes('--verbose');
+// Read from argv directly: fail() also reports errors thrown while yargs parses.
+const verbose = process.argv.includes('--verbose');
 
 function fail(err: unknown): never {
   const code = exitCodeOf(err);
@@ -88,15 +88,13 @@ async function main(): Promise<void> {
     .alias('h', 'help')
     .version()
     .wrap(Math.min(110, process.stdout.columns || 100))
-    .fail((msg, err, y) => {
+    .fail((msg, err) => {
       if (err) throw err;
       // yargs messages can span lines (e.g. invalid choices): one line, like every other error
       process.stderr.write(`error: ${msg.replace(/\s*\n\s*/g, ' ')} (see focal-sweep --help)\n`);
-      void y;
       process.exit(2);
     });
-  const argv = await cli.parseAsync();
-  verbose = !!argv.verbose;
+  await cli.parseAsync();
 }
 
 main().then(

@@ -1,7 +1,7 @@
 /** Durations as users write them ("90s", "10m", "1h30m", seconds as a number, "none"), in ms. */
 
 /** The longest timer Node can set (2³¹ − 1 ms, about 596 hours); longer ones fire at once. */
-export const MAX_DURATION_MS = 2 ** 31 - 1;
+const MAX_DURATION_MS = 2 ** 31 - 1;
 
 /**
  * "90s", "10m", "1h30m", 45 (seconds), "none"/0 -> ms (0 = none); a string describing the problem

@@ -27,7 +27,7 @@ export function machineInfo(): MachineInfo {
 const here = dirname(fileURLToPath(import.meta.url));
 
 /** The version of an installed package (walking up node_modules from here), or 'not installed'. */
-export function packageVersion(name: string): string {
+function packageVersion(name: string): string {
   let dir = here;
   for (;;) {
     const pj = join(dir, 'node_modules', name, 'package.json');

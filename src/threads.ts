@@ -2,7 +2,7 @@
 import { availableParallelism } from 'node:os';
 import { UsageError } from './errors.js';
 
-export const MAX_THREADS = 1024;
+const MAX_THREADS = 1024;
 
 /** `--workers` / `--threads` value -> a thread count; UsageError naming the flag otherwise. */
 export function parseThreadCount(flag: string, v: unknown): number {

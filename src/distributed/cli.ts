@@ -11,7 +11,7 @@ import { checkQueueName, DEFAULT_LOCK_DURATION_MS, DEFAULT_MAX_STALLED, DEFAULT_
 import { checkRedis, parseRedisUrl } from './redis.js';
 
 /** Attempts per cohort job before its trials are marked failed. */
-export const DEFAULT_ATTEMPTS = 3;
+const DEFAULT_ATTEMPTS = 3;
 
 /** The `run` options of distributed mode. */
 export function addRedisRunOptions<T>(y: Argv<T>) {

@@ -23,7 +23,7 @@ export interface RedisTarget {
 }
 
 /** How long connecting + PING may take before the server is called unreachable. */
-export const CONNECT_TIMEOUT_MS = 5000;
+const CONNECT_TIMEOUT_MS = 5000;
 
 /** Parse a Redis URL. Throws RedisError (exit 2) naming what is wrong, never echoing a password. */
 export function parseRedisUrl(raw: string): RedisTarget {

@@ -93,7 +93,7 @@ export function heatmapSpec(cells: HeatCell[], metricLabel: string, higherIsBett
 // ---------------------------------------------------------------- 4. metrics vs imbalance
 
 /** The range a metric can take: CIs are clipped to it when drawn. */
-export function metricBounds(metric: string): [number, number] {
+function metricBounds(metric: string): [number, number] {
   if (metric === 'mcc') return [-1, 1];
   if (metric === 'log_loss') return [0, Infinity];
   return [0, 1];

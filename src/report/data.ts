@@ -18,7 +18,7 @@ import { METRICS } from '../types.js';
 import { pairedDiff, verdictOf, type MeanCI, type PairedDiff, type Verdict } from './stats.js';
 
 /** Metrics shown beside the objective in the best-settings tables, in this order. */
-export const KEY_METRICS = ['minority_f1', 'minority_recall', 'minority_precision', 'pr_auc', 'balanced_accuracy'] as const;
+const KEY_METRICS = ['minority_f1', 'minority_recall', 'minority_precision', 'pr_auc', 'balanced_accuracy'] as const;
 
 /** Most test points drawn on one decision-region plot (all minority points are kept when possible). */
 export const MAX_PLOT_POINTS = 800;

@@ -42,7 +42,7 @@ function truncate(s: string, max: number): string {
 }
 
 /** A cell as text for a table: numbers to 6 significant digits, blobs by size, newlines as ↵. */
-export function tableCell(v: unknown, nullText = 'NULL'): string {
+function tableCell(v: unknown, nullText = 'NULL'): string {
   if (v === null || v === undefined) return nullText;
   if (typeof v === 'number') return Number.isInteger(v) ? String(v) : String(Number(v.toPrecision(6)));
   if (typeof v === 'bigint') return v.toString();
@@ -80,7 +80,7 @@ export function csvField(v: unknown): string {
   return s === '' || /[",\r\n]/.test(s) || s !== s.trim() ? `"${s.replace(/"/g, '""')}"` : s;
 }
 
-export function csvLine(values: readonly unknown[]): string {
+function csvLine(values: readonly unknown[]): string {
   return `${values.map(csvField).join(',')}\r\n`;
 }
 
@@ -102,7 +102,7 @@ export function uniqueNames(columns: readonly string[]): string[] {
 }
 
 /** A JSON value for a cell: blobs become base64 strings, bigints numbers (or strings when unsafe). */
-export function jsonValue(v: unknown): unknown {
+function jsonValue(v: unknown): unknown {
   if (v === undefined) return null;
   if (typeof v === 'number') return Number.isFinite(v) ? v : null;
   if (typeof v === 'bigint') return Number.isSafeInteger(Number(v)) ? Number(v) : v.toString();
@@ -110,7 +110,7 @@ export function jsonValue(v: unknown): unknown {
   return v;
 }
 
-export function jsonRow(names: readonly string[], values: readonly unknown[]): string {
+function jsonRow(names: readonly string[], values: readonly unknown[]): string {
   const o: Record<string, unknown> = {};
   names.forEach((n, i) => (o[n] = jsonValue(values[i])));
   return JSON.stringify(o);

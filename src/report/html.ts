@@ -44,21 +44,21 @@ export function signed(v: number | null | undefined, digits = 3): string {
 }
 
 /** "0.712 ± 0.031" (n ≥ 2), "0.712 (n=1, no CI)", "—". */
-export function meanText(ci: MeanCI): string {
+function meanText(ci: MeanCI): string {
   if (ci.mean === null) return '—';
   if (ci.n < 2 || ci.half === null) return `${num(ci.mean)} (n=1, no CI)`;
   return `${num(ci.mean)} ± ${num(ci.half)}`;
 }
 
 /** Display form of a setting label: "bce" -> "BCE", "weighted_bce(α=0.9)" -> "weighted BCE (α=0.9)". */
-export function pretty(label: string | null | undefined): string {
+function pretty(label: string | null | undefined): string {
   return String(label ?? '')
     .replace(/^bce\b/, 'BCE')
     .replace(/^weighted_bce\(/, 'weighted BCE (');
 }
 
 /** "+0.012 [−0.010, +0.034]", "+0.012 (n=1, no CI)", or "identical on every seed". */
-export function deltaText(d: PairedDiff): string {
+function deltaText(d: PairedDiff): string {
   if (d.mean === null) return '—';
   if (d.ties === d.n) return d.n === 1 ? 'identical (n=1)' : `identical on all ${d.n} seeds`;
   if (d.n < 2 || d.lo === null || d.hi === null) return `${signed(d.mean)} (n=1, no CI)`;

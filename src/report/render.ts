@@ -6,7 +6,7 @@ import * as vega from 'vega';
 import { compile, type TopLevelSpec } from 'vega-lite';
 
 /** Fonts: whatever the reader's system has. Nothing is ever fetched. */
-export const FONT = 'system-ui, -apple-system, "Segoe UI", Roboto, "Helvetica Neue", Arial, sans-serif';
+const FONT = 'system-ui, -apple-system, "Segoe UI", Roboto, "Helvetica Neue", Arial, sans-serif';
 
 const BASE_CONFIG = {
   aria: false,
@@ -41,7 +41,7 @@ const LONG_NUMBER = /(-?\d+\.\d)\d+/g;
  * Round geometry to 0.1 px (invisible, and it halves the size of point-heavy charts), make element
  * ids unique per chart (several SVGs share one page), and drop the opaque background rectangle.
  */
-export function compactSvg(svg: string, prefix: string): string {
+function compactSvg(svg: string, prefix: string): string {
   let out = svg.replace(GEOMETRY_ATTR, (_m, name: string, value: string) => ` ${name}="${value.replace(LONG_NUMBER, '$1')}"`);
   out = mergeCircles(out);
   out = mergeRects(out);
@@ -59,7 +59,7 @@ function round1(v: number): string {
  * Runs of circle symbols drawn one after another with the same radius and style (the test points of
  * a decision plot) become one <path> of arcs: about 40 bytes a point instead of 150.
  */
-export function mergeCircles(svg: string): string {
+function mergeCircles(svg: string): string {
   let out = '';
   let last = 0;
   let run: { r: string; attrs: string; d: string[] } | null = null;
@@ -93,7 +93,7 @@ const RECT = /<path d="(M[^"]*Z)"((?: [a-z-]+="[^"]*")*)\/>/g;
  * Rect marks without transforms that share a style (the probability bands of a decision plot) become
  * one <path> per style. They do not overlap (but for the seams they hide), so order does not matter.
  */
-export function mergeRects(svg: string): string {
+function mergeRects(svg: string): string {
   return svg.replace(RECT_GROUP, (_m, open: string, body: string, close: string) => {
     const byStyle = new Map<string, string[]>();
     for (const r of body.matchAll(RECT)) {

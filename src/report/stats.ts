@@ -32,7 +32,7 @@ const lanczos = [
 ];
 
 /** log Γ(x) for x > 0 (Lanczos, g = 7; ~15 significant digits). */
-export function logGamma(x: number): number {
+function logGamma(x: number): number {
   if (x < 0.5) return Math.log(Math.PI / Math.sin(Math.PI * x)) - logGamma(1 - x);
   const z = x - 1;
   let a = 0.99999999999980993;
@@ -72,7 +72,7 @@ function betaContinuedFraction(a: number, b: number, x: number): number {
 }
 
 /** Regularised incomplete beta I_x(a, b). */
-export function incompleteBeta(x: number, a: number, b: number): number {
+function incompleteBeta(x: number, a: number, b: number): number {
   if (x <= 0) return 0;
   if (x >= 1) return 1;
   const lbeta = logGamma(a + b) - logGamma(a) - logGamma(b);
@@ -90,7 +90,7 @@ export function studentTCdf(t: number, df: number): number {
 const quantileCache = new Map<string, number>();
 
 /** The p-quantile of Student's t (p in (0.5, 1)), by bisection on the CDF; cached. */
-export function studentTQuantile(p: number, df: number): number {
+function studentTQuantile(p: number, df: number): number {
   if (!(df > 0)) throw new RangeError(`degrees of freedom must be > 0, got ${df}`);
   if (!(p > 0.5 && p < 1)) throw new RangeError(`p must be in (0.5, 1), got ${p}`);
   const key = `${p}/${df}`;

@@ -23,7 +23,7 @@ export interface ExpandOptions {
 }
 
 /** The stable key of a canonical config. The CSV path is left out: the key follows the file's content. */
-export function trialKey(config: TrialConfig): string {
+function trialKey(config: TrialConfig): string {
   const hashed = config.data.generator === 'csv' ? { ...config, data: { ...config.data, path: undefined } } : config;
   return shortHash(hashed);
 }
@@ -38,7 +38,7 @@ export function settingKey(config: TrialConfig, dataSeedFollows: boolean): strin
 }
 
 /** "focal(γ=2, α=inverse) · 90:10 · train.learning_rate=0.01": the loss, the imbalance and the other swept values. */
-export function settingLabel(config: TrialConfig, params: Record<string, unknown>): string {
+function settingLabel(config: TrialConfig, params: Record<string, unknown>): string {
   const parts = [lossLabel(config.loss), imbalanceLabel(config.data.imbalance)];
   for (const [path, value] of Object.entries(params)) {
     if (path === 'seed' || path === 'loss' || path === 'data.imbalance') continue;
@@ -152,7 +152,7 @@ function buildConfig(spec: SweepSpec, picked: Picked): { config: TrialConfig; da
 }
 
 /** Losses that are mathematically the same loss get the same config: focal with γ=0 is (weighted) BCE. */
-export function canonicalLoss(loss: LossConfig): LossConfig {
+function canonicalLoss(loss: LossConfig): LossConfig {
   if (loss.kind === 'focal' && loss.gamma === 0) {
     return loss.alpha === 'none' ? { kind: 'bce' } : { kind: 'weighted_bce', alpha: loss.alpha };
   }

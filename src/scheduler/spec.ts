@@ -33,7 +33,7 @@ import { summarizeCsv, type CsvSummary } from '../worker/data.js';
  */
 export const DEFAULT_COHORT_SIZE = 32;
 /** Default cohort timeout. */
-export const DEFAULT_TRIAL_TIMEOUT_MS = 30 * 60_000;
+const DEFAULT_TRIAL_TIMEOUT_MS = 30 * 60_000;
 /** A grid larger than this is refused unless the user passes --yes. */
 export const MAX_TRIALS_WITHOUT_CONFIRM = 100_000;
 
@@ -281,7 +281,7 @@ function editDistance(a: string, b: string): number {
 type PathPart = string | number;
 
 /** Formats ['grid', 'loss', 1, 'focal', 'gamma', 2] as grid.loss[1].focal.gamma[2]. */
-export function formatPath(path: readonly PathPart[]): string {
+function formatPath(path: readonly PathPart[]): string {
   let out = '';
   for (const p of path) {
     if (typeof p === 'number') out += `[${p}]`;

@@ -12,6 +12,7 @@ import { UsageError } from '../errors.js';
 import { meanCI, pairedDiff, type MeanCI, type PairedDiff } from '../report/stats.js';
 import { METRICS } from '../types.js';
 import { METRIC_COLUMNS } from './schema.js';
+import type { TrialState } from './store.js';
 
 export interface SweepRow {
   id: number;
@@ -24,7 +25,7 @@ export interface SweepRow {
 }
 
 /** The sweep named `name`, or the only sweep when `name` is undefined. UsageError otherwise. */
-export function findSweep(db: Database.Database, name?: string): SweepRow {
+function findSweep(db: Database.Database, name?: string): SweepRow {
   const rows = db.prepare(`SELECT * FROM sweeps ORDER BY updated_at DESC`).all() as SweepRow[];
   if (rows.length === 0) throw new UsageError(`${db.name}: no sweeps in this database`);
   if (name === undefined) {
@@ -46,7 +47,6 @@ export function checkMetric(metric: string, flag = 'metric'): string {
 
 // ---------------------------------------------------------------- trials
 
-export type TrialStateName = 'queued' | 'running' | 'complete' | 'failed' | 'interrupted';
 
 /** One trial of the current spec, with its metrics (null until complete, or where undefined). */
 export interface TrialRow {
@@ -61,7 +61,7 @@ export interface TrialRow {
   imbalance: string;
   minority_fraction: number | null;
   seed: number;
-  state: TrialStateName;
+  state: TrialState;
   attempts: number;
   error: string | null;
   params: string;
@@ -81,7 +81,7 @@ export interface TrialRow {
 }
 
 /** Every trial of the sweep's current spec (in_spec = 1), in insertion order. */
-export function loadTrials(db: Database.Database, sweepId: number): TrialRow[] {
+function loadTrials(db: Database.Database, sweepId: number): TrialRow[] {
   return db
     .prepare(
       `SELECT id, key, setting_key, setting, loss, gamma, alpha, alpha_used, COALESCE(imbalance_label, 'native') AS imbalance,
@@ -105,7 +105,7 @@ export function metricOf(t: TrialRow, metric: string): number | null {
  * grouped by ratio AND dataset, so a winner is only ranked against, and paired by seed with, settings
  * trained on the same data. Model and training parameters stay inside a group (they are what is tuned).
  */
-export function datasetSuffix(params: string | null | undefined): string {
+function datasetSuffix(params: string | null | undefined): string {
   if (!params) return '';
   let parsed: Record<string, unknown>;
   try {
@@ -185,7 +185,7 @@ export class Setting {
 }
 
 /** "focal(γ=2, α=inverse) · 90:10 · lr=0.01" -> "focal(γ=2, α=inverse) · lr=0.01". */
-export function settingLabelWithoutImbalance(setting: string): string {
+function settingLabelWithoutImbalance(setting: string): string {
   const parts = setting.split(' · ');
   return parts.length >= 2 ? [parts[0], ...parts.slice(2)].join(' · ') : setting;
 }
@@ -202,7 +202,7 @@ export function groupSettings(trials: readonly TrialRow[]): Setting[] {
 }
 
 /** Orders settings best first by a metric's mean; ties: more seeds first, then the setting label. */
-export function compareSettings(metric: string): (a: Setting, b: Setting) => number {
+function compareSettings(metric: string): (a: Setting, b: Setting) => number {
   const higher = METRICS[metric]?.higherIsBetter ?? true;
   return (a, b) => {
     const ma = a.stats(metric);
@@ -238,7 +238,7 @@ export interface ImbalanceGroup {
 }
 
 /** Orders imbalance ratios from the mildest (90:10) to the most extreme (99:1); 'native' last. */
-export function compareImbalance(a: { minority_fraction: number | null; imbalance: string }, b: { minority_fraction: number | null; imbalance: string }): number {
+function compareImbalance(a: { minority_fraction: number | null; imbalance: string }, b: { minority_fraction: number | null; imbalance: string }): number {
   const fa = a.minority_fraction ?? -1;
   const fb = b.minority_fraction ?? -1;
   return fb - fa || (a.imbalance < b.imbalance ? -1 : a.imbalance > b.imbalance ? 1 : 0);

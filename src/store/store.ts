@@ -84,8 +84,8 @@ function enableWal(db: Database.Database): void {
   }
 }
 
-/** Bring a database to SCHEMA_VERSION and recreate the views, in one transaction. Exported for tests. */
-export function migrate(db: Database.Database): void {
+/** Bring a database to SCHEMA_VERSION and recreate the views, in one transaction. */
+function migrate(db: Database.Database): void {
   // One IMMEDIATE transaction, the version read inside it: two processes opening a new file at the
   // same moment cannot both create the tables (the second waits, then finds them).
   db.transaction(() => {

@@ -55,7 +55,7 @@ export function focalElementwise(
 }
 
 /** 'mean' averages over every element (torchvision's "mean"); 'none' returns the input. */
-export function reduceLoss(loss: tf.Tensor, reduction: Reduction): tf.Tensor {
+function reduceLoss(loss: tf.Tensor, reduction: Reduction): tf.Tensor {
   switch (reduction) {
     case 'mean':
       return tf.mean(loss);

@@ -15,7 +15,7 @@ import { averagePrecision, classificationMetrics, logLossFromLogits, softplus } 
 import { BatchedMlp, fit, type MemberSpec } from './model.js';
 
 /** Decision-region grid resolution for 2-D data. */
-export const GRID_RESOLUTION = 64;
+const GRID_RESOLUTION = 64;
 /** Most test points stored per 2-D dataset for plotting. */
 const MAX_POINTS = 2000;
 

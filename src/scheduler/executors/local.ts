@@ -15,7 +15,7 @@ export interface LocalExecutorOptions {
 }
 
 /** The built worker entry; under vitest (running src/*.ts) the dist/ build of it. */
-export function defaultWorkerFile(): string {
+function defaultWorkerFile(): string {
   const built = fileURLToPath(new URL('../../worker/task.js', import.meta.url));
   if (existsSync(built)) return built;
   const dist = built.replace(/([\\/])src([\\/])worker([\\/])task\.js$/, '$1dist$2worker$3task.js');
