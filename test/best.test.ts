@@ -65,16 +65,16 @@ describe('best', () => {
   });
 
   it('bad flags: one line, exit 2', async () => {
-    for (const args of [
-      ['--top', '0'],
-      ['--metric', 'nope'],
-      ['--by', 'seed'],
-      ['--sweep', 'other'],
-      ['--format', 'xml'],
-    ]) {
+    for (const [args, message] of [
+      [['--top', '0'], '--top: must be a whole number ≥ 1, got 0'],
+      [['--metric', 'nope'], '--metric: expected one of minority_f1, pr_auc, roc_auc, minority_recall, minority_precision, balanced_accuracy, mcc, accuracy, brier, log_loss; got "nope"'],
+      [['--by', 'seed'], '--by: expected one of imbalance, none; got "seed"'],
+      [['--sweep', 'other'], `${fx.file}: no sweep named "other" (have: fixture)`],
+      [['--format', 'xml'], '--format: expected one of table, csv, json; got "xml"'],
+    ] as [string[], string][]) {
       const r = await cli(['best', '--db', fx.file, ...args]);
       expect(r.code, args.join(' ')).toBe(2);
-      expect(r.stderr).toMatch(/^error: /);
+      expect(r.stderr).toBe(`error: ${message}\n`);
     }
     const missing = await cli(['best', '--db', `${fx.file}.missing`]);
     expect(missing.code).toBe(2);

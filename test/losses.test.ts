@@ -139,19 +139,22 @@ describe('focal loss properties', () => {
     const y = tf.tensor1d([1, 0, 1]);
     const x = tf.tensor1d([0.3, -2, 5]);
     const gamma = tf.tensor1d([2]);
+    const positive = tf.scalar(0.9);
+    const negative = tf.scalar(0.1);
     const before = tf.memory().numTensors;
-    tf.tidy(() => {
-      focalLoss(y, x, { gamma: 2, alpha: 0.25 });
-      focalElementwise(y, x, gamma, { positive: tf.scalar(0.9), negative: tf.scalar(0.1) });
-      tf.grad((l: tf.Tensor) => focalLoss(y, l, { gamma: 0.5, alpha: null, reduction: 'sum' }))(x);
-    });
-    expect(tf.memory().numTensors).toBe(before);
-    // outside a tidy only the result survives, and the caller's tensors are left alone
+    // outside any tidy: each call leaves only its result, and the caller's tensors are left alone
+    const elementwise = focalElementwise(y, x, gamma, { positive, negative });
+    expect(tf.memory().numTensors).toBe(before + 1);
+    elementwise.dispose();
+    const grad = tf.grad((l: tf.Tensor) => focalLoss(y, l, { gamma: 0.5, alpha: null, reduction: 'sum' }))(x);
+    expect(tf.memory().numTensors).toBe(before + 1);
+    grad.dispose();
     const loss = focalLoss(y, x, { gamma: 3, alpha: 0.5, reduction: 'none' });
     expect(tf.memory().numTensors).toBe(before + 1);
     loss.dispose();
     expect(tf.memory().numTensors).toBe(before);
-    expect(x.isDisposed || y.isDisposed || gamma.isDisposed).toBe(false);
+    expect(x.isDisposed || y.isDisposed || gamma.isDisposed || positive.isDisposed).toBe(false);
+    tf.dispose([positive, negative]);
   });
 });
 

@@ -67,11 +67,15 @@ describe('report from the CLI', () => {
     expect(r.code, r.stderr).toBe(0);
     expect(r.stdout.startsWith(`Report: ${out} (`)).toBe(true);
     expect(readFileSync(out, 'utf8')).toContain('this report ranks by PR-AUC');
-    for (const args of [['--sweep', 'nope'], ['--objective', 'nope'], ['--db', join(fx.dir, 'missing.db')]]) {
+    for (const [args, message] of [
+      [['--sweep', 'nope'], new RegExp(`^error: ${fx.file.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}: no sweep named "nope" \\(have: fixture\\)\n$`)],
+      [['--objective', 'nope'], /^error: --objective: expected one of minority_f1, [a-z_, ]+; got "nope"\n$/],
+      [['--db', join(fx.dir, 'missing.db')], /^error: .*missing\.db: no such database/],
+    ] as [string[], RegExp][]) {
       const bad = await cli(['report', '--db', fx.file, ...args]);
       expect(bad.code, args.join(' ')).toBe(2);
       expect(bad.stderr.trimEnd().split('\n').length).toBeLessThanOrEqual(2);
-      expect(bad.stderr).toMatch(/^error: /);
+      expect(bad.stderr).toMatch(message);
     }
   });
 
@@ -83,8 +87,7 @@ describe('report from the CLI', () => {
     expect(r.stdout).toMatch(/No browser opener \(xdg-open\/open\) found: open .*fixture\.html yourself/);
   });
 
-  it('--open uses xdg-open when there is one', async () => {
-    if (process.platform !== 'linux') return;
+  it.runIf(process.platform === 'linux')('--open uses xdg-open when there is one', async () => {
     const bin = join(fx.dir, 'bin');
     mkdirSync(bin);
     const log = join(fx.dir, 'opened.txt');
