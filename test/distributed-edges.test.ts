@@ -188,6 +188,15 @@ describe('distributed mode at its edges', () => {
       [['run', spec, '--db', db, '--redis', 'http://127.0.0.1:6379'], /^error: --redis http:\/\/127\.0\.0\.1:6379: unsupported scheme "http"; expected redis:\/\//],
       [['run', spec, '--db', db, '--redis', `redis://alice:s3cret-pw@127.0.0.1:${closed}`], /^error: cannot use Redis at redis:\/\/alice:\*\*\*@127\.0\.0\.1:\d+\/0: connection refused/],
       [['run', spec, '--db', db, '--queue', 'x'], /^error: --queue needs --redis$/],
+      [['run', spec, '--db', db, '--attempts', '2'], /^error: --attempts needs --redis$/],
+      // flags are checked before any connection: port 1 is never tried
+      [['run', spec, '--db', db, '--redis', 'redis://127.0.0.1:1', '--attempts', '0'], /^error: --attempts: must be a whole number from 1 to 100, got "0"$/],
+      [['worker', '--redis', 'redis://127.0.0.1:1', '--lock-duration', 'soon'], /^error: --lock-duration: must be a duration like "60s", "2m" or "500ms" \(a bare number is seconds\), got "soon"$/],
+      [['worker', '--redis', 'redis://127.0.0.1:1', '--lock-duration', '100ms'], /^error: --lock-duration: at least 500 ms, got 100 ms$/],
+      [['worker', '--redis', 'redis://127.0.0.1:1', '--stalled-interval', '50ms'], /^error: --stalled-interval: at least 100 ms, got 50 ms$/],
+      [['worker', '--redis', 'redis://127.0.0.1:1', '--max-stalled', '-1'], /^error: --max-stalled: must be a whole number ≥ 0, got -1$/],
+      [['worker', '--redis', 'redis://127.0.0.1:1', '--threads', '0'], /^error: --threads: must be a whole number from 1 to 1024, or auto, got "0"$/],
+      [['worker', '--redis', 'redis://127.0.0.1:1', '--queue', 'q'.repeat(101)], /^error: --queue: at most 100 characters, got 101$/],
       [['worker', '--redis', `redis://alice:s3cret-pw@127.0.0.1:${closed}`], /^error: cannot use Redis at redis:\/\/alice:\*\*\*@127\.0\.0\.1:\d+\/0: connection refused/],
     ];
     await Promise.all(

@@ -2,7 +2,7 @@
  * Spec validation: every bad spec gets one line naming the file, line, column and key path, exit 2,
  * and nothing is written (no results folder, no database).
  */
-import { existsSync, mkdtempSync, readdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -17,6 +17,51 @@ interface BadSpec {
 }
 
 const BAD_SPECS: BadSpec[] = [
+  {
+    name: "loss-kind-twice",
+    yaml: "name: x\ngrid:\n  loss: [bce, {focal: {gamma: 1}}, {focal: {gamma: 2}}]\n",
+    error: "error: spec.yaml:3:36: grid.loss[2]: focal is listed twice (also at [1]); list its parameter values in one entry",
+  },
+  {
+    name: "loss-unknown-param",
+    yaml: "name: x\ngrid:\n  loss:\n    - focal: {gamma: 1, beta: 2}\n",
+    error: "error: spec.yaml:4:25: grid.loss[0].focal.beta: unknown parameter for focal (expected gamma, alpha)",
+  },
+  {
+    name: "imbalance-given-twice",
+    yaml: "name: x\ngrid:\n  loss: [bce]\n  imbalance: [\"90:10\"]\n  data.imbalance: [\"95:5\"]\n",
+    error: "error: spec.yaml:5:3: grid[\"data.imbalance\"]: given twice (also as imbalance)",
+  },
+  {
+    name: "grid-key-typo",
+    yaml: "name: x\ngrid:\n  sed: [1]\n  loss: [bce]\n",
+    error: "error: spec.yaml:3:3: grid.sed: unknown grid key (did you mean seed?): use loss, seed, imbalance, or a dotted path like train.learning_rate",
+  },
+  {
+    name: "gamma-too-large",
+    yaml: "name: x\ngrid:\n  loss:\n    - focal: {gamma: 101}\n",
+    error: "error: spec.yaml:4:22: grid.loss[0].focal.gamma: must be \u2264 100, got 101",
+  },
+  {
+    name: "gamma-not-number",
+    yaml: "name: x\ngrid:\n  loss:\n    - focal: {gamma: high}\n",
+    error: "error: spec.yaml:4:22: grid.loss[0].focal.gamma: must be a number \u2265 0, got \"high\"",
+  },
+  {
+    name: "loss-not-name",
+    yaml: "name: x\ngrid:\n  loss: [3]\n",
+    error: "error: spec.yaml:3:10: grid.loss[0]: must be bce, weighted_bce, focal or a mapping like {focal: {gamma: [1, 2]}}, got 3",
+  },
+  {
+    name: "loss-params-list",
+    yaml: "name: x\ngrid:\n  loss:\n    - focal: [1, 2]\n",
+    error: "error: spec.yaml:4:14: grid.loss[0].focal: must be a mapping of parameters, got a list",
+  },
+  {
+    name: "loss-unknown-no-guess",
+    yaml: "name: x\ngrid:\n  loss: [hinge]\n",
+    error: "error: spec.yaml:3:10: grid.loss[0]: unknown loss \"hinge\" (expected one of: bce, weighted_bce, focal)",
+  },
   {
     name: "yaml-syntax",
     yaml: "name: x\ngrid: {loss: [bce\n",
@@ -251,6 +296,15 @@ describe('bad specs are refused with one clear line, exit 2, nothing written', (
     expect(readdirSync(dir)).toEqual([]);
   });
 
+  it('a folder given as the spec names it', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'fs-spec-'));
+    mkdirSync(join(dir, 'dir.yaml'));
+    const r = await runCli(['run', 'dir.yaml'], { cwd: dir });
+    expect(r.stderr).toBe('error: dir.yaml: is a folder, not a spec file\n');
+    expect(r.code).toBe(2);
+    expect(readdirSync(dir)).toEqual(['dir.yaml']);
+  });
+
   it('an explicit --db is not created for a bad spec', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'fs-spec-'));
     writeFileSync(join(dir, 'spec.yaml'), 'name: x\ngrid: {loss: [bce], seed: []}\n');
@@ -264,6 +318,11 @@ describe('bad specs are refused with one clear line, exit 2, nothing written', (
     writeFileSync(join(dir, 'spec.yaml'), 'name: x\ngrid: {loss: [bce]}\n');
     const workers = await runCli(['run', 'spec.yaml', '--workers', 'many'], { cwd: dir });
     expect(workers.stderr).toBe('error: --workers: must be a whole number from 1 to 1024, or auto, got "many"\n');
+    for (const n of ['0', '1025']) {
+      const r = await runCli(['run', 'spec.yaml', '--workers', n], { cwd: dir });
+      expect(r.stderr).toBe(`error: --workers: must be a whole number from 1 to 1024, or auto, got "${n}"\n`);
+      expect(r.code).toBe(2);
+    }
     expect(workers.code).toBe(2);
     const backend = await runCli(['run', 'spec.yaml', '--backend', 'gpu'], { cwd: dir });
     expect(backend.code).toBe(2);
