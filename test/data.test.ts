@@ -340,6 +340,10 @@ describe('csv', () => {
     ['one positive row', 'one_positive.csv', {}, 'only 1 positive ("yes") row; need at least 2 of each class', undefined],
     ['unterminated quote', 'unterminated.csv', {}, 'unterminated quoted field', 3],
     ['repeated column name', 'duplicate_header.csv', {}, 'column name "a" appears more than once in the header', 1],
+    ['no feature columns', 'label_only.csv', {}, 'no feature columns besides the label', 1],
+    ['missing label', 'missing_label.csv', {}, 'column "label": missing label', 3],
+    ['text after a closing quote', 'junk_after_quote.csv', {}, 'unexpected "z" after a closing quote', 2],
+    ['a folder, not a file', '', {}, 'cannot read the file (EISDIR)', undefined],
   ];
 
   it.each(cases)('%s', (_name, file, over, detail, line) => {

@@ -114,6 +114,8 @@ describe('query', () => {
   });
 
   it('CLI: a refused write exits 2 with one line on stderr', async () => {
+    const overflow = await cli(['query', 'select abs(-9223372036854775808)', '--db', fx.file]);
+    expect([overflow.code, overflow.stderr]).toEqual([2, 'error: query: integer overflow\n']);
     for (const sql of [`attach '${join(fx.dir, 'a.db')}' as a`, 'select 1; select 2']) {
       const r = await cli(['query', sql, '--db', fx.file]);
       expect(r.code, sql).toBe(2);

@@ -79,6 +79,22 @@ describe('report from the CLI', () => {
     }
   });
 
+  it('a database with two sweeps, a folder as --db, an --out under a file: one line each, exit 2, nothing written', async () => {
+    const two = makeFixtureDb();
+    makeFixtureDb({ name: 'second', file: two.file });
+    const cases: [string[], string][] = [
+      [['best', '--db', two.file], `${two.file}: holds 2 sweeps (second, fixture); pick one with --sweep`],
+      [['report', '--db', two.file], `${two.file}: holds 2 sweeps (second, fixture); pick one with --sweep`],
+      [['best', '--db', two.dir], `${two.dir}: is a folder, not a database`],
+      [['report', '--db', two.file, '--sweep', 'fixture', '--out', join(two.file, 'r.html')], `--out ${join(two.file, 'r.html')}: cannot write: EEXIST: file already exists, mkdir '${two.file}'`],
+    ];
+    for (const [args, message] of cases) {
+      const r = await cli(args);
+      expect([r.code, r.stderr], args.join(' ')).toEqual([2, `error: ${message}\n`]);
+    }
+    expect(existsSync(join(two.dir, 'fixture.html')) || existsSync(join(two.dir, 'second.html'))).toBe(false);
+  });
+
   it('--open without a browser opener just prints the path', async () => {
     const empty = join(fx.dir, 'empty-path');
     mkdirSync(empty);

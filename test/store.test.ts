@@ -72,6 +72,13 @@ describe('schema', () => {
     db.close();
     expect(() => openDatabase(newer)).toThrow(`made by a newer focal-sweep (schema v${SCHEMA_VERSION + 1}; this version reads up to v${SCHEMA_VERSION}): upgrade focal-sweep`);
     expect(() => openDatabase(join(dir, 'missing.db'))).toThrow('no such database (run a sweep first, or pass --db)');
+
+    // ours, but older than this version: reading (best, report, query) does not migrate
+    const old = join(dir, 'old.db');
+    const v0 = new Database(old);
+    v0.pragma(`application_id = ${APPLICATION_ID}`);
+    v0.close();
+    expect(() => openDatabase(old, { readonly: true })).toThrow(`${old}: schema v0 is older than v${SCHEMA_VERSION}: run a sweep against it once to migrate`);
   });
 
   it('migrates a database from every older version to the current one', () => {
@@ -82,6 +89,7 @@ describe('schema', () => {
       db.pragma(`user_version = ${from}`);
       if (from > 0) db.pragma(`application_id = ${APPLICATION_ID}`);
       db.close();
+      if (from > 0) expect(() => openDatabase(file, { readonly: true })).toThrow(`${file}: schema v${from} is older than v${SCHEMA_VERSION}: run a sweep against it once to migrate`);
       openDatabase(file).close();
       const after = new Database(file, { readonly: true });
       expect(after.pragma('user_version', { simple: true })).toBe(SCHEMA_VERSION);
