@@ -216,11 +216,15 @@ describe('query', () => {
     } finally {
       writer.exec('COMMIT');
     }
-    // committed WAL writes are visible to the next query; undo them
-    expect(runQuery(fx.file, "select count(*) from trials where state = 'running'").rows).toEqual([[8]]);
-    writer.prepare(`UPDATE trials SET state = 'complete' WHERE seed = 1`).run();
-    writer.prepare(`UPDATE trials SET state = 'failed' WHERE error IS NOT NULL`).run();
-    writer.close();
+    try {
+      // committed WAL writes are visible to the next query
+      expect(runQuery(fx.file, "select count(*) from trials where state = 'running'").rows).toEqual([[8]]);
+    } finally {
+      // the fixture is shared by this file's other tests: undo, even after a failure
+      writer.prepare(`UPDATE trials SET state = 'complete' WHERE seed = 1`).run();
+      writer.prepare(`UPDATE trials SET state = 'failed' WHERE error IS NOT NULL`).run();
+      writer.close();
+    }
   });
 });
 

@@ -4,7 +4,8 @@
  * forbids the network, and the edge cases (no complete trial yet, a run still going, --objective).
  */
 import { createHash } from 'node:crypto';
-import { mkdirSync, readFileSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { TABLE_SCRIPT } from '../src/report/client.js';
@@ -108,8 +109,7 @@ describe('report HTML', () => {
 
 describe('report edge cases', () => {
   it('a sweep with nothing complete yet, still running', async () => {
-    const dir = join(makeFixtureDb().dir, 'empty');
-    mkdirSync(dir);
+    const dir = mkdtempSync(join(tmpdir(), 'fs-report-empty-'));
     const file = join(dir, 'empty.db');
     const store = new SweepStore(file, { create: true });
     const spec = parseSpec(fixtureSpec('empty'), join(dir, 'x.yaml'));

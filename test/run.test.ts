@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { queryDb as rows } from './helpers/db.js';
+import { fakeResult } from './helpers/results.js';
 import type { Executor } from '../src/scheduler/executors/executor.js';
 import { LocalExecutor } from '../src/scheduler/executors/local.js';
 import type { Cohort, TrialResult } from '../src/types.js';
@@ -39,22 +40,6 @@ function fakeExecutor(make: (c: Cohort) => TrialResult[], after: () => void = ()
       }
     },
     close: async () => undefined,
-  };
-}
-
-function fakeResult(key: string, tp: number): TrialResult {
-  return {
-    key,
-    state: 'complete',
-    backend: 'cpu',
-    worker: 'fake',
-    alpha_used: null,
-    train_positive_fraction: 0.1,
-    n_train: 200,
-    n_test: 90,
-    metrics: { accuracy: 0.9, balanced_accuracy: 0.8, minority_precision: 0.5, minority_recall: 0.6, minority_f1: 0.55, mcc: 0.4, roc_auc: 0.9, pr_auc: 0.6, brier: 0.07, log_loss: 0.2, tp, fp: 3, tn: 80, fn: 4, predicted_positive_rate: 0.07, final_train_loss: 0.2 },
-    curves: [{ epoch: 1, train_loss: 0.5 }],
-    timings: { cohort_size: 4, setup_ms: 1, train_ms: 1, eval_ms: 1 },
   };
 }
 
@@ -186,8 +171,8 @@ describe('runSweep', () => {
       // the first cohort's results carry a value SQLite cannot store; a stray key is ignored
       executor: () =>
         fakeExecutor((cohort) => [
-          ...cohort.trials.map((tr) => fakeResult(tr.key, call === 0 ? ({} as number) : 3)),
-          fakeResult('not-in-this-cohort', 1),
+          ...cohort.trials.map((tr) => fakeResult(tr.key, { tp: call === 0 ? ({} as number) : 3 })),
+          fakeResult('not-in-this-cohort', { tp: 1 }),
         ], () => call++),
     });
     const states = rows(t.db, `SELECT state, error, count(*) AS n FROM results GROUP BY state, error ORDER BY state`);

@@ -14,27 +14,11 @@ import { expandGrid } from '../src/scheduler/grid.js';
 import { parseSpec } from '../src/scheduler/spec.js';
 import { APPLICATION_ID, MIGRATIONS } from '../src/store/schema.js';
 import { openDatabase, SCHEMA_VERSION, SweepStore, type RunInfo } from '../src/store/store.js';
-import type { TrialResult } from '../src/types.js';
+import { fakeResult } from './helpers/results.js';
 
 const tmp = () => mkdtempSync(join(tmpdir(), 'fs-store-'));
 const RUN: RunInfo = { mode: 'local', workers: 1, backend: 'cpu', machine: {}, versions: {} };
 const trials = expandGrid(parseSpec('name: s\ngrid:\n  seed: [1, 2]\n  loss: [bce, {focal: {gamma: 2}}]\n', 's.yaml')).trials;
-
-function result(key: string, f1: number): TrialResult {
-  return {
-    key,
-    state: 'complete',
-    backend: 'cpu',
-    worker: 'test',
-    alpha_used: null,
-    train_positive_fraction: 0.1,
-    n_train: 3000,
-    n_test: 1000,
-    metrics: { accuracy: 0.9, balanced_accuracy: 0.8, minority_precision: 0.5, minority_recall: 0.6, minority_f1: f1, mcc: 0.4, roc_auc: 0.9, pr_auc: 0.6, brier: 0.07, log_loss: 0.2, tp: 60, fp: 60, tn: 840, fn: 40, predicted_positive_rate: 0.12, final_train_loss: 0.2 },
-    curves: [{ epoch: 1, train_loss: 0.5, eval_loss: 0.4, eval_log_loss: 0.4, eval_pr_auc: 0.5 }],
-    timings: { cohort_size: 4, setup_ms: 1, train_ms: 10, eval_ms: 1 },
-  };
-}
 
 function openStore(file: string): SweepStore {
   const s = new SweepStore(file);
@@ -107,7 +91,7 @@ describe('runs and trial states', () => {
     expect(plan).toMatchObject({ total: 4, complete: 0, failed: 0 });
     expect(plan.pending).toHaveLength(4);
     store.markRunning([trials[0].key, trials[1].key], run, 'c1');
-    store.record([result(trials[0].key, 0.5)], run);
+    store.record([fakeResult(trials[0].key, { minority_f1: 0.5 })], run);
     store.markFailed([trials[1].key], run, 'boom');
     store.finishRun(run, 'failed', { planned: 4, completed: 1, failed: 1, wallMs: 10 });
     expect(Object.fromEntries(store.states())).toEqual({ [trials[0].key]: 'complete', [trials[1].key]: 'failed', [trials[2].key]: 'queued', [trials[3].key]: 'queued' });

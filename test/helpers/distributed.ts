@@ -3,7 +3,6 @@
  * `--progress jsonl` output is collected as events (waited on by predicate, never by timers), tiny
  * sweep specs, and database/queue checks.
  */
-import Database from 'better-sqlite3';
 import { Queue } from 'bullmq';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
@@ -11,6 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, afterEach, beforeAll, expect } from 'vitest';
+import { queryDb } from './db.js';
 import { startRedis, type RedisServer } from './redis.js';
 
 export const CLI = fileURLToPath(new URL('../../dist/cli.js', import.meta.url));
@@ -132,14 +132,8 @@ grid:
   return file;
 }
 
-export function rows(db: string, sql: string): Ev[] {
-  const d = new Database(db, { readonly: true });
-  try {
-    return d.prepare(sql).all() as Ev[];
-  } finally {
-    d.close();
-  }
-}
+/** Read-only SQL against a results database. */
+export const rows = queryDb as (db: string, sql: string) => Ev[];
 
 /** A `focal-sweep worker` with one thread and JSON events. */
 export function startWorker(redis: RedisServer, name: string, queue: string, cwd: string, extra: string[] = []): Proc {
