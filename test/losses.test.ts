@@ -10,6 +10,7 @@ import {
   weightedBinaryCrossEntropy,
   type Reduction,
 } from '../src/worker/losses.js';
+import { focalLossFromLogits } from '../src/worker/metrics.js';
 import { Rng } from '../src/worker/rng.js';
 
 /** One case of focal_refs.json (copied from ../shared/refs; see check_focal.mjs for the contract). */
@@ -70,6 +71,19 @@ describe('focal_refs.json (logit space)', () => {
     ];
     tf.dispose([x, y, loss, grad]);
     expect(failures).toEqual([]);
+  });
+});
+
+describe('focal_refs.json against the float64 evaluation loss (metrics.focalLossFromLogits)', () => {
+  it.each(logitCases.map((c) => [c.id, c] as const))('%s', (_id, c) => {
+    const gamma = c.loss === 'bce' ? 0 : c.gamma;
+    const { positive, negative } = alphaWeights(c.loss === 'bce' ? null : c.alpha);
+    const each = c.labels.map((y, i) => focalLossFromLogits([y], [c.logits[i]], gamma, positive, negative));
+    const sum = each.reduce((a, b) => a + b, 0);
+    const got = c.reduction === 'none' ? each : [c.reduction === 'sum' ? sum : focalLossFromLogits(c.labels, c.logits, gamma, positive, negative)];
+    if (c.reduction === 'mean') expect(got[0]).toBeCloseTo(sum / c.labels.length, 12);
+    const want = Array.isArray(c.expected_loss) ? c.expected_loss : [c.expected_loss];
+    expect(mismatches('loss', got, want, c.tolerance.atol_loss, c.tolerance.rtol)).toEqual([]);
   });
 });
 

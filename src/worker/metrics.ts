@@ -32,10 +32,22 @@ function checkInputs(labels: ArrayLike<number>, scores: ArrayLike<number>): void
 
 /** Mean binary cross-entropy from logits: mean softplus(−z), z = x for y = 1 and −x for y = 0. */
 export function logLossFromLogits(labels: ArrayLike<number>, logits: ArrayLike<number>): number {
+  return focalLossFromLogits(labels, logits, 0, 1, 1);
+}
+
+/**
+ * Mean α-weighted focal loss from logits in float64, the formula training uses:
+ * a_t·(1 − p_t)^γ·softplus(−z_t) with (1 − p_t)^γ = exp(−γ·softplus(z_t)), z_t = x for y = 1, −x for y = 0.
+ */
+export function focalLossFromLogits(labels: ArrayLike<number>, logits: ArrayLike<number>, gamma: number, positiveWeight: number, negativeWeight: number): number {
   checkInputs(labels, logits);
   let sum = 0;
   for (let i = 0; i < labels.length; i++) {
-    sum += softplus(isPositive(labels[i], i) ? -logits[i] : logits[i]);
+    const positive = isPositive(labels[i], i);
+    const zt = positive ? logits[i] : -logits[i];
+    const ce = softplus(-zt);
+    const mod = gamma === 0 ? 1 : Math.exp(-gamma * softplus(zt));
+    sum += (positive ? positiveWeight : negativeWeight) * mod * ce;
   }
   return sum / labels.length;
 }

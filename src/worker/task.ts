@@ -11,7 +11,7 @@ import { initBackend } from './backend.js';
 import { checkCohort } from './payload.js';
 import { decisionGridPoints, makeDataset, standardizeRows, type Dataset } from './data.js';
 import { resolveLoss } from './losses.js';
-import { averagePrecision, classificationMetrics, logLossFromLogits, softplus } from './metrics.js';
+import { averagePrecision, classificationMetrics, focalLossFromLogits, logLossFromLogits } from './metrics.js';
 import { BatchedMlp, fit, type MemberSpec } from './model.js';
 
 /** Decision-region grid resolution for 2-D data. */
@@ -94,7 +94,7 @@ export async function trainCohort(cohort: Cohort, opts: TrainCohortOptions = {})
           const z = logits.subarray(k * nEval, (k + 1) * nEval);
           const point = curves[k][epoch - 1];
           if (z.some(Number.isNaN)) continue; // diverged: recorded as failed below
-          point.eval_loss = ownLoss(y, z, members[k]);
+          point.eval_loss = focalLossFromLogits(y, z, members[k].gamma, members[k].positiveWeight, members[k].negativeWeight);
           point.eval_log_loss = logLossFromLogits(y, z);
           point.eval_pr_auc = averagePrecision(y, z);
         }
@@ -151,19 +151,6 @@ export async function trainCohort(cohort: Cohort, opts: TrainCohortOptions = {})
   const leaked = tf.memory().numTensors - tensorsBefore;
   if (opts.checkLeaks && leaked !== 0) throw new Error(`trainCohort leaked ${leaked} tensors`);
   return results;
-}
-
-/** A member's own loss on an evaluation split, in float64 from logits (same formula as training). */
-function ownLoss(labels: ArrayLike<number>, logits: ArrayLike<number>, m: MemberSpec): number {
-  let sum = 0;
-  for (let i = 0; i < labels.length; i++) {
-    const y = labels[i];
-    const zt = y === 1 ? logits[i] : -logits[i];
-    const ce = softplus(-zt);
-    const mod = m.gamma === 0 ? 1 : Math.exp(-m.gamma * softplus(zt));
-    sum += (y === 1 ? m.positiveWeight : m.negativeWeight) * mod * ce;
-  }
-  return sum / Math.max(1, labels.length);
 }
 
 /** Predicted probabilities over each member's 2-D bounding box (original units), as bytes. */
