@@ -44,7 +44,6 @@ export interface WorkerOptions {
 interface Running {
   job: Job<CohortJobData, TrialResult[]>;
   token: string | undefined;
-  controller: AbortController;
 }
 
 /** Run a worker until stopped. Resolves with the exit code (0 after a clean stop, 130 after a hand-back). */
@@ -95,7 +94,7 @@ export async function runWorker(opts: WorkerOptions): Promise<number> {
       attempt,
     });
     const controller = new AbortController();
-    running.set(String(job.id), { job, token, controller });
+    running.set(String(job.id), { job, token });
     const timeoutMs = job.data.timeoutMs;
     let timedOut = false;
     const timer =
@@ -190,7 +189,6 @@ export async function runWorker(opts: WorkerOptions): Promise<number> {
   say('stopping', n ? `stopping: finishing ${n} running job${n === 1 ? '' : 's'} (Ctrl-C again to hand ${n === 1 ? 'it' : 'them'} back and exit now)` : 'stopping', { running: n });
   const closed = worker.close().then(() => 'closed' as const);
   const killed = new Promise<'killed'>((resolve) => {
-    if (opts.kill?.aborted) resolve('killed');
     opts.kill?.addEventListener('abort', () => resolve('killed'), { once: true });
   });
   const how = await Promise.race([closed, killed]);

@@ -186,15 +186,8 @@ export class SweepStore {
     const host = hostname();
     // IMMEDIATE: two runs starting at once serialise here, and the second sees the first's row.
     return this.db.transaction(() => {
-      const live = this.db.prepare(`SELECT id, pid, host FROM runs WHERE sweep_id = ? AND status = 'running'`).all(this.sweepId) as {
-        id: number;
-        pid: number;
-        host: string;
-      }[];
-      for (const r of live) {
-        if (r.host === host && r.pid !== process.pid && pidAlive(r.pid)) {
-          throw new StoreError(this.file, `another focal-sweep run (pid ${r.pid}) is running this sweep; wait for it or stop it`);
-        }
+      for (const r of this.runsMarkedRunning()) {
+        if (isLiveHere(r, host)) throw new StoreError(this.file, `another focal-sweep run (pid ${r.pid}) is running this sweep; wait for it or stop it`);
         if (r.host !== host) {
           throw new StoreError(this.file, `a run on host ${r.host} (pid ${r.pid}) is marked running; if it is gone, run with --force-unlock`);
         }
@@ -210,8 +203,12 @@ export class SweepStore {
     }).immediate();
   }
 
+  private runsMarkedRunning(): { id: number; pid: number; host: string }[] {
+    return this.db.prepare(`SELECT id, pid, host FROM runs WHERE sweep_id = ? AND status = 'running'`).all(this.sweepId) as { id: number; pid: number; host: string }[];
+  }
+
   /** Mark a dead run crashed and its in-flight trials interrupted. */
-  recoverDeadRun(runId: number): void {
+  private recoverDeadRun(runId: number): void {
     this.db.prepare(`UPDATE runs SET status = 'crashed', finished_at = ? WHERE id = ?`).run(nowIso(), runId);
     this.db
       .prepare(`UPDATE trials SET state = 'interrupted', error = 'the run was killed while this trial was running' WHERE sweep_id = ? AND state = 'running'`)
@@ -222,13 +219,11 @@ export class SweepStore {
   forceUnlock(): number {
     const host = hostname();
     return this.db.transaction(() => {
-      const rows = this.db.prepare(`SELECT id, pid, host FROM runs WHERE sweep_id = ? AND status = 'running'`).all(this.sweepId) as { id: number; pid: number; host: string }[];
+      const rows = this.runsMarkedRunning();
       for (const r of rows) {
         // A live process on this host is not gone, whatever the user says: taking over would train
         // and record its trials twice.
-        if (r.host === host && r.pid !== process.pid && pidAlive(r.pid)) {
-          throw new StoreError(this.file, `another focal-sweep run (pid ${r.pid}) is running this sweep; --force-unlock only takes over runs whose process is gone`);
-        }
+        if (isLiveHere(r, host)) throw new StoreError(this.file, `another focal-sweep run (pid ${r.pid}) is running this sweep; --force-unlock only takes over runs whose process is gone`);
       }
       rows.forEach((r) => this.recoverDeadRun(r.id));
       return rows.length;
@@ -414,6 +409,11 @@ export class SweepStore {
     const rows = this.db.prepare(`SELECT key, state FROM trials WHERE sweep_id = ? AND in_spec = 1`).all(this.sweepId) as { key: string; state: TrialState }[];
     return new Map(rows.map((r) => [r.key, r.state]));
   }
+}
+
+/** A run marked running by another process on this host that is still alive. */
+function isLiveHere(r: { pid: number; host: string }, host: string): boolean {
+  return r.host === host && r.pid !== process.pid && pidAlive(r.pid);
 }
 
 function finiteOrNull(v: number | null | undefined): number | null {
