@@ -8,11 +8,11 @@
  * start over on another worker) and exits. A worker killed outright loses nothing either: its jobs'
  * locks expire and another worker's stall check requeues them.
  */
-import { existsSync, readFileSync, statSync } from 'node:fs';
-import { createHash } from 'node:crypto';
+import { existsSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { UnrecoverableError, Worker, type Job } from 'bullmq';
 import { firstLine, JobFormatError } from '../errors.js';
+import { fileSha256 } from '../file-hash.js';
 import { withTimeout } from './timeout.js';
 import { LocalExecutor } from '../scheduler/executors/local.js';
 import { formatDuration } from '../duration.js';
@@ -203,20 +203,12 @@ export async function runWorker(opts: WorkerOptions): Promise<number> {
  * with the same content (the trial key hashes the content). Checked before training, cached.
  */
 class CsvChecker {
-  private readonly seen = new Map<string, { mtimeMs: number; size: number; sha256: string }>();
-
   check(cohort: Cohort, me: string): void {
     for (const t of cohort.trials) {
       const d = t.config.data;
       if (d.generator !== 'csv') continue;
       if (!existsSync(d.path)) throw new Error(`data file ${d.path} not found on worker ${me}: every worker needs the CSV at the same path as the coordinator`);
-      const st = statSync(d.path);
-      let known = this.seen.get(d.path);
-      if (!known || known.mtimeMs !== st.mtimeMs || known.size !== st.size) {
-        known = { mtimeMs: st.mtimeMs, size: st.size, sha256: createHash('sha256').update(readFileSync(d.path)).digest('hex') };
-        this.seen.set(d.path, known);
-      }
-      if (known.sha256 !== d.sha256) throw new Error(`data file ${d.path} on worker ${me} differs from the coordinator's copy (sha256 mismatch)`);
+      if (fileSha256(d.path) !== d.sha256) throw new Error(`data file ${d.path} on worker ${me} differs from the coordinator's copy (sha256 mismatch)`);
     }
   }
 }

@@ -2,13 +2,13 @@
  * YAML -> SweepSpec. Validates everything a user can write, so that every mistake is one line naming
  * the file, line, column and key path, before anything is written anywhere.
  */
-import { createHash } from 'node:crypto';
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { dirname, isAbsolute, resolve } from 'node:path';
 import { isMap, isSeq, LineCounter, parseDocument, type Document, type Node as YamlNode } from 'yaml';
 import { z } from 'zod';
 import { parseDuration } from '../duration.js';
 import { SpecError, type SpecLocation } from '../errors.js';
+import { fileSha256 } from '../file-hash.js';
 import {
   LOSS_KINDS,
   METRICS,
@@ -411,7 +411,7 @@ export function parseSpec(text: string, file: string): SweepSpec {
     if (!existsSync(abs) || statSync(abs).isDirectory()) src.fail(['data', 'path'], `no such file: ${abs}`);
     csv = summarizeCsv(abs, { label: data.label, positive: data.positive, features: data.features });
     (data as CsvData).path = abs;
-    (data as CsvData).sha256 = createHash('sha256').update(readFileSync(abs)).digest('hex');
+    (data as CsvData).sha256 = fileSha256(abs);
   }
 
   const model = parseWith(src, modelSchema, top.model, ['model']);

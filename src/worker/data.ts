@@ -5,9 +5,9 @@
  * Split sizes depend only on the row count, never on random class counts, so datasetShape() can
  * give the scheduler the exact tensor shapes at plan time without generating anything.
  */
-import { createHash } from 'node:crypto';
 import { readFileSync, statSync } from 'node:fs';
 import { CsvError } from '../errors.js';
+import { fileSha256 } from '../file-hash.js';
 import type { ClassificationData, CsvData, DataConfig, MoonsData } from '../types.js';
 import { Rng } from './rng.js';
 
@@ -441,8 +441,7 @@ function cachedCsv(data: CsvData): CsvTable {
   const hit = csvCache.get(id);
   if (hit) return hit;
   if (data.sha256) {
-    const actual = createHash('sha256').update(readFileSync(data.path)).digest('hex');
-    if (actual !== data.sha256) throw new CsvError(data.path, 'changed since the sweep was planned (its SHA-256 differs); run the sweep again to plan it with the new content');
+    if (fileSha256(data.path) !== data.sha256) throw new CsvError(data.path, 'changed since the sweep was planned (its SHA-256 differs); run the sweep again to plan it with the new content');
   }
   const table = readCsv(data.path, data);
   if (csvCache.size >= CSV_CACHE_ENTRIES) csvCache.delete(csvCache.keys().next().value as string);
