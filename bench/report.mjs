@@ -1,27 +1,20 @@
 /**
  * 6. Report build time and size at 1,000 and 10,000 trials, through bench/report-size.mjs
- * (measureReport({ trials }) -> { ms, bytes, ... }, written with the report). If that file is
- * missing, the figures are recorded as not available.
+ * (measureReport({ trials }) -> { ms, bytes, ... }, written with the report).
  *
  *   node bench/report.mjs [--runs 3] [--sizes 1000,10000]
  */
-import { existsSync } from 'node:fs';
-import { join } from 'node:path';
-import { pathToFileURL } from 'node:url';
-import { BENCH_DIR, flags, isMain, log, stats } from './lib.mjs';
+import { flags, isMain, log, stats } from './lib.mjs';
+import { measureReport } from './report-size.mjs';
 
 export async function measureReports({ sizes = [1000, 10000], runs = [3, 2] } = {}) {
-  const file = join(BENCH_DIR, 'report-size.mjs');
-  if (!existsSync(file)) return { available: false, reason: 'bench/report-size.mjs not found' };
-  const mod = await import(pathToFileURL(file).href);
-  if (typeof mod.measureReport !== 'function') return { available: false, reason: 'bench/report-size.mjs has no measureReport export' };
   const out = { available: true, sizes: {} };
   for (const [i, n] of sizes.entries()) {
     const ms = [];
     const bytes = [];
     let trials = n;
     for (let r = 0; r < (Array.isArray(runs) ? runs[i] : runs); r++) {
-      const res = await mod.measureReport({ trials: n });
+      const res = await measureReport({ trials: n });
       ms.push(res.ms);
       bytes.push(res.bytes);
       trials = res.trials ?? n;
