@@ -25,11 +25,36 @@ const samplesFor = (backend, arch) => (backend === 'cpu' && arch.hidden[0] > 16 
 
 function members(arch, K, samples) {
   return Array.from({ length: K }, (_, k) => {
-    const data = { generator: 'classification', samples, features: arch.features, informative: Math.min(arch.features, 4), redundant: 0, clusters_per_class: 1, class_sep: 1, flip_y: 0.01, imbalance: 0.1, test_fraction: 0.25, validation_fraction: 0, standardize: true, seed: null };
+    const data = {
+      generator: 'classification',
+      samples,
+      features: arch.features,
+      informative: Math.min(arch.features, 4),
+      redundant: 0,
+      clusters_per_class: 1,
+      class_sep: 1,
+      flip_y: 0.01,
+      imbalance: 0.1,
+      test_fraction: 0.25,
+      validation_fraction: 0,
+      standardize: true,
+      seed: null,
+    };
     const ds = makeDataset(data, 1 + k);
     const gamma = [0, 0.5, 2, 5][k % 4];
     const alpha = k % 3 === 0 ? null : 0.25 + 0.25 * (k % 3);
-    return { seed: 1 + k, xTrain: ds.xTrain, yTrain: ds.yTrain, nTrain: ds.nTrain, gamma, positiveWeight: alpha ?? 1, negativeWeight: alpha === null ? 1 : 1 - alpha, learningRate: 0.01, momentum: 0, init: 'he' };
+    return {
+      seed: 1 + k,
+      xTrain: ds.xTrain,
+      yTrain: ds.yTrain,
+      nTrain: ds.nTrain,
+      gamma,
+      positiveWeight: alpha ?? 1,
+      negativeWeight: alpha === null ? 1 : 1 - alpha,
+      learningRate: 0.01,
+      momentum: 0,
+      init: 'he',
+    };
   });
 }
 
@@ -69,9 +94,14 @@ export async function measureCohort({ backend = 'wasm', ks = [1, 4, 8, 16, 32, 6
         per[K].trialSamplesPerSec.push(trialSamples);
         per[K].speedup.push(trialSamples / base);
       }
-      log(`cohort ${used} ${arch.name} round ${r + 1}: ${ks.map((k) => `K=${k} ${Math.round(per[k].trialSamplesPerSec[r] / 1000)}k`).join(', ')} trial-samples/s`);
+      log(
+        `cohort ${used} ${arch.name} round ${r + 1}: ${ks.map((k) => `K=${k} ${Math.round(per[k].trialSamplesPerSec[r] / 1000)}k`).join(', ')} trial-samples/s`,
+      );
     }
-    out.archs[arch.name] = { nTrain: all[0].nTrain, byK: Object.fromEntries(ks.map((k) => [k, { trialSamplesPerSec: stats(per[k].trialSamplesPerSec), speedup: stats(per[k].speedup) }])) };
+    out.archs[arch.name] = {
+      nTrain: all[0].nTrain,
+      byK: Object.fromEntries(ks.map((k) => [k, { trialSamplesPerSec: stats(per[k].trialSamplesPerSec), speedup: stats(per[k].speedup) }])),
+    };
   }
   out.tensorsLeft = tf.memory().numTensors;
   return out;

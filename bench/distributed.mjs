@@ -89,7 +89,19 @@ export async function measureDistributed(opts = {}) {
       await Promise.all(ws.map((w) => w.until((e) => e.some((x) => x.event === 'ready'))));
       // Long-running workers have their threads warm; so do these before the clock starts.
       for (let i = 0; i < 5 && ws.some((w) => !w.events.some((x) => x.event === 'job-done')); i++) {
-        const warm = start(['run', 'warm.yaml', '--db', join(dir, `${queue}-warm${i}.db`), '--redis', redis.url, '--queue', queue, '--progress', 'none', '--no-report']);
+        const warm = start([
+          'run',
+          'warm.yaml',
+          '--db',
+          join(dir, `${queue}-warm${i}.db`),
+          '--redis',
+          redis.url,
+          '--queue',
+          queue,
+          '--progress',
+          'none',
+          '--no-report',
+        ]);
         await warm.exited;
       }
       const db = join(dir, `${queue}.db`);
@@ -99,7 +111,12 @@ export async function measureDistributed(opts = {}) {
       const plan = c.events.find((e) => e.event === 'plan');
       const summary = c.events.find((e) => e.event === 'summary');
       await Promise.all(ws.map((w) => stop(w)));
-      return { trials: summary.complete, cohorts: plan.cohorts, wallMs: Math.round(summary.wallMs), trialsPerSec: round(summary.complete / (summary.wallMs / 1000), 2) };
+      return {
+        trials: summary.complete,
+        cohorts: plan.cohorts,
+        wallMs: Math.round(summary.wallMs),
+        trialsPerSec: round(summary.complete / (summary.wallMs / 1000), 2),
+      };
     };
 
     const throughput = {};
@@ -147,7 +164,12 @@ export async function measureDistributed(opts = {}) {
       recovery.short = await recoveryRun('short', ['--lock-duration', shortLock, '--stalled-interval', shortStall]);
       recovery.default = await recoveryRun('default', []);
     }
-    return { machine: { cores: availableParallelism(), load: loadavg().map((x) => round(x, 2)) }, sweep: { trials: throughput.oneWorker.trials, spec: THROUGHPUT_SPEC }, throughput, recovery };
+    return {
+      machine: { cores: availableParallelism(), load: loadavg().map((x) => round(x, 2)) },
+      sweep: { trials: throughput.oneWorker.trials, spec: THROUGHPUT_SPEC },
+      throughput,
+      recovery,
+    };
   } finally {
     for (const p of procs) if (p.child.exitCode === null && p.child.signalCode === null) p.child.kill('SIGKILL');
     await redis.stop();
@@ -211,7 +233,9 @@ async function startRedis(dir) {
       srv.close(() => resolve(p));
     });
   });
-  const child = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dir], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dir], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   await new Promise((resolve, reject) => {
     let out = '';
     const timer = setTimeout(() => reject(new Error(`redis-server not ready: ${out}`)), 15_000);

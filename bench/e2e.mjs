@@ -11,8 +11,9 @@
  *
  *   node bench/e2e.mjs [--runs 3] [--full]
  */
-import Database from 'better-sqlite3';
+
 import { join } from 'node:path';
+import Database from 'better-sqlite3';
 import { flags, isMain, log, ROOT, runNode, stats, tempDir, timeCommand } from './lib.mjs';
 
 const SPEC = 'sweeps/quickstart.yaml';
@@ -84,7 +85,15 @@ export async function measureE2e({ runs = 3, full = false } = {}) {
     trials: base.totalTrials,
     sweepWallMs: sweepMs,
     sweepComplete: rows.filter((r) => r.state === 'complete').length,
-    baseline: { backend: base.backend, trained: base.trained, every: base.every, perTrialMs: stats(perTrialMs), totalMs: baselineTotalMs, extrapolated: base.trained < base.totalTrials, tensorsLeaked: base.tensorsLeaked },
+    baseline: {
+      backend: base.backend,
+      trained: base.trained,
+      every: base.every,
+      perTrialMs: stats(perTrialMs),
+      totalMs: baselineTotalMs,
+      extrapolated: base.trained < base.totalTrials,
+      tensorsLeaked: base.tensorsLeaked,
+    },
     speedup: baselineTotalMs / sweepMs.median,
     metrics: { minority_f1: metric('minority_f1'), pr_auc: metric('pr_auc') },
   };

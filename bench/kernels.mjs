@@ -15,7 +15,10 @@ import { flags } from './lib.mjs';
 const f = flags();
 await initBackend(f.backend ?? 'wasm');
 const K = Number(f.k ?? 32);
-const [d, ...hidden] = String(f.arch ?? '2-16-16-1').split('-').map(Number).slice(0, -1);
+const [d, ...hidden] = String(f.arch ?? '2-16-16-1')
+  .split('-')
+  .map(Number)
+  .slice(0, -1);
 const n = 512;
 const members = Array.from({ length: K }, (_, k) => ({
   seed: k + 1,
@@ -47,7 +50,9 @@ for (const k of info.kernels) {
   a.ms += ms;
   agg.set(key, a);
 }
-console.log(`${tf.getBackend()} ${model.layout} layout, K=${K}, ${f.arch ?? '2-16-16-1'}: ${(info.kernels.length / steps).toFixed(0)} kernels per step, ${((total / steps) * 1000).toFixed(0)} us of kernel time per step (${((wall / steps) * 1000).toFixed(0)} us wall while profiling)`);
+console.log(
+  `${tf.getBackend()} ${model.layout} layout, K=${K}, ${f.arch ?? '2-16-16-1'}: ${(info.kernels.length / steps).toFixed(0)} kernels per step, ${((total / steps) * 1000).toFixed(0)} us of kernel time per step (${((wall / steps) * 1000).toFixed(0)} us wall while profiling)`,
+);
 console.log('   ms/step  calls/step  kernel [input shapes]');
 for (const [k, v] of [...agg.entries()].sort((a, b) => b[1].ms - a[1].ms).slice(0, Number(f.top ?? 25))) {
   console.log(`${(v.ms / steps).toFixed(3).padStart(10)}  ${(v.n / steps).toFixed(1).padStart(10)}  ${k}`);

@@ -49,7 +49,11 @@ export function runNode(script, args = [], { nodeArgs = [], env = {}, cwd = ROOT
     });
     child.on('error', reject);
     child.on('close', (code) => {
-      const last = out.trim().split('\n').reverse().find((l) => l.startsWith('{'));
+      const last = out
+        .trim()
+        .split('\n')
+        .reverse()
+        .find((l) => l.startsWith('{'));
       if (code !== 0 || !last) {
         reject(new Error(`${script} ${args.join(' ')} exited with ${code}\n${err.slice(-4000)}${out.slice(-2000)}`));
         return;

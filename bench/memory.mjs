@@ -34,7 +34,14 @@ function snapshot(trials) {
   global.gc?.();
   const m = process.memoryUsage();
   const t = tf.memory();
-  return { trials, rssMb: m.rss / 2 ** 20, heapUsedMb: m.heapUsed / 2 ** 20, externalMb: m.external / 2 ** 20, tensors: t.numTensors, tensorMb: t.numBytes / 2 ** 20 };
+  return {
+    trials,
+    rssMb: m.rss / 2 ** 20,
+    heapUsedMb: m.heapUsed / 2 ** 20,
+    externalMb: m.external / 2 ** 20,
+    tensors: t.numTensors,
+    tensorMb: t.numBytes / 2 ** 20,
+  };
 }
 
 export async function measureMemory({ checkpoints = [100, 1000], cohortSize = DEFAULT_COHORT_SIZE } = {}) {

@@ -62,7 +62,9 @@ export async function measureOverhead({ sizes = [1000, 10000], runs = 3, fixedTr
       per[n].perTrialMs.push(c);
       per[n].allInPerTrialMs.push(res.wallMs / n);
       per[n].wallMs.push(res.wallMs);
-      log(`overhead ${n} trials: ${(res.wallMs / 1000).toFixed(1)} s wall (pool start-up ${(res.warmMs / 1000).toFixed(2)} s, other fixed ${(other / 1000).toFixed(2)} s) → ${c.toFixed(3)} ms/trial`);
+      log(
+        `overhead ${n} trials: ${(res.wallMs / 1000).toFixed(1)} s wall (pool start-up ${(res.warmMs / 1000).toFixed(2)} s, other fixed ${(other / 1000).toFixed(2)} s) → ${c.toFixed(3)} ms/trial`,
+      );
     }
   }
   const out = { cohortSize: DEFAULT_COHORT_SIZE, fixed: { startupMs: stats(fixed.startupMs), otherMs: stats(fixed.otherMs) }, sizes: {} };

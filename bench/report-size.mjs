@@ -56,11 +56,32 @@ function synthetic(trial, index) {
   const alpha = c.loss.kind === 'bce' ? 0.5 : c.loss.alpha === 'inverse' ? 1 - imb : c.loss.alpha === 'none' ? 0.5 : c.loss.alpha;
   const seed = c.seed;
   const base = 0.95 - 2.5 * (0.1 - imb) - 0.02 * Math.abs(Math.log10(c.train.learning_rate / 0.01));
-  const f1 = Math.min(0.99, Math.max(0.01, base + 0.03 * Math.exp(-((gamma - 2) ** 2) / 4) * (1 - imb * 5) - 0.05 * Math.abs(alpha - 0.6) + 0.03 * noise(seed, imb) + 0.01 * noise(index)));
+  const f1 = Math.min(
+    0.99,
+    Math.max(
+      0.01,
+      base + 0.03 * Math.exp(-((gamma - 2) ** 2) / 4) * (1 - imb * 5) - 0.05 * Math.abs(alpha - 0.6) + 0.03 * noise(seed, imb) + 0.01 * noise(index),
+    ),
+  );
   const timings = { cohort_size: 32, setup_ms: 40, train_ms: 900 + 100 * noise(index, 7), eval_ms: 20 };
-  const common = { key: trial.key, backend: 'wasm', worker: `bench/${process.pid}/${index % 2}`, alpha_used: c.loss.kind === 'bce' || c.loss.alpha === 'none' ? null : alpha, train_positive_fraction: imb, n_train: 6000, n_test: 2000, timings };
+  const common = {
+    key: trial.key,
+    backend: 'wasm',
+    worker: `bench/${process.pid}/${index % 2}`,
+    alpha_used: c.loss.kind === 'bce' || c.loss.alpha === 'none' ? null : alpha,
+    train_positive_fraction: imb,
+    n_train: 6000,
+    n_test: 2000,
+    timings,
+  };
   if (index % 97 === 13) {
-    return { ...common, state: 'failed', error: index % 2 ? `cohort timed out after 30 min (execution.trial_timeout)` : `NaN loss at epoch ${index % EPOCHS} for trial ${trial.key}`, metrics: null, curves: [] };
+    return {
+      ...common,
+      state: 'failed',
+      error: index % 2 ? `cohort timed out after 30 min (execution.trial_timeout)` : `NaN loss at epoch ${index % EPOCHS} for trial ${trial.key}`,
+      metrics: null,
+      curves: [],
+    };
   }
   const probs = new Uint8Array(RESOLUTION * RESOLUTION);
   const tilt = 0.8 + gamma / 10;
@@ -81,7 +102,8 @@ function synthetic(trial, index) {
     label.push(pos ? 1 : 0);
   }
   const curves = [];
-  for (let e = 1; e <= EPOCHS; e++) curves.push({ epoch: e, train_loss: 0.3 / e + 0.05, eval_loss: 0.35 / e + 0.06, eval_log_loss: 0.2 / e + 0.08, eval_pr_auc: f1 + 0.05 - 0.3 / e });
+  for (let e = 1; e <= EPOCHS; e++)
+    curves.push({ epoch: e, train_loss: 0.3 / e + 0.05, eval_loss: 0.35 / e + 0.06, eval_log_loss: 0.2 / e + 0.08, eval_pr_auc: f1 + 0.05 - 0.3 / e });
   return {
     ...common,
     state: 'complete',
@@ -121,8 +143,15 @@ export function buildSyntheticDb(file, trials = 10_000) {
     store.plan(all, false);
     for (let i = 0; i < all.length; i += 500) {
       const batch = all.slice(i, i + 500);
-      store.markRunning(batch.map((t) => t.key), runId, `bench-${i}`);
-      store.record(batch.map((t, j) => synthetic(t, i + j)), runId);
+      store.markRunning(
+        batch.map((t) => t.key),
+        runId,
+        `bench-${i}`,
+      );
+      store.record(
+        batch.map((t, j) => synthetic(t, i + j)),
+        runId,
+      );
     }
     store.finishRun(runId, 'failed', { planned: all.length, completed: all.length, failed: 0, wallMs: all.length * 120 });
   } finally {
@@ -139,7 +168,14 @@ export async function measureReport({ trials = 10_000, keep = false } = {}) {
     const db = buildSyntheticDb(join(dir, 'bench.db'), trials);
     const buildDbMs = performance.now() - t0;
     const r = await writeReport({ db: db.file, out: join(dir, 'report.html') });
-    return { trials: db.trials, ms: Math.round(r.ms), bytes: r.bytes, buildDbMs: Math.round(buildDbMs), dbBytes: statSync(db.file).size, path: keep ? r.path : undefined };
+    return {
+      trials: db.trials,
+      ms: Math.round(r.ms),
+      bytes: r.bytes,
+      buildDbMs: Math.round(buildDbMs),
+      dbBytes: statSync(db.file).size,
+      path: keep ? r.path : undefined,
+    };
   } finally {
     if (!keep) rmSync(dir, { recursive: true, force: true });
   }
@@ -152,6 +188,8 @@ if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
   const r = await measureReport({ trials, keep: args.includes('--keep') });
   const ok = r.ms < 10_000 && r.bytes < 5e6;
   console.log(JSON.stringify(r));
-  console.log(`report at ${r.trials} trials: ${(r.ms / 1000).toFixed(2)} s, ${(r.bytes / 1e6).toFixed(2)} MB (targets: < 10 s, < 5 MB) ${ok ? 'OK' : 'OVER TARGET'}`);
+  console.log(
+    `report at ${r.trials} trials: ${(r.ms / 1000).toFixed(2)} s, ${(r.bytes / 1e6).toFixed(2)} MB (targets: < 10 s, < 5 MB) ${ok ? 'OK' : 'OVER TARGET'}`,
+  );
   if (!ok) process.exitCode = 1;
 }

@@ -71,12 +71,30 @@ const row = (section, figure, value, target, pass) => rows.push({ section, figur
 if (ok(S.overhead)) {
   const o = S.overhead;
   for (const [n, v] of Object.entries(o.sizes)) {
-    row('1 overhead', `per trial at ${fmtNum(Number(n))} trials (cohorts of ${o.cohortSize}, the default)`, fmtStats(v.perTrialMs, 3, 'ms'), '< 1 ms', v.perTrialMs.median < 1);
+    row(
+      '1 overhead',
+      `per trial at ${fmtNum(Number(n))} trials (cohorts of ${o.cohortSize}, the default)`,
+      fmtStats(v.perTrialMs, 3, 'ms'),
+      '< 1 ms',
+      v.perTrialMs.median < 1,
+    );
   }
   if (o.flatness) row('1 overhead', `10k per-trial cost / 1k per-trial cost`, `${o.flatness.ratio.toFixed(2)}×`, '≤ 1.2×', o.flatness.ratio <= 1.2);
   const first = Object.values(o.sizes)[0];
-  row('1 overhead', `fixed cost per sweep (pool start-up + the rest)`, `${fmtStats(o.fixed.startupMs, 0, 'ms')} + ${fmtStats(o.fixed.otherMs, 0, 'ms')}`, '–', null);
-  row('1 overhead', `all-in wall per trial at ${fmtNum(Number(Object.keys(o.sizes)[0]))} trials (fixed cost included)`, fmtStats(first.allInPerTrialMs, 2, 'ms'), '–', null);
+  row(
+    '1 overhead',
+    `fixed cost per sweep (pool start-up + the rest)`,
+    `${fmtStats(o.fixed.startupMs, 0, 'ms')} + ${fmtStats(o.fixed.otherMs, 0, 'ms')}`,
+    '–',
+    null,
+  );
+  row(
+    '1 overhead',
+    `all-in wall per trial at ${fmtNum(Number(Object.keys(o.sizes)[0]))} trials (fixed cost included)`,
+    fmtStats(first.allInPerTrialMs, 2, 'ms'),
+    '–',
+    null,
+  );
 } else if (S.overhead) row('1 overhead', 'orchestration overhead', 'error', '< 1 ms', false);
 
 for (const id of ['cohortWasm', 'cohortCpu']) {
@@ -91,7 +109,13 @@ for (const id of ['cohortWasm', 'cohortCpu']) {
     const one = a.byK[1] ?? a.byK['1'];
     if (!at) continue;
     const target = c.backend === 'wasm';
-    row('2 cohort', `${c.backend} ${arch}: speedup at K=${K} (default) vs K=1 [${fmtNum(one.trialSamplesPerSec.median / 1000)}k → ${fmtNum(at.trialSamplesPerSec.median / 1000)}k trial-samples/s]`, fmtStats(at.speedup, 1, '×'), target ? '≥ 10×' : '–', target ? at.speedup.median >= 10 : null);
+    row(
+      '2 cohort',
+      `${c.backend} ${arch}: speedup at K=${K} (default) vs K=1 [${fmtNum(one.trialSamplesPerSec.median / 1000)}k → ${fmtNum(at.trialSamplesPerSec.median / 1000)}k trial-samples/s]`,
+      fmtStats(at.speedup, 1, '×'),
+      target ? '≥ 10×' : '–',
+      target ? at.speedup.median >= 10 : null,
+    );
   }
 }
 
@@ -100,24 +124,54 @@ if (ok(S.threads)) {
   for (const [n, v] of Object.entries(t.byThreads)) {
     if (Number(n) === 1) continue;
     const target = Number(n) === 2 ? 1.7 : null;
-    row('3 threads', `trials/s with ${n} threads vs 1 [${fmtNum(t.byThreads[1].trialsPerSec.median, 1)} → ${fmtNum(v.trialsPerSec.median, 1)} trials/s]`, fmtStats(v.scaling, 2, '×'), target ? `≥ ${target}× on ${t.cores} cores` : '–', target ? v.scaling.median >= target : null);
+    row(
+      '3 threads',
+      `trials/s with ${n} threads vs 1 [${fmtNum(t.byThreads[1].trialsPerSec.median, 1)} → ${fmtNum(v.trialsPerSec.median, 1)} trials/s]`,
+      fmtStats(v.scaling, 2, '×'),
+      target ? `≥ ${target}× on ${t.cores} cores` : '–',
+      target ? v.scaling.median >= target : null,
+    );
   }
 } else if (S.threads) row('3 threads', 'thread scaling', 'error', '≥ 1.7×', false);
 
 if (ok(S.e2e)) {
   const e = S.e2e;
   const how = e.baseline.extrapolated ? `${e.baseline.trained} of ${e.trials} trained, × ${e.trials}/${e.baseline.trained}` : `all ${e.trials}`;
-  row('4 end to end', `quickstart (${e.trials} trials): focal-sweep ${fmtStats({ ...e.sweepWallMs, median: e.sweepWallMs.median / 1000, min: e.sweepWallMs.min / 1000, max: e.sweepWallMs.max / 1000, runs: e.sweepWallMs.runs }, 1, 's')} vs plain loop ${fmtNum(e.baseline.totalMs / 1000, 0)} s (${how})`, `${e.speedup.toFixed(1)}× faster`, '≥ 10×', e.speedup >= 10);
+  row(
+    '4 end to end',
+    `quickstart (${e.trials} trials): focal-sweep ${fmtStats({ ...e.sweepWallMs, median: e.sweepWallMs.median / 1000, min: e.sweepWallMs.min / 1000, max: e.sweepWallMs.max / 1000, runs: e.sweepWallMs.runs }, 1, 's')} vs plain loop ${fmtNum(e.baseline.totalMs / 1000, 0)} s (${how})`,
+    `${e.speedup.toFixed(1)}× faster`,
+    '≥ 10×',
+    e.speedup >= 10,
+  );
   for (const [m, v] of Object.entries(e.metrics)) {
-    row('4 end to end', `mean ${m} on the ${v.n} trials both trained: focal-sweep ${v.sweepMean.toFixed(3)} vs plain ${v.plainMean.toFixed(3)} (diff ${v.meanDiff >= 0 ? '+' : ''}${v.meanDiff.toFixed(3)} ± ${(2 * v.diffSe).toFixed(3)}; seed-to-seed sd ${v.seedSd.toFixed(3)})`, v.withinNoise ? 'same within noise' : 'differs', 'same within noise', v.withinNoise);
+    row(
+      '4 end to end',
+      `mean ${m} on the ${v.n} trials both trained: focal-sweep ${v.sweepMean.toFixed(3)} vs plain ${v.plainMean.toFixed(3)} (diff ${v.meanDiff >= 0 ? '+' : ''}${v.meanDiff.toFixed(3)} ± ${(2 * v.diffSe).toFixed(3)}; seed-to-seed sd ${v.seedSd.toFixed(3)})`,
+      v.withinNoise ? 'same within noise' : 'differs',
+      'same within noise',
+      v.withinNoise,
+    );
   }
 } else if (S.e2e) row('4 end to end', 'quickstart vs plain loop', 'error', '≥ 10×', false);
 
 if (ok(S.memory)) {
   const m = S.memory;
   const [a, b] = [m.snapshots[0], m.snapshots[m.snapshots.length - 1]];
-  row('5 memory', `worker RSS after ${fmtNum(b.trials)} trials / after ${fmtNum(a.trials)} [${a.rssMb.toFixed(0)} → ${b.rssMb.toFixed(0)} MB]`, `${m.rssRatio.toFixed(2)}×`, '≤ 1.2×', m.rssRatio <= 1.2);
-  row('5 memory', `tfjs tensors after ${fmtNum(a.trials)} / ${fmtNum(b.trials)} trials (max during: ${m.tensorsMax})`, `${a.tensors} / ${b.tensors}`, 'flat', a.tensors === b.tensors);
+  row(
+    '5 memory',
+    `worker RSS after ${fmtNum(b.trials)} trials / after ${fmtNum(a.trials)} [${a.rssMb.toFixed(0)} → ${b.rssMb.toFixed(0)} MB]`,
+    `${m.rssRatio.toFixed(2)}×`,
+    '≤ 1.2×',
+    m.rssRatio <= 1.2,
+  );
+  row(
+    '5 memory',
+    `tfjs tensors after ${fmtNum(a.trials)} / ${fmtNum(b.trials)} trials (max during: ${m.tensorsMax})`,
+    `${a.tensors} / ${b.tensors}`,
+    'flat',
+    a.tensors === b.tensors,
+  );
 } else if (S.memory) row('5 memory', 'worker memory', 'error', '≤ 1.2×', false);
 
 if (S.report) {
@@ -125,7 +179,13 @@ if (S.report) {
   if (!ok(r)) row('6 report', 'report build time and size', 'error', '< 10 s, < 5 MB', false);
   else
     for (const v of Object.values(r.sizes)) {
-      row('6 report', `build time at ${fmtNum(v.trials)} trials`, fmtStats({ ...v.ms, median: v.ms.median / 1000, min: v.ms.min / 1000, max: v.ms.max / 1000 }, 2, 's'), '< 10 s', v.ms.median < 10_000);
+      row(
+        '6 report',
+        `build time at ${fmtNum(v.trials)} trials`,
+        fmtStats({ ...v.ms, median: v.ms.median / 1000, min: v.ms.min / 1000, max: v.ms.max / 1000 }, 2, 's'),
+        '< 10 s',
+        v.ms.median < 10_000,
+      );
       row('6 report', `file size at ${fmtNum(v.trials)} trials`, `${(v.bytes.median / 1e6).toFixed(2)} MB`, '< 5 MB', v.bytes.median < 5e6);
     }
 }
@@ -139,16 +199,29 @@ const jsonFile = join(BENCH_DIR, 'results', `${stamp}.json`);
 writeFileSync(jsonFile, `${JSON.stringify(results, null, 1)}\n`);
 
 const mark = (p) => (p === true ? 'pass' : p === false ? '**MISS**' : '');
-const table = ['| # | figure | result: median (min–max) | target | |', '|---|---|---|---|---|', ...rows.map((r) => `| ${r.section} | ${r.figure} | ${r.value} | ${r.target} | ${mark(r.pass)} |`)].join('\n');
+const table = [
+  '| # | figure | result: median (min–max) | target | |',
+  '|---|---|---|---|---|',
+  ...rows.map((r) => `| ${r.section} | ${r.figure} | ${r.value} | ${r.target} | ${mark(r.pass)} |`),
+].join('\n');
 
 if (!only && !quick) writeFileSync(join(BENCH_DIR, 'RESULTS.md'), resultsMarkdown(results, table, relative(BENCH_DIR, jsonFile)));
 
 // console table
 const w = [12, Math.min(110, Math.max(...rows.map((r) => r.figure.length))), Math.max(...rows.map((r) => String(r.value).length)), 22];
 const cut = (s, n) => (s.length > n ? `${s.slice(0, n - 1)}…` : s.padEnd(n));
-console.log(`\nfocal-sweep benchmarks — ${results.machine.cpu}, ${results.machine.cores} cores, node ${results.machine.node}, load ${results.machine.loadBefore.join(' ')} → ${results.machine.loadAfter.join(' ')}`);
-for (const r of rows) console.log(`${cut(r.section, w[0])}  ${cut(r.figure, w[1])}  ${cut(String(r.value), w[2])}  ${cut(r.target, w[3])}  ${r.pass === true ? 'pass' : r.pass === false ? 'MISS' : ''}`);
-console.log(`\ntotal ${Math.floor(results.totalS / 60)} min ${Math.round(results.totalS % 60)} s (${Object.entries(results.durationsS).map(([k, v]) => `${k} ${v} s`).join(', ')})`);
+console.log(
+  `\nfocal-sweep benchmarks — ${results.machine.cpu}, ${results.machine.cores} cores, node ${results.machine.node}, load ${results.machine.loadBefore.join(' ')} → ${results.machine.loadAfter.join(' ')}`,
+);
+for (const r of rows)
+  console.log(
+    `${cut(r.section, w[0])}  ${cut(r.figure, w[1])}  ${cut(String(r.value), w[2])}  ${cut(r.target, w[3])}  ${r.pass === true ? 'pass' : r.pass === false ? 'MISS' : ''}`,
+  );
+console.log(
+  `\ntotal ${Math.floor(results.totalS / 60)} min ${Math.round(results.totalS % 60)} s (${Object.entries(results.durationsS)
+    .map(([k, v]) => `${k} ${v} s`)
+    .join(', ')})`,
+);
 console.log(`results: ${relative(ROOT, jsonFile)}${!only && !quick ? ', bench/RESULTS.md' : ' (RESULTS.md not rewritten: partial run)'}`);
 
 function resultsMarkdown(res, table, jsonRel) {
@@ -158,16 +231,30 @@ function resultsMarkdown(res, table, jsonRel) {
   const lines = [];
   lines.push('# Benchmarks', '');
   lines.push(`Written by \`npm run bench\` (bench/run.mjs) on ${res.started.slice(0, 16).replace('T', ' ')} UTC; raw numbers in [${jsonRel}](${jsonRel}).`);
-  lines.push(`Every figure is the median of several runs with min–max; ratios are measured within one run (alternating the things compared). Total: ${Math.floor(res.totalS / 60)} min ${Math.round(res.totalS % 60)} s.`, '');
+  lines.push(
+    `Every figure is the median of several runs with min–max; ratios are measured within one run (alternating the things compared). Total: ${Math.floor(res.totalS / 60)} min ${Math.round(res.totalS % 60)} s.`,
+    '',
+  );
   lines.push('## Machine', '');
-  lines.push(`${m.cpu}, ${m.cores} cores, ${m.memory_gb} GB, ${m.os}, Node ${m.node}. Load average (1/5/15 min) before: ${m.loadBefore.join(' / ')}, after: ${m.loadAfter.join(' / ')}. The machine is shared with other people's test runs, so single figures move by ±30%; the ratios are steadier.`, '');
-  lines.push(`Versions: ${Object.entries(v).map(([k, x]) => `${k} ${x}`).join(', ')}.`, '');
+  lines.push(
+    `${m.cpu}, ${m.cores} cores, ${m.memory_gb} GB, ${m.os}, Node ${m.node}. Load average (1/5/15 min) before: ${m.loadBefore.join(' / ')}, after: ${m.loadAfter.join(' / ')}. The machine is shared with other people's test runs, so single figures move by ±30%; the ratios are steadier.`,
+    '',
+  );
+  lines.push(
+    `Versions: ${Object.entries(v)
+      .map(([k, x]) => `${k} ${x}`)
+      .join(', ')}.`,
+    '',
+  );
   lines.push('## Results', '', table, '');
   lines.push(`Default cohort size: **${res.defaultCohortSize}** (src/scheduler/spec.ts, chosen from section 2).`, '');
 
   if (sec.cohortWasm?.archs || sec.cohortCpu?.archs) {
     lines.push('## 2. Cohort speedup in detail', '');
-    lines.push('Trial-samples/s = training samples per second summed over the K trials of one batched model (fit(), batch 64, Adam, one thread); speedup over K = 1 in the same round.', '');
+    lines.push(
+      'Trial-samples/s = training samples per second summed over the K trials of one batched model (fit(), batch 64, Adam, one thread); speedup over K = 1 in the same round.',
+      '',
+    );
     for (const c of [sec.cohortWasm, sec.cohortCpu]) {
       if (!c?.archs) continue;
       for (const [arch, a] of Object.entries(c.archs)) {
@@ -176,14 +263,20 @@ function resultsMarkdown(res, table, jsonRel) {
         lines.push(`| K | ${ks.join(' | ')} |`, `|---|${ks.map(() => '---').join('|')}|`);
         lines.push(`| trial-samples/s | ${ks.map((k) => `${fmtNum(a.byK[k].trialSamplesPerSec.median / 1000)}k`).join(' | ')} |`);
         lines.push(`| per trial | ${ks.map((k) => `${fmtNum(a.byK[k].trialSamplesPerSec.median / 1000 / Number(k), 1)}k`).join(' | ')} |`);
-        lines.push(`| speedup vs K=1 | ${ks.map((k) => `${fmtNum(a.byK[k].speedup.median, 1)}× (${fmtNum(a.byK[k].speedup.min, 1)}–${fmtNum(a.byK[k].speedup.max, 1)})`).join(' | ')} |`, '');
+        lines.push(
+          `| speedup vs K=1 | ${ks.map((k) => `${fmtNum(a.byK[k].speedup.median, 1)}× (${fmtNum(a.byK[k].speedup.min, 1)}–${fmtNum(a.byK[k].speedup.max, 1)})`).join(' | ')} |`,
+          '',
+        );
       }
     }
   }
   if (sec.threads?.byThreads) {
     lines.push('## 3. Thread scaling in detail', '');
     lines.push(`| threads | trials/s (pool start-up excluded) | scaling | cores busy | trials/s all-in | pool start-up |`, '|---|---|---|---|---|---|');
-    for (const [n, x] of Object.entries(sec.threads.byThreads)) lines.push(`| ${n} | ${fmtStats(x.trialsPerSec, 1)} | ${fmtStats(x.scaling, 2, '×')} | ${fmtStats(x.coresUsed, 2)} | ${fmtStats(x.allInTrialsPerSec, 1)} | ${fmtStats(x.startupMs, 0, 'ms')} |`);
+    for (const [n, x] of Object.entries(sec.threads.byThreads))
+      lines.push(
+        `| ${n} | ${fmtStats(x.trialsPerSec, 1)} | ${fmtStats(x.scaling, 2, '×')} | ${fmtStats(x.coresUsed, 2)} | ${fmtStats(x.allInTrialsPerSec, 1)} | ${fmtStats(x.startupMs, 0, 'ms')} |`,
+      );
     lines.push('');
   }
   lines.push('## How each figure is measured', '');
@@ -203,10 +296,10 @@ function resultsMarkdown(res, table, jsonRel) {
     '',
     '- **Training step** (src/worker/model.ts; `node --cpu-prof`, tf.profile): a step was ~190 tfjs kernels plus a gradient tape (tf.variableGrads, Adam per weight tensor, scalar tensors made per op, a slice per batch). Now ~65-75 kernels: one flat parameter buffer with one Adam/SGD pass, a hand-written backward pass with the closed-form focal/BCE gradient (checked against tf.grads in test/model-gradients.test.ts), per-sample constants computed in JS and uploaded per batch, scalars made once. wasm 2-16-16-1: K=1 ~15k → ~70-100k, K=32 ~264k → ~650-830k trial-samples/s.',
     '- **wasm layout**: wasm runs batched matMul in a scalar fallback loop (its XNNPACK path only takes unbatched products); the per-member products are depthwise convolutions (member = channel), ~7× faster per product at K=32. One conv gives weight and bias gradients together (a row of ones under each layer input), and the flat parameters are split by a small heap-to-heap kernel (tf.split copies the whole buffer out of the wasm heap once per part). cpu: biases added and summed as matMuls with ones (its broadcasting add takes a per-element index path): K=8 31k → 59k.',
-    '- **Per-trial work in the worker** (src/worker/task.ts): datasets generated once per cohort per dataset, decision-grid points once per dataset, the grid\'s sigmoid in tfjs instead of a JS exp per point, the eval split laid out once per cohort, last-epoch test logits reused: worker CPU per zero-epoch trial ~1.6 → ~0.8 ms.',
-    '- **Scheduler** (src/scheduler/run.ts, grid.ts; src/store/store.ts): a free thread gets its next cohort before the previous cohort\'s results are written (workers idled ~30% of the time on fast trials); setting keys hashed once per setting, not per trial (expandGrid 48 → 27 µs/trial); dataset points written once per dataset. Overhead per trial at 10,000 trials ~0.9-1.0 → ~0.6-0.7 ms.',
+    "- **Per-trial work in the worker** (src/worker/task.ts): datasets generated once per cohort per dataset, decision-grid points once per dataset, the grid's sigmoid in tfjs instead of a JS exp per point, the eval split laid out once per cohort, last-epoch test logits reused: worker CPU per zero-epoch trial ~1.6 → ~0.8 ms.",
+    "- **Scheduler** (src/scheduler/run.ts, grid.ts; src/store/store.ts): a free thread gets its next cohort before the previous cohort's results are written (workers idled ~30% of the time on fast trials); setting keys hashed once per setting, not per trial (expandGrid 48 → 27 µs/trial); dataset points written once per dataset. Overhead per trial at 10,000 trials ~0.9-1.0 → ~0.6-0.7 ms.",
     '',
-    '**Targets that are missed or marginal, and why.** (1) Cohort speedup on wasm: the same changes made K = 1 about 7× faster (15k → ~100k trial-samples/s) and K = 32 about 2.8× faster (264k → ~700k), so the ratio fell while every absolute figure rose. At K = 32 a step is compute-bound in tfjs-wasm kernels (XNNPACK grouped convolutions at 1-2 GMAC/s, scalar exp/softplus, memory-bound transposes), and larger cohorts stop paying beyond K ≈ 32 (K = 64 is no faster); getting to 10× would need faster kernels (tfjs-node\'s native backend, or custom wasm kernels), not fewer ops. For 20-64-64-1 one model is compute-bound already at K = 1 (16k multiply-adds per sample), so batching has little overhead left to remove: ~2×. (2) Thread scaling: one worker keeps ~1.06-1.1 cores busy (V8 compiles and collects garbage on helper threads, which the idle second core absorbs in the one-thread run), so two threads on two cores can reach ~1.8× at best; it measures 1.65-1.82× on a quiet machine and less when other processes take CPU (the load averages are above). Raw wasm kernels scale 1.85-1.9× here.',
+    "**Targets that are missed or marginal, and why.** (1) Cohort speedup on wasm: the same changes made K = 1 about 7× faster (15k → ~100k trial-samples/s) and K = 32 about 2.8× faster (264k → ~700k), so the ratio fell while every absolute figure rose. At K = 32 a step is compute-bound in tfjs-wasm kernels (XNNPACK grouped convolutions at 1-2 GMAC/s, scalar exp/softplus, memory-bound transposes), and larger cohorts stop paying beyond K ≈ 32 (K = 64 is no faster); getting to 10× would need faster kernels (tfjs-node's native backend, or custom wasm kernels), not fewer ops. For 20-64-64-1 one model is compute-bound already at K = 1 (16k multiply-adds per sample), so batching has little overhead left to remove: ~2×. (2) Thread scaling: one worker keeps ~1.06-1.1 cores busy (V8 compiles and collects garbage on helper threads, which the idle second core absorbs in the one-thread run), so two threads on two cores can reach ~1.8× at best; it measures 1.65-1.82× on a quiet machine and less when other processes take CPU (the load averages are above). Raw wasm kernels scale 1.85-1.9× here.",
     '',
   );
   return lines.join('\n');

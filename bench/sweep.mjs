@@ -26,7 +26,11 @@ export async function warmExecutor(threads, specText) {
   const executor = new LocalExecutor({ threads });
   const first = expandGrid(parseSpec(specText, 'warm.yaml'))
     .trials.slice(0, DEFAULT_COHORT_SIZE)
-    .map((t) => ({ ...t, key: `warm-${t.key}`, config: { ...t.config, train: { ...t.config.train, epochs: Math.min(1, t.config.train.epochs), eval_every: 1 } } }));
+    .map((t) => ({
+      ...t,
+      key: `warm-${t.key}`,
+      config: { ...t.config, train: { ...t.config.train, epochs: Math.min(1, t.config.train.epochs), eval_every: 1 } },
+    }));
   // one cohort per thread, all at once, so that every thread initialises
   const cohorts = Array.from({ length: threads }, () => planCohorts(first, { cohortSize: first.length, workers: 1, backend: 'auto' })[0]);
   await Promise.all(cohorts.map((c) => executor.run(c, new AbortController().signal)));

@@ -48,13 +48,19 @@ export async function measureThreads({ threads, runs = 3 } = {}) {
         per[t].allInTrialsPerSec.push(res.summary.complete / (res.wallMs / 1000));
         per[t].startupMs.push(res.warmMs);
         per[t].coresUsed.push(res.coresUsed);
-        log(`threads ${t}: ${res.summary.complete} trials in ${(res.workMs / 1000).toFixed(2)} s after a ${(res.warmMs / 1000).toFixed(2)} s pool start-up → ${tps.toFixed(1)} trials/s (×${(tps / base).toFixed(2)}), ${res.coresUsed.toFixed(2)} cores busy`);
+        log(
+          `threads ${t}: ${res.summary.complete} trials in ${(res.workMs / 1000).toFixed(2)} s after a ${(res.warmMs / 1000).toFixed(2)} s pool start-up → ${tps.toFixed(1)} trials/s (×${(tps / base).toFixed(2)}), ${res.coresUsed.toFixed(2)} cores busy`,
+        );
       } finally {
         cleanup();
       }
     }
   }
-  return { cores, trials: THREADS_TRIALS, byThreads: Object.fromEntries(counts.map((t) => [t, Object.fromEntries(Object.entries(per[t]).map(([k, v]) => [k, stats(v)]))])) };
+  return {
+    cores,
+    trials: THREADS_TRIALS,
+    byThreads: Object.fromEntries(counts.map((t) => [t, Object.fromEntries(Object.entries(per[t]).map(([k, v]) => [k, stats(v)]))])),
+  };
 }
 
 if (isMain(import.meta.url)) {

@@ -18,7 +18,10 @@ function fail(err: unknown): never {
   const code = exitCodeOf(err);
   const msg = err instanceof Error ? err.message : String(err);
   if (code === 2) process.stderr.write(`error: ${msg}\n`);
-  else process.stderr.write(verbose && err instanceof Error && err.stack ? `internal error: ${err.stack}\n` : `internal error: ${msg} (--verbose shows the stack)\n`);
+  else
+    process.stderr.write(
+      verbose && err instanceof Error && err.stack ? `internal error: ${err.stack}\n` : `internal error: ${msg} (--verbose shows the stack)\n`,
+    );
   process.exit(code);
 }
 
@@ -26,13 +29,29 @@ function runCommand(y: Argv) {
   const local = y
     .positional('spec', { type: 'string', describe: 'sweep spec (YAML)', demandOption: true })
     .option('db', { type: 'string', describe: 'results database [default: results/<sweep name>.db]' })
-    .option('workers', { type: 'string', default: 'auto', describe: 'worker threads: a number, or auto (one per core); with --redis: threads to size cohorts for while no worker is connected' })
-    .option('backend', { choices: BACKEND_CHOICES, default: 'auto' as BackendChoice, describe: 'tfjs backend: auto tries tensorflow (tfjs-node), then wasm, then cpu' })
+    .option('workers', {
+      type: 'string',
+      default: 'auto',
+      describe: 'worker threads: a number, or auto (one per core); with --redis: threads to size cohorts for while no worker is connected',
+    })
+    .option('backend', {
+      choices: BACKEND_CHOICES,
+      default: 'auto' as BackendChoice,
+      describe: 'tfjs backend: auto tries tensorflow (tfjs-node), then wasm, then cpu',
+    })
     .option('retry-failed', { type: 'boolean', default: false, describe: 'also rerun trials that failed before (interrupted ones always rerun)' })
     .option('yes', { type: 'boolean', default: false, describe: 'run a grid above the 100,000-trial safety limit' })
-    .option('force-unlock', { type: 'boolean', default: false, describe: 'a run of this sweep marked running on another host is gone: take over (its running trials rerun)' })
+    .option('force-unlock', {
+      type: 'boolean',
+      default: false,
+      describe: 'a run of this sweep marked running on another host is gone: take over (its running trials rerun)',
+    })
     .option('quiet', { alias: 'q', type: 'boolean', default: false, describe: 'no plan or progress; only the summary and errors' })
-    .option('progress', { choices: ['auto', 'tty', 'plain', 'jsonl', 'none'], default: 'auto', describe: 'progress display: auto = bar on a terminal, a line every few seconds otherwise; jsonl = one JSON event per line' });
+    .option('progress', {
+      choices: ['auto', 'tty', 'plain', 'jsonl', 'none'],
+      default: 'auto',
+      describe: 'progress display: auto = bar on a terminal, a line every few seconds otherwise; jsonl = one JSON event per line',
+    });
   return addRedisRunOptions(local);
 }
 
@@ -54,7 +73,13 @@ async function main(): Promise<void> {
         };
         process.on('SIGINT', onSignal);
         process.on('SIGTERM', onSignal);
-        const progress: ProgressMode = argv.quiet ? 'none' : argv.progress === 'auto' ? (process.stdout.isTTY ? 'tty' : 'plain') : (argv.progress as ProgressMode);
+        const progress: ProgressMode = argv.quiet
+          ? 'none'
+          : argv.progress === 'auto'
+            ? process.stdout.isTTY
+              ? 'tty'
+              : 'plain'
+            : (argv.progress as ProgressMode);
         // --redis: URL and server checked here, before the database is touched.
         const distributed = await redisRunOptions(argv);
         const { runSweep } = await import('./scheduler/run.js');
@@ -74,12 +99,23 @@ async function main(): Promise<void> {
         process.exitCode = summary.exitCode;
       },
     )
-    .command('report', 'write the self-contained HTML report of a sweep: best settings, CIs, heatmaps, curves, decision regions', reportBuilder, (argv) => reportHandler(argv))
-    .command('best', 'the best settings aggregated over seeds, per imbalance ratio, with the paired difference to BCE', bestBuilder, (argv) => bestHandler(argv))
-    .command('query <sql>', 'run one read-only SQL statement against a results database (safe while a sweep writes)', queryBuilder, (argv) => queryHandler(argv))
-    .command('worker', 'serve distributed sweeps: train cohorts from a Redis queue on this machine (run --redis is the coordinator)', workerBuilder, async (argv) => {
-      process.exitCode = await workerHandler(argv);
-    })
+    .command('report', 'write the self-contained HTML report of a sweep: best settings, CIs, heatmaps, curves, decision regions', reportBuilder, (argv) =>
+      reportHandler(argv),
+    )
+    .command('best', 'the best settings aggregated over seeds, per imbalance ratio, with the paired difference to BCE', bestBuilder, (argv) =>
+      bestHandler(argv),
+    )
+    .command('query <sql>', 'run one read-only SQL statement against a results database (safe while a sweep writes)', queryBuilder, (argv) =>
+      queryHandler(argv),
+    )
+    .command(
+      'worker',
+      'serve distributed sweeps: train cohorts from a Redis queue on this machine (run --redis is the coordinator)',
+      workerBuilder,
+      async (argv) => {
+        process.exitCode = await workerHandler(argv);
+      },
+    )
     .option('verbose', { type: 'boolean', default: false, describe: 'stack traces for internal errors' })
     .demandCommand(1, 'give a command: run, report, query, best or worker')
     .strict()

@@ -18,5 +18,10 @@ export function lossLabel(loss: LossConfig): string {
 
 /** File-name-safe form of a sweep name, for the default database and report paths. */
 export function slug(name: string): string {
-  return name.replace(/[^A-Za-z0-9._-]+/g, '_').replace(/^[._]+/, '').slice(0, 100) || 'sweep';
+  return (
+    name
+      .replace(/[^A-Za-z0-9._-]+/g, '_')
+      .replace(/^[._]+/, '')
+      .slice(0, 100) || 'sweep'
+  );
 }

@@ -45,6 +45,7 @@ export function ownVersion(): string {
 
 export function versions(): Record<string, string> {
   const out: Record<string, string> = { 'focal-sweep': ownVersion(), node: process.version };
-  for (const p of ['@tensorflow/tfjs', '@tensorflow/tfjs-backend-wasm', '@tensorflow/tfjs-node', 'piscina', 'better-sqlite3', 'bullmq']) out[p] = packageVersion(p);
+  for (const p of ['@tensorflow/tfjs', '@tensorflow/tfjs-backend-wasm', '@tensorflow/tfjs-node', 'piscina', 'better-sqlite3', 'bullmq'])
+    out[p] = packageVersion(p);
   return out;
 }

@@ -8,6 +8,7 @@ const MAX_THREADS = 1024;
 export function parseThreadCount(flag: string, v: unknown): number {
   if (v === undefined || v === 'auto') return availableParallelism();
   const n = typeof v === 'number' ? v : Number(String(v).trim() || NaN);
-  if (!Number.isInteger(n) || n < 1 || n > MAX_THREADS) throw new UsageError(`--${flag}: must be a whole number from 1 to ${MAX_THREADS}, or auto, got ${JSON.stringify(v)}`);
+  if (!Number.isInteger(n) || n < 1 || n > MAX_THREADS)
+    throw new UsageError(`--${flag}: must be a whole number from 1 to ${MAX_THREADS}, or auto, got ${JSON.stringify(v)}`);
   return n;
 }

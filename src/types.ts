@@ -91,10 +91,7 @@ export type Alpha = number | 'none' | 'inverse';
 /** The loss kinds a spec may name and a worker trains. */
 export const LOSS_KINDS = ['bce', 'weighted_bce', 'focal'] as const;
 
-export type LossConfig =
-  | { kind: 'bce' }
-  | { kind: 'weighted_bce'; alpha: number | 'inverse' }
-  | { kind: 'focal'; gamma: number; alpha: Alpha };
+export type LossConfig = { kind: 'bce' } | { kind: 'weighted_bce'; alpha: number | 'inverse' } | { kind: 'focal'; gamma: number; alpha: Alpha };
 
 /** Everything that affects a trial's result, with defaults filled in; hashed into its key. */
 export interface TrialConfig {

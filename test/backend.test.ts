@@ -2,8 +2,9 @@
  * Backend choice: tensorflow (tfjs-node) if it loads, else wasm, else cpu; a forced backend that
  * cannot load is a clear error; the backend used is what trials record.
  */
-import { createRequire } from 'node:module';
+
 import { mkdtempSync, readdirSync, writeFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -36,7 +37,9 @@ describe('backend', () => {
   });
 
   it.skipIf(hasTfjsNode)('forcing tensorflow without tfjs-node is a clear error (here: not installed)', async () => {
-    await expect(initBackend('tensorflow')).rejects.toThrow(/^backend tensorflow is not available \(npm i @tensorflow\/tfjs-node needs to download libtensorflow; use --backend wasm where it cannot\): tensorflow: Cannot find (package|module) '@tensorflow\/tfjs-node'/);
+    await expect(initBackend('tensorflow')).rejects.toThrow(
+      /^backend tensorflow is not available \(npm i @tensorflow\/tfjs-node needs to download libtensorflow; use --backend wasm where it cannot\): tensorflow: Cannot find (package|module) '@tensorflow\/tfjs-node'/,
+    );
   });
 
   it.skipIf(hasTfjsNode)('the CLI refuses --backend tensorflow in one line, exit 2, before writing anything', async () => {

@@ -4,10 +4,10 @@
  */
 import { rmSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { bestRows, BEST_COLUMNS } from '../src/report/best.js';
+import { BEST_COLUMNS, bestRows } from '../src/report/best.js';
 import { buildReportModel } from '../src/report/data.js';
 import { openDatabase } from '../src/store/store.js';
-import { cli, makeFixtureDb, type Fixture } from './helpers/report-fixture.js';
+import { cli, type Fixture, makeFixtureDb } from './helpers/report-fixture.js';
 
 describe('best', () => {
   let fx: Fixture;
@@ -43,7 +43,17 @@ describe('best', () => {
     } finally {
       db.close();
     }
-    expect(rows[0]).toMatchObject({ imbalance: '90:10', rank: 1, loss: 'focal', gamma: 2, alpha: 'inverse', seeds: 3, verdict: 'better', seeds_better: 3, seeds_paired: 3 });
+    expect(rows[0]).toMatchObject({
+      imbalance: '90:10',
+      rank: 1,
+      loss: 'focal',
+      gamma: 2,
+      alpha: 'inverse',
+      seeds: 3,
+      verdict: 'better',
+      seeds_better: 3,
+      seeds_paired: 3,
+    });
     expect(rows[0].mean as number).toBeCloseTo(0.72, 12);
     expect(rows[0].delta_ci95_low as number).toBeCloseTo(0.1 - 0.0745241314, 8);
 
@@ -67,7 +77,10 @@ describe('best', () => {
   it('bad flags: one line, exit 2', async () => {
     for (const [args, message] of [
       [['--top', '0'], '--top: must be a whole number ≥ 1, got 0'],
-      [['--metric', 'nope'], '--metric: expected one of minority_f1, pr_auc, roc_auc, minority_recall, minority_precision, balanced_accuracy, mcc, accuracy, brier, log_loss; got "nope"'],
+      [
+        ['--metric', 'nope'],
+        '--metric: expected one of minority_f1, pr_auc, roc_auc, minority_recall, minority_precision, balanced_accuracy, mcc, accuracy, brier, log_loss; got "nope"',
+      ],
       [['--by', 'seed'], '--by: expected one of imbalance, none; got "seed"'],
       [['--sweep', 'other'], `${fx.file}: no sweep named "other" (have: fixture)`],
       [['--format', 'xml'], '--format: expected one of table, csv, json; got "xml"'],

@@ -12,7 +12,9 @@ const trials = (grid: string, extra = '') => expandGrid(parseSpec(`name: c\n${ex
 describe('planCohorts', () => {
   it('groups only trials whose tensors have the same shapes', () => {
     // imbalance, seed, loss and learning rate change no shapes; hidden sizes and epochs do
-    const ts = trials('  imbalance: ["90:10", "95:5"]\n  seed: [1, 2]\n  loss: [bce, {focal: {gamma: [1, 2]}}]\n  train.learning_rate: [0.01, 0.001]\n  model.hidden: [[8], [16, 16]]\n  train.epochs: [5, 10]\n');
+    const ts = trials(
+      '  imbalance: ["90:10", "95:5"]\n  seed: [1, 2]\n  loss: [bce, {focal: {gamma: [1, 2]}}]\n  train.learning_rate: [0.01, 0.001]\n  model.hidden: [[8], [16, 16]]\n  train.epochs: [5, 10]\n',
+    );
     expect(ts).toHaveLength(2 * 2 * 3 * 2 * 2 * 2);
     const cohorts = planCohorts(ts, { cohortSize: 1000, workers: 1, backend: 'auto' });
     expect(cohorts).toHaveLength(4);
@@ -34,7 +36,9 @@ describe('planCohorts', () => {
   });
 
   it('splits so the number of cohorts is a multiple of the workers (no idle thread in the last round)', () => {
-    const ts = trials('  imbalance: ["90:10", "97:3"]\n  seed: [1, 2, 3]\n  loss: [bce, {weighted_bce: {alpha: inverse}}, {focal: {gamma: [0.5, 2, 5], alpha: [none, 0.25, inverse]}}]\n');
+    const ts = trials(
+      '  imbalance: ["90:10", "97:3"]\n  seed: [1, 2, 3]\n  loss: [bce, {weighted_bce: {alpha: inverse}}, {focal: {gamma: [0.5, 2, 5], alpha: [none, 0.25, inverse]}}]\n',
+    );
     expect(ts).toHaveLength(66);
     const cohorts = planCohorts(ts, { cohortSize: 32, workers: 2, backend: 'auto' });
     expect(cohorts.map((c) => c.trials.length)).toEqual([17, 17, 16, 16]);

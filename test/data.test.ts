@@ -6,16 +6,7 @@ import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { CsvError } from '../src/errors.js';
 import type { ClassificationData, CsvData, DataConfig, MoonsData } from '../src/types.js';
-import {
-  type CsvOptions,
-  type Dataset,
-  datasetShape,
-  decisionGridPoints,
-  makeDataset,
-  readCsv,
-  standardizeRows,
-  summarizeCsv,
-} from '../src/worker/data.js';
+import { type CsvOptions, type Dataset, datasetShape, decisionGridPoints, makeDataset, readCsv, standardizeRows, summarizeCsv } from '../src/worker/data.js';
 
 const fixture = (name: string) => fileURLToPath(new URL(`./fixtures/csv/${name}`, import.meta.url));
 
@@ -138,7 +129,10 @@ describe('splits', () => {
   const configs: [string, DataConfig][] = [
     ['classification', classification()],
     ['classification odd n, val, flip_y', classification({ samples: 997, test_fraction: 0.3, validation_fraction: 0.2, flip_y: 0.3 })],
-    ['classification 5 features, 2 clusters', classification({ samples: 1501, features: 5, informative: 3, redundant: 1, clusters_per_class: 2, imbalance: 0.03, flip_y: 0.01 })],
+    [
+      'classification 5 features, 2 clusters',
+      classification({ samples: 1501, features: 5, informative: 3, redundant: 1, clusters_per_class: 2, imbalance: 0.03, flip_y: 0.01 }),
+    ],
     ['moons with val', moons({ samples: 333, test_fraction: 0.2, validation_fraction: 0.15 })],
     ['csv native', csv()],
     ['csv native, val, two features', csv({ validation_fraction: 0.25, features: ['x2', 'x1'] })],
@@ -332,8 +326,20 @@ describe('csv', () => {
     ['label column missing', 'good.csv', { label: 'target' }, 'label column "target" not found; columns are: x1, x2, bias, label', 1],
     ['feature column missing', 'good.csv', { features: ['x1', 'x9'] }, 'feature column "x9" not found; columns are: x1, x2, bias, label', 1],
     ['feature is the label', 'good.csv', { features: ['label'] }, 'feature column "label" is the label column', 1],
-    ['positive value absent', 'good.csv', { positive: 'maybe' }, 'positive value "maybe" not found in label column "label"; values seen: "yes", "no"', undefined],
-    ['positive value absent, many values', 'good.csv', { label: 'x1', positive: 'z', features: ['x2'] }, 'positive value "z" not found in label column "x1"; values seen: "0", "0.5", "1", "1.5", "2", ...', undefined],
+    [
+      'positive value absent',
+      'good.csv',
+      { positive: 'maybe' },
+      'positive value "maybe" not found in label column "label"; values seen: "yes", "no"',
+      undefined,
+    ],
+    [
+      'positive value absent, many values',
+      'good.csv',
+      { label: 'x1', positive: 'z', features: ['x2'] },
+      'positive value "z" not found in label column "x1"; values seen: "0", "0.5", "1", "1.5", "2", ...',
+      undefined,
+    ],
     ['wrong field count', 'bad_fields.csv', {}, 'expected 3 fields, found 2', 4],
     ['missing value', 'missing_value.csv', {}, 'column "x2": missing value', 3],
     ['non-numeric value', 'non_numeric.csv', {}, 'column "x1": "abc" is not a number', 5],
@@ -376,6 +382,8 @@ describe('csv content check', () => {
     const config = csv({ path: file });
     expect(makeDataset(config, 1).nTrain).toBeGreaterThan(0);
     writeFileSync(file, readFileSync(file, 'utf8').replace(/\n([^\n]*)\n$/, '\n'));
-    expect(() => makeDataset(config, 1)).toThrow(`${file}: changed since the sweep was planned (its SHA-256 differs); run the sweep again to plan it with the new content`);
+    expect(() => makeDataset(config, 1)).toThrow(
+      `${file}: changed since the sweep was planned (its SHA-256 differs); run the sweep again to plan it with the new content`,
+    );
   });
 });

@@ -2,12 +2,13 @@
  * Distributed mode at its edges: jobs that fail every attempt, payloads a worker must refuse, Ctrl-C
  * on a worker, bad or unreachable Redis URLs (and passwords never shown).
  */
-import { Queue, QueueEvents } from 'bullmq';
+
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { Queue, QueueEvents } from 'bullmq';
 import { describe, expect, it } from 'vitest';
-import { checkRedis, parseRedisUrl, redactUrl } from '../src/distributed/redis.js';
 import { checkQueueName, jobIdOf, jobNamespace } from '../src/distributed/job.js';
+import { checkRedis, parseRedisUrl, redactUrl } from '../src/distributed/redis.js';
 import { countOf, expectAllCompleteOnce, Proc, queueCounts, rows, startWorker, tmp, useRedis, writeSpec } from './helpers/distributed.js';
 import { freePort } from './helpers/redis.js';
 
@@ -15,10 +16,23 @@ const redis = useRedis();
 
 describe('Redis URLs, queue names and job ids', () => {
   it('parses redis:// and rediss:// URLs into connection options', () => {
-    expect(parseRedisUrl('redis://127.0.0.1:6380/2')).toEqual({ options: { host: '127.0.0.1', port: 6380, db: 2, connectTimeout: 5000 }, display: 'redis://127.0.0.1:6380/2' });
-    expect(parseRedisUrl('redis://cache.internal')).toMatchObject({ options: { host: 'cache.internal', port: 6379, db: 0 }, display: 'redis://cache.internal/0' });
+    expect(parseRedisUrl('redis://127.0.0.1:6380/2')).toEqual({
+      options: { host: '127.0.0.1', port: 6380, db: 2, connectTimeout: 5000 },
+      display: 'redis://127.0.0.1:6380/2',
+    });
+    expect(parseRedisUrl('redis://cache.internal')).toMatchObject({
+      options: { host: 'cache.internal', port: 6379, db: 0 },
+      display: 'redis://cache.internal/0',
+    });
     const auth = parseRedisUrl('rediss://al%40ice:p%3Ass@redis.example.com:6390/1');
-    expect(auth.options).toMatchObject({ host: 'redis.example.com', port: 6390, db: 1, username: 'al@ice', password: 'p:ss', tls: { servername: 'redis.example.com' } });
+    expect(auth.options).toMatchObject({
+      host: 'redis.example.com',
+      port: 6390,
+      db: 1,
+      username: 'al@ice',
+      password: 'p:ss',
+      tls: { servername: 'redis.example.com' },
+    });
     expect(auth.display).toBe('rediss://al%40ice:***@redis.example.com:6390/1');
     expect(parseRedisUrl('redis://:only-pw@[::1]:7000').options).toMatchObject({ host: '::1', port: 7000, password: 'only-pw' });
     expect(parseRedisUrl('redis://:only-pw@[::1]:7000').display).toBe('redis://:***@[::1]:7000/0');
@@ -76,9 +90,18 @@ describe('distributed mode at its edges', () => {
     const lines = ['x1,x2,y'];
     for (let i = 0; i < 120; i++) lines.push(`${(i % 7) / 7},${(i % 5) / 5},${i % 6 === 0 ? 1 : 0}`);
     writeFileSync(csv, `${lines.join('\n')}\n`);
-    const spec = writeSpec(dir, 'dist-fail', { seeds: 1, cohortSize: 5, data: `{ generator: csv, path: data.csv, label: y, positive: "1" }`, imbalance: ['native'] });
+    const spec = writeSpec(dir, 'dist-fail', {
+      seeds: 1,
+      cohortSize: 5,
+      data: `{ generator: csv, path: data.csv, label: y, positive: "1" }`,
+      imbalance: ['native'],
+    });
     const db = join(dir, 'fail.db');
-    const coord = new Proc('coordinator', ['run', spec, '--db', db, '--redis', redis().url, '--queue', 'q-fail', '--attempts', '2', '--progress', 'jsonl', '--no-report'], dir);
+    const coord = new Proc(
+      'coordinator',
+      ['run', spec, '--db', db, '--redis', redis().url, '--queue', 'q-fail', '--attempts', '2', '--progress', 'jsonl', '--no-report'],
+      dir,
+    );
     await coord.until('plan', countOf('plan'));
     writeFileSync(csv, `${lines.join('\n')}\n0,0,1\n`);
     const w = startWorker(redis(), 'worker', 'q-fail', dir);
@@ -132,18 +155,44 @@ describe('distributed mode at its edges', () => {
     try {
       const trial = { key: 't1', config: { v: 1, seed: 1, data: {}, model: { hidden: [4] }, train: {}, loss: { kind: 'bce' } } };
       const bad: [string, unknown, RegExp][] = [
-        ['future format', { format: 999, sweep: 's', namespace: 'n', timeoutMs: 0, cohort: {} }, /job format 999 is not supported \(this worker understands format 1\)/],
+        [
+          'future format',
+          { format: 999, sweep: 's', namespace: 'n', timeoutMs: 0, cohort: {} },
+          /job format 999 is not supported \(this worker understands format 1\)/,
+        ],
         ['not an object', 'hello', /job data is not an object/],
-        ['no trials', { format: 1, sweep: 's', namespace: 'n', timeoutMs: 0, cohort: { format: 1, key: 'k', shape: '', backend: 'auto', trials: 'nope' } }, /cohort payload has no key or no trials/],
-        ['cohort of a newer format', { format: 1, sweep: 's', namespace: 'n', timeoutMs: 0, cohort: { format: 2, key: 'k', shape: '', backend: 'auto', trials: [trial] } }, /cohort format 2 is not supported/],
-        ['unknown loss', { format: 1, sweep: 's', namespace: 'n', timeoutMs: 0, cohort: { format: 1, key: 'k', shape: '', backend: 'auto', trials: [{ ...trial, config: { ...trial.config, loss: { kind: 'hinge' } } }] } }, /malformed model or loss/],
+        [
+          'no trials',
+          { format: 1, sweep: 's', namespace: 'n', timeoutMs: 0, cohort: { format: 1, key: 'k', shape: '', backend: 'auto', trials: 'nope' } },
+          /cohort payload has no key or no trials/,
+        ],
+        [
+          'cohort of a newer format',
+          { format: 1, sweep: 's', namespace: 'n', timeoutMs: 0, cohort: { format: 2, key: 'k', shape: '', backend: 'auto', trials: [trial] } },
+          /cohort format 2 is not supported/,
+        ],
+        [
+          'unknown loss',
+          {
+            format: 1,
+            sweep: 's',
+            namespace: 'n',
+            timeoutMs: 0,
+            cohort: { format: 1, key: 'k', shape: '', backend: 'auto', trials: [{ ...trial, config: { ...trial.config, loss: { kind: 'hinge' } } }] },
+          },
+          /malformed model or loss/,
+        ],
       ];
       for (const [what, data, message] of bad) {
         const job = await q.add('cohort', data, { jobId: `bad-${what.replace(/\W+/g, '-')}`, attempts: 3 });
-        const diagnose = () => `${what}; job state ${String(job.id)}; worker exit ${String(w.child.exitCode)}; worker stdout ${w.stdout.slice(-2000)}; stderr ${w.stderr.slice(-2000)}`;
-        await expect(job.waitUntilFinished(events, 30_000).catch(async (e: Error) => {
-          throw new Error(`${e.message} [${await q.getJobState(job.id!)}] ${diagnose()}`);
-        }), what).rejects.toThrow(message);
+        const diagnose = () =>
+          `${what}; job state ${String(job.id)}; worker exit ${String(w.child.exitCode)}; worker stdout ${w.stdout.slice(-2000)}; stderr ${w.stderr.slice(-2000)}`;
+        await expect(
+          job.waitUntilFinished(events, 30_000).catch(async (e: Error) => {
+            throw new Error(`${e.message} [${await q.getJobState(job.id!)}] ${diagnose()}`);
+          }),
+          what,
+        ).rejects.toThrow(message);
         const after = (await q.getJob(job.id!))!;
         expect(after.failedReason, what).toMatch(/^refused by worker \S+\/\d+: /);
         expect(after.attemptsMade, `${what}: not retried`).toBe(1);
@@ -163,7 +212,10 @@ describe('distributed mode at its edges', () => {
   it('connect + PING first: unreachable servers, bad credentials and bad database numbers are one-line RedisErrors', async () => {
     const closed = await freePort();
     const cases: [string, RegExp][] = [
-      [`redis://alice:s3cret-pw@127.0.0.1:${closed}/1`, new RegExp(`^cannot use Redis at redis://alice:\\*\\*\\*@127\\.0\\.0\\.1:${closed}/1: connection refused`)],
+      [
+        `redis://alice:s3cret-pw@127.0.0.1:${closed}/1`,
+        new RegExp(`^cannot use Redis at redis://alice:\\*\\*\\*@127\\.0\\.0\\.1:${closed}/1: connection refused`),
+      ],
       [`${redis().url}/99999`, /database number out of range/],
       [`redis://bob:s3cret-pw@127.0.0.1:${redis().port}`, /authentication failed \(wrong user or password\)/],
     ];
@@ -185,19 +237,31 @@ describe('distributed mode at its edges', () => {
     const db = join(dir, 'never.db');
     const closed = await freePort();
     const cases: [string[], RegExp][] = [
-      [['run', spec, '--db', db, '--redis', 'http://127.0.0.1:6379'], /^error: --redis http:\/\/127\.0\.0\.1:6379: unsupported scheme "http"; expected redis:\/\//],
-      [['run', spec, '--db', db, '--redis', `redis://alice:s3cret-pw@127.0.0.1:${closed}`], /^error: cannot use Redis at redis:\/\/alice:\*\*\*@127\.0\.0\.1:\d+\/0: connection refused/],
+      [
+        ['run', spec, '--db', db, '--redis', 'http://127.0.0.1:6379'],
+        /^error: --redis http:\/\/127\.0\.0\.1:6379: unsupported scheme "http"; expected redis:\/\//,
+      ],
+      [
+        ['run', spec, '--db', db, '--redis', `redis://alice:s3cret-pw@127.0.0.1:${closed}`],
+        /^error: cannot use Redis at redis:\/\/alice:\*\*\*@127\.0\.0\.1:\d+\/0: connection refused/,
+      ],
       [['run', spec, '--db', db, '--queue', 'x'], /^error: --queue needs --redis$/],
       [['run', spec, '--db', db, '--attempts', '2'], /^error: --attempts needs --redis$/],
       // flags are checked before any connection: port 1 is never tried
       [['run', spec, '--db', db, '--redis', 'redis://127.0.0.1:1', '--attempts', '0'], /^error: --attempts: must be a whole number from 1 to 100, got "0"$/],
-      [['worker', '--redis', 'redis://127.0.0.1:1', '--lock-duration', 'soon'], /^error: --lock-duration: must be a duration like "60s", "2m" or "500ms" \(a bare number is seconds\), got "soon"$/],
+      [
+        ['worker', '--redis', 'redis://127.0.0.1:1', '--lock-duration', 'soon'],
+        /^error: --lock-duration: must be a duration like "60s", "2m" or "500ms" \(a bare number is seconds\), got "soon"$/,
+      ],
       [['worker', '--redis', 'redis://127.0.0.1:1', '--lock-duration', '100ms'], /^error: --lock-duration: at least 500 ms, got 100 ms$/],
       [['worker', '--redis', 'redis://127.0.0.1:1', '--stalled-interval', '50ms'], /^error: --stalled-interval: at least 100 ms, got 50 ms$/],
       [['worker', '--redis', 'redis://127.0.0.1:1', '--max-stalled', '-1'], /^error: --max-stalled: must be a whole number ≥ 0, got -1$/],
       [['worker', '--redis', 'redis://127.0.0.1:1', '--threads', '0'], /^error: --threads: must be a whole number from 1 to 1024, or auto, got "0"$/],
       [['worker', '--redis', 'redis://127.0.0.1:1', '--queue', 'q'.repeat(101)], /^error: --queue: at most 100 characters, got 101$/],
-      [['worker', '--redis', `redis://alice:s3cret-pw@127.0.0.1:${closed}`], /^error: cannot use Redis at redis:\/\/alice:\*\*\*@127\.0\.0\.1:\d+\/0: connection refused/],
+      [
+        ['worker', '--redis', `redis://alice:s3cret-pw@127.0.0.1:${closed}`],
+        /^error: cannot use Redis at redis:\/\/alice:\*\*\*@127\.0\.0\.1:\d+\/0: connection refused/,
+      ],
     ];
     await Promise.all(
       cases.map(async ([args, message]) => {
@@ -220,7 +284,11 @@ describe('distributed mode at its edges', () => {
     const db = join(dir, 'hb.db');
     const a = startWorker(redis(), 'worker A', 'q-handback', dir);
     await a.until('ready', countOf('ready'));
-    const coord = new Proc('coordinator', ['run', spec, '--db', db, '--redis', redis().url, '--queue', 'q-handback', '--progress', 'jsonl', '--no-report'], dir);
+    const coord = new Proc(
+      'coordinator',
+      ['run', spec, '--db', db, '--redis', redis().url, '--queue', 'q-handback', '--progress', 'jsonl', '--no-report'],
+      dir,
+    );
     await a.until('job-start', countOf('job-start'));
     const job = a.of('job-start')[0].job;
     a.child.kill('SIGINT');

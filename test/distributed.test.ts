@@ -19,7 +19,11 @@ describe('distributed sweeps over BullMQ', () => {
     const w1 = startWorker(redis(), 'worker 1', 'q-same', dir);
     const w2 = startWorker(redis(), 'worker 2', 'q-same', dir);
     await Promise.all([w1.until('ready', countOf('ready')), w2.until('ready', countOf('ready'))]);
-    const coord = new Proc('coordinator', ['run', spec, '--db', join(dir, 'dist.db'), '--redis', redis().url, '--queue', 'q-same', '--progress', 'jsonl', '--no-report'], dir);
+    const coord = new Proc(
+      'coordinator',
+      ['run', spec, '--db', join(dir, 'dist.db'), '--redis', redis().url, '--queue', 'q-same', '--progress', 'jsonl', '--no-report'],
+      dir,
+    );
 
     const [l, c] = await Promise.all([local.exited, coord.exited]);
     expect(c.code, coord.stderr).toBe(0);
@@ -90,7 +94,12 @@ describe('distributed sweeps over BullMQ', () => {
     expect(coord.of('trial')).toHaveLength(total);
     // the cohorts that stalled with the victim ran twice (once on each worker); every other one once
     const lostCohort = survivor.of('job-done').find((e) => e.job === lost)!.cohort as string;
-    const stalled = new Set(coord.of('note').filter((e) => e.stalled === true).map((e) => e.cohort as string));
+    const stalled = new Set(
+      coord
+        .of('note')
+        .filter((e) => e.stalled === true)
+        .map((e) => e.cohort as string),
+    );
     expect(stalled).toContain(lostCohort);
     for (const r of all) {
       expect(r.attempts as number, `${String(r.cohort_key)}: ${JSON.stringify(coord.of('note'))}`).toBe(stalled.has(r.cohort_key as string) ? 2 : 1);

@@ -38,7 +38,9 @@ grid:
   });
 
   it('records the swept values and a setting label per trial', () => {
-    const [t] = expand('name: n\ngrid:\n  imbalance: ["95:5"]\n  seed: [7]\n  loss: [{focal: {gamma: 2, alpha: inverse}}]\n  train.learning_rate: [0.003]\n').trials;
+    const [t] = expand(
+      'name: n\ngrid:\n  imbalance: ["95:5"]\n  seed: [7]\n  loss: [{focal: {gamma: 2, alpha: inverse}}]\n  train.learning_rate: [0.003]\n',
+    ).trials;
     expect(t.params).toEqual({ 'data.imbalance': 0.05, seed: 7, loss: 'focal', 'train.learning_rate': 0.003 });
     expect(t.setting).toBe('focal(γ=2, α=inverse) · 95:5 · train.learning_rate=0.003');
   });
@@ -152,7 +154,10 @@ description: same trials, written differently
 describe('cross-key checks point at the swept value that breaks them', () => {
   it('too few minority samples at one swept ratio', () => {
     expect(() => expand('name: n\ndata: {samples: 120}\ngrid:\n  imbalance: ["90:10", "99:1"]\n  loss: [bce]\n')).toThrow(
-      new SpecError({ file: 't.yaml', line: 4, col: 24, path: 'grid.imbalance[1]' }, '99:1 of 120 samples leaves 1 sample of the minority class; need at least 2 (one per split): use more samples or a milder ratio'),
+      new SpecError(
+        { file: 't.yaml', line: 4, col: 24, path: 'grid.imbalance[1]' },
+        '99:1 of 120 samples leaves 1 sample of the minority class; need at least 2 (one per split): use more samples or a milder ratio',
+      ),
     );
   });
 });

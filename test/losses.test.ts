@@ -6,9 +6,9 @@ import {
   binaryCrossEntropy,
   focalElementwise,
   focalLoss,
+  type Reduction,
   resolveLoss,
   weightedBinaryCrossEntropy,
-  type Reduction,
 } from '../src/worker/losses.js';
 import { focalLossFromLogits } from '../src/worker/metrics.js';
 import { Rng } from '../src/worker/rng.js';
@@ -43,9 +43,7 @@ beforeAll(async () => {
 function mismatches(label: string, got: number[], want: (number | null)[], atol: number, rtol: number): string[] {
   if (got.length !== want.length) return [`${label} length ${got.length} != ${want.length}`];
   return want.flatMap((w, i) =>
-    w === null || (Number.isFinite(got[i]) && Math.abs(got[i] - w) <= atol + rtol * Math.abs(w))
-      ? []
-      : [`${label}[${i}] got ${got[i]} want ${w}`],
+    w === null || (Number.isFinite(got[i]) && Math.abs(got[i] - w) <= atol + rtol * Math.abs(w)) ? [] : [`${label}[${i}] got ${got[i]} want ${w}`],
   );
 }
 
@@ -58,9 +56,7 @@ describe('focal_refs.json (logit space)', () => {
     const y = tf.tensor1d(c.labels);
     const x = tf.tensor1d(c.logits);
     const f = (logits: tf.Tensor) =>
-      c.loss === 'bce'
-        ? binaryCrossEntropy(y, logits, c.reduction)
-        : focalLoss(y, logits, { gamma: c.gamma, alpha: c.alpha, reduction: c.reduction });
+      c.loss === 'bce' ? binaryCrossEntropy(y, logits, c.reduction) : focalLoss(y, logits, { gamma: c.gamma, alpha: c.alpha, reduction: c.reduction });
     const loss = f(x);
     const grad = tf.grad(f)(x);
     const want = Array.isArray(c.expected_loss) ? c.expected_loss : [c.expected_loss];
@@ -125,8 +121,14 @@ describe('focal loss properties', () => {
     const x = tf.tensor2d(logits, [K, B]);
     const y = tf.tensor2d(labels, [K, B]);
     const gamma = tf.tensor2d(gammas, [K, 1]);
-    const positive = tf.tensor2d(alphas.map((a) => a ?? 1), [K, 1]);
-    const negative = tf.tensor2d(alphas.map((a) => (a === null ? 1 : 1 - a)), [K, 1]);
+    const positive = tf.tensor2d(
+      alphas.map((a) => a ?? 1),
+      [K, 1],
+    );
+    const negative = tf.tensor2d(
+      alphas.map((a) => (a === null ? 1 : 1 - a)),
+      [K, 1],
+    );
     const batched = focalElementwise(y, x, gamma, { positive, negative });
     expect(batched.shape).toEqual([K, B]);
     const got = batched.dataSync();

@@ -1,11 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import {
-  averagePrecision,
-  classificationMetrics,
-  logLossFromLogits,
-  rocAuc,
-  sigmoid,
-} from '../src/worker/metrics.js';
+import { averagePrecision, classificationMetrics, logLossFromLogits, rocAuc, sigmoid } from '../src/worker/metrics.js';
 import { Rng } from '../src/worker/rng.js';
 
 const logit = (p: number) => Math.log(p / (1 - p));
@@ -31,7 +25,12 @@ describe('ranking metrics', () => {
 
   it('depend only on the order of the scores', () => {
     expect(averagePrecision(y, s.map(logit))).toBeCloseTo(5 / 6, 14);
-    expect(rocAuc(y, s.map((v) => 1000 * v - 3))).toBeCloseTo(0.75, 14);
+    expect(
+      rocAuc(
+        y,
+        s.map((v) => 1000 * v - 3),
+      ),
+    ).toBeCloseTo(0.75, 14);
   });
 
   it('is average precision, not the trapezoidal PR area', () => {
@@ -207,10 +206,11 @@ describe('classificationMetrics', () => {
   it('logLossFromLogits equals the metric and the textbook formula', () => {
     const labels = [1, 0, 1, 0, 1];
     const logits = [0.3, -1.2, 2.5, 0.8, -0.4];
-    const textbook = -labels.reduce((s, y, i) => {
-      const p = 1 / (1 + Math.exp(-logits[i]));
-      return s + (y ? Math.log(p) : Math.log(1 - p));
-    }, 0) / labels.length;
+    const textbook =
+      -labels.reduce((s, y, i) => {
+        const p = 1 / (1 + Math.exp(-logits[i]));
+        return s + (y ? Math.log(p) : Math.log(1 - p));
+      }, 0) / labels.length;
     expect(logLossFromLogits(labels, logits)).toBeCloseTo(textbook, 14);
     expect(classificationMetrics(labels, logits).log_loss).toBeCloseTo(textbook, 14);
   });

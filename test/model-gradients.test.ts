@@ -18,7 +18,17 @@ function member(i: number, gamma: number, alpha: number | null, lr: number): Mem
   const rng = new Rng(100 + i, 'test-data');
   const xTrain = Float32Array.from({ length: N * D }, () => rng.normal());
   const yTrain = Float32Array.from({ length: N }, (_, j) => (j % 4 === 0 ? 1 : 0));
-  return { seed: 7 + i, xTrain, yTrain, gamma, positiveWeight: alpha ?? 1, negativeWeight: alpha === null ? 1 : 1 - alpha, learningRate: lr, momentum: 0, init: 'he' };
+  return {
+    seed: 7 + i,
+    xTrain,
+    yTrain,
+    gamma,
+    positiveWeight: alpha ?? 1,
+    negativeWeight: alpha === null ? 1 : 1 - alpha,
+    learningRate: lr,
+    momentum: 0,
+    init: 'he',
+  };
 }
 
 /** Member m's mean loss and gradients by autodiff, from its weights before the step. */
@@ -68,8 +78,16 @@ describe.each(['cpu', 'wasm'] as const)('BatchedMlp backward on %s', (backend) =
         expect(Math.abs(history[0].losses[k] - ref.loss)).toBeLessThanOrEqual(1e-5 * Math.max(1, ref.loss));
         const after = model.memberWeights(k);
         initial[k].w.forEach((w0, l) => {
-          expectClose(after.w[l], w0.map((v, i) => v - m.learningRate * ref.grads[2 * l][i]), `member ${k} W${l + 1}`);
-          expectClose(after.b[l], initial[k].b[l].map((v, i) => v - m.learningRate * ref.grads[2 * l + 1][i]), `member ${k} b${l + 1}`);
+          expectClose(
+            after.w[l],
+            w0.map((v, i) => v - m.learningRate * ref.grads[2 * l][i]),
+            `member ${k} W${l + 1}`,
+          );
+          expectClose(
+            after.b[l],
+            initial[k].b[l].map((v, i) => v - m.learningRate * ref.grads[2 * l + 1][i]),
+            `member ${k} b${l + 1}`,
+          );
         });
       });
     } finally {

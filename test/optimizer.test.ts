@@ -22,7 +22,17 @@ function member(i: number, gamma: number, alpha: number | null, lr: number, mome
   const rng = new Rng(100 + i, 'test-data');
   const xTrain = Float32Array.from({ length: N * D }, () => rng.normal());
   const yTrain = Float32Array.from({ length: N }, (_, j) => (j % 4 === 0 ? 1 : 0));
-  return { seed: 7 + i, xTrain, yTrain, gamma, positiveWeight: alpha ?? 1, negativeWeight: alpha === null ? 1 : 1 - alpha, learningRate: lr, momentum, init: 'he' };
+  return {
+    seed: 7 + i,
+    xTrain,
+    yTrain,
+    gamma,
+    positiveWeight: alpha ?? 1,
+    negativeWeight: alpha === null ? 1 : 1 - alpha,
+    learningRate: lr,
+    momentum,
+    init: 'he',
+  };
 }
 
 const MEMBERS = [member(0, 0, null, 0.05, 0.9), member(1, 2, 0.25, 0.01, 0.5), member(2, 0.5, 0.9, 0.1, 0), member(3, 5, null, 0.03, 0.99)];
@@ -39,7 +49,10 @@ function reference(m: MemberSpec, w0: { w: Float32Array[]; b: Float32Array[] }, 
       const idx = Array.from(perm.subarray(s, Math.min(N, s + B)));
       const b = idx.length;
       tf.tidy(() => {
-        const xb = tf.tensor2d(idx.flatMap((i) => Array.from(m.xTrain.subarray(i * D, (i + 1) * D))), [b, D]);
+        const xb = tf.tensor2d(
+          idx.flatMap((i) => Array.from(m.xTrain.subarray(i * D, (i + 1) * D))),
+          [b, D],
+        );
         const yb = tf.tensor1d(idx.map((i) => m.yTrain[i]));
         opt.minimize(
           () => {
@@ -68,7 +81,7 @@ describe.each(['cpu', 'wasm'] as const)('optimizers on %s', (backend) => {
     ['conv', 'adam'],
     ['matmul', 'sgd'],
     ['conv', 'sgd'],
-  ] as [Layout, 'adam' | 'sgd'][])('%s layout, %s: each member ends where tfjs\'s optimizer takes it alone', async (layout, optimizer) => {
+  ] as [Layout, 'adam' | 'sgd'][])("%s layout, %s: each member ends where tfjs's optimizer takes it alone", async (layout, optimizer) => {
     await initBackend(backend);
     const model = new BatchedMlp(MEMBERS, D, { hidden: HIDDEN, activation: 'relu' }, { optimizer, epochs: EPOCHS, batch_size: B }, layout);
     try {

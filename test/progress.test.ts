@@ -4,9 +4,20 @@
  */
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { formatDuration } from '../src/duration.js';
-import { Progress, type PlanInfo } from '../src/scheduler/progress.js';
+import { type PlanInfo, Progress } from '../src/scheduler/progress.js';
 
-const PLAN: PlanInfo = { sweep: 'demo', db: 'results/demo.db', total: 400, toRun: 390, complete: 10, failed: 0, merged: 2, cohorts: 13, executor: '2 threads', backend: 'wasm' };
+const PLAN: PlanInfo = {
+  sweep: 'demo',
+  db: 'results/demo.db',
+  total: 400,
+  toRun: 390,
+  complete: 10,
+  failed: 0,
+  merged: 2,
+  cohorts: 13,
+  executor: '2 threads',
+  backend: 'wasm',
+};
 
 function sink() {
   const out: string[] = [];
@@ -20,7 +31,9 @@ describe('Progress', () => {
   it('prints the plan', () => {
     const { out, w } = sink();
     new Progress('plain', w).plan(PLAN);
-    expect(out.join('')).toBe('demo: 390 trials in 13 cohorts, 2 threads, wasm backend (10 already complete, 2 duplicate configurations merged)\nwriting to results/demo.db\n');
+    expect(out.join('')).toBe(
+      'demo: 390 trials in 13 cohorts, 2 threads, wasm backend (10 already complete, 2 duplicate configurations merged)\nwriting to results/demo.db\n',
+    );
   });
 
   it('redraws a bar on a TTY with done, failed, running, rate and ETA', () => {
@@ -92,5 +105,15 @@ describe('Progress', () => {
 });
 
 it('formats durations', () => {
-  expect([5, 4200, 9_960, 42_000, 59_700, 62_000, 119_700, 3_599_999, 3_700_000].map(formatDuration)).toEqual(['5ms', '4.2s', '10s', '42s', '1m00s', '1m02s', '2m00s', '1h00m', '1h02m']);
+  expect([5, 4200, 9_960, 42_000, 59_700, 62_000, 119_700, 3_599_999, 3_700_000].map(formatDuration)).toEqual([
+    '5ms',
+    '4.2s',
+    '10s',
+    '42s',
+    '1m00s',
+    '1m02s',
+    '2m00s',
+    '1h00m',
+    '1h02m',
+  ]);
 });

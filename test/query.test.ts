@@ -3,17 +3,18 @@
  * 2, the file untouched), works while another connection is writing, CSV and JSON parse back to the
  * same rows, aligned tables, and the --db default.
  */
-import Database from 'better-sqlite3';
+
 import { createHash } from 'node:crypto';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { QueryError, UsageError } from '../src/errors.js';
 import { csvField, formatTable, uniqueNames, writeRows } from '../src/report/format.js';
 import { resolveDb } from '../src/report/locate.js';
 import { firstKeyword, prepareQuery, runQuery } from '../src/report/query.js';
-import { cli, makeFixtureDb, type Fixture } from './helpers/report-fixture.js';
+import { cli, type Fixture, makeFixtureDb } from './helpers/report-fixture.js';
 
 /** RFC 4180 parser: quoted fields may hold commas, quotes ("") and newlines; an unquoted empty field is NULL. */
 function parseCsv(text: string): (string | null)[][] {
@@ -69,7 +70,7 @@ describe('query', () => {
     expect(runQuery(fx.file, 'select count(*) as n from results').rows).toEqual([[24]]);
     expect(runQuery(fx.file, 'with x as (select 2 as a) select a from x;').rows).toEqual([[2]]);
     expect(runQuery(fx.file, 'values (1, 2)').columns).toHaveLength(2);
-    expect(runQuery(fx.file, "select count(*) from failures").rows).toEqual([[1]]);
+    expect(runQuery(fx.file, 'select count(*) from failures').rows).toEqual([[1]]);
     expect(runQuery(fx.file, 'pragma table_info(trials)').rows.length).toBeGreaterThan(40);
     expect(runQuery(fx.file, '-- a comment\nselect 1 -- trailing\n;').rows).toEqual([[1]]);
   });
@@ -105,7 +106,7 @@ describe('query', () => {
 
   it('refuses several statements, empty SQL and bad SQL with one clear line', () => {
     expect(() => runQuery(fx.file, 'select 1; select 2')).toThrow(/one statement at a time/);
-    expect(() => runQuery(fx.file, "select 1; delete from trials")).toThrow(/one statement at a time/);
+    expect(() => runQuery(fx.file, 'select 1; delete from trials')).toThrow(/one statement at a time/);
     expect(() => runQuery(fx.file, '  ')).toThrow(/no SQL given/);
     expect(() => runQuery(fx.file, '-- only a comment')).toThrow(/only comments/);
     expect(() => runQuery(fx.file, 'selec 1')).toThrow(/syntax error/);
@@ -143,7 +144,6 @@ describe('query', () => {
     expect(json.code).toBe(0);
     const objs = JSON.parse(json.stdout) as Record<string, unknown>[];
     expect(objs).toEqual(expected.map((r) => Object.fromEntries(columns.map((c, i) => [c, r[i]]))));
-
   });
 
   it('JSON: no rows is [], repeated column names stay apart', () => {
@@ -178,7 +178,7 @@ describe('query', () => {
   });
 
   it('CLI: table output is aligned, NULLs shown, numbers right-aligned', async () => {
-    const r = await cli(['query', "select setting, seed, round(minority_f1, 3) as f1, error from results order by seed, setting limit 5", '--db', fx.file]);
+    const r = await cli(['query', 'select setting, seed, round(minority_f1, 3) as f1, error from results order by seed, setting limit 5', '--db', fx.file]);
     expect(r.code).toBe(0);
     const lines = r.stdout.trimEnd().split('\n');
     expect(lines.at(-1)).toBe('(5 rows)');
@@ -194,7 +194,16 @@ describe('query', () => {
       expect(l[spans[1].end - 1]).toMatch(/\d/);
       expect(l[spans[2].end - 1]).toMatch(/\d/);
     }
-    expect(formatTable(['a', 'b'], [['x', 1], ['long value', 22]], { footer: false })).toBe('a            b\n----------  --\nx            1\nlong value  22\n');
+    expect(
+      formatTable(
+        ['a', 'b'],
+        [
+          ['x', 1],
+          ['long value', 22],
+        ],
+        { footer: false },
+      ),
+    ).toBe('a            b\n----------  --\nx            1\nlong value  22\n');
   });
 
   it('works while another connection holds an open write transaction (WAL)', async () => {

@@ -7,11 +7,11 @@
 import { existsSync, mkdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import { type Browser, chromium, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SECTIONS } from '../src/report/html.js';
 import { writeReport } from '../src/report/report.js';
-import { makeFixtureDb, XSS_ERROR, XSS_NAME, type Fixture } from './helpers/report-fixture.js';
+import { type Fixture, makeFixtureDb, XSS_ERROR, XSS_NAME } from './helpers/report-fixture.js';
 
 const CHROMIUM = '/usr/bin/chromium';
 const OUT = join(process.cwd(), 'test-output');
@@ -27,7 +27,9 @@ describe('report in Chromium', () => {
 
   beforeAll(async () => {
     if (!existsSync(CHROMIUM)) {
-      throw new Error(`Chromium is not installed at ${CHROMIUM}: run \`apt-get install -y chromium\` (.ci/run does this). The browser test never downloads a browser.`);
+      throw new Error(
+        `Chromium is not installed at ${CHROMIUM}: run \`apt-get install -y chromium\` (.ci/run does this). The browser test never downloads a browser.`,
+      );
     }
     fx = makeFixtureDb({ name: XSS_NAME });
     const r = await writeReport({ db: fx.file, out: join(fx.dir, 'report.html') });
@@ -73,7 +75,9 @@ describe('report in Chromium', () => {
     const box = await page.locator('section#heatmaps svg').first().boundingBox();
     expect(box?.width).toBeGreaterThan(100);
     // test points: one merged <path> of arcs per style, 40 points per panel in the fixture
-    const arcs = await page.locator('section#decision svg .mark-symbol path').evaluateAll((els) => els.reduce((n, e) => n + (e.getAttribute('d')?.match(/M/g)?.length ?? 0), 0));
+    const arcs = await page
+      .locator('section#decision svg .mark-symbol path')
+      .evaluateAll((els) => els.reduce((n, e) => n + (e.getAttribute('d')?.match(/M/g)?.length ?? 0), 0));
     expect(arcs).toBe(4 * 40);
     expect(await page.locator('#answer .card').count()).toBe(2);
     expect(await page.locator('#answer .card.verdict-better .winner').textContent()).toBe('focal(γ=2, α=inverse)');

@@ -6,7 +6,7 @@ import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, wa
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { cli, makeFixtureDb, type Fixture } from './helpers/report-fixture.js';
+import { cli, type Fixture, makeFixtureDb } from './helpers/report-fixture.js';
 
 const TINY = `name: tiny
 objective: minority_f1
@@ -58,7 +58,9 @@ describe('report from the CLI', () => {
     expect(rep.stdout).toMatch(/^Report: results\/tiny\.html \(\d+ kB, [\d.]+ s\)\n$/);
     const best = await cli(['best', '--format', 'json', '--top', '1'], { cwd });
     const [top] = JSON.parse(best.stdout) as { setting: string }[];
-    expect(readFileSync(join(cwd, 'results', 'tiny.html'), 'utf8')).toContain(`<div class="winner">${top.setting === 'bce' ? 'BCE' : top.setting.replace(/&/g, '&amp;')}</div>`);
+    expect(readFileSync(join(cwd, 'results', 'tiny.html'), 'utf8')).toContain(
+      `<div class="winner">${top.setting === 'bce' ? 'BCE' : top.setting.replace(/&/g, '&amp;')}</div>`,
+    );
   });
 
   it('report --out, --sweep, --objective; bad values exit 2 with one line', async () => {
@@ -86,7 +88,10 @@ describe('report from the CLI', () => {
       [['best', '--db', two.file], `${two.file}: holds 2 sweeps (second, fixture); pick one with --sweep`],
       [['report', '--db', two.file], `${two.file}: holds 2 sweeps (second, fixture); pick one with --sweep`],
       [['best', '--db', two.dir], `${two.dir}: is a folder, not a database`],
-      [['report', '--db', two.file, '--sweep', 'fixture', '--out', join(two.file, 'r.html')], `--out ${join(two.file, 'r.html')}: cannot write: EEXIST: file already exists, mkdir '${two.file}'`],
+      [
+        ['report', '--db', two.file, '--sweep', 'fixture', '--out', join(two.file, 'r.html')],
+        `--out ${join(two.file, 'r.html')}: cannot write: EEXIST: file already exists, mkdir '${two.file}'`,
+      ],
     ];
     for (const [args, message] of cases) {
       const r = await cli(args);

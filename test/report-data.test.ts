@@ -6,14 +6,14 @@ import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { bestRows } from '../src/report/best.js';
-import { buildReportModel, MAX_PLOT_POINTS, samplePoints, type ReportModel } from '../src/report/data.js';
+import { buildReportModel, MAX_PLOT_POINTS, type ReportModel, samplePoints } from '../src/report/data.js';
 import { bceAt, focalLossAt, modulatingFactor } from '../src/report/lossfn.js';
 import { meanCI, pairedDiff, studentTCdf, t975, verdictOf } from '../src/report/stats.js';
 import { expandGrid } from '../src/scheduler/grid.js';
 import { parseSpec } from '../src/scheduler/spec.js';
 import { bestPerImbalance, groupByImbalance, groupSettings, rankBy, rankSettings, type TrialRow } from '../src/store/read.js';
 import { openDatabase, SweepStore } from '../src/store/store.js';
-import { FAILED, fixtureSpec, makeFixtureDb, type Fixture } from './helpers/report-fixture.js';
+import { FAILED, type Fixture, fixtureSpec, makeFixtureDb } from './helpers/report-fixture.js';
 
 describe('Student-t quantiles and CIs', () => {
   it('matches the t table', () => {
@@ -197,8 +197,29 @@ describe('report model on the fixture database', () => {
 
   it('ties rank by more seeds, then by setting label', () => {
     const row = (setting: string, seed: number, f1: number) =>
-      ({ id: seed, key: `${setting}/${seed}`, setting_key: setting, setting: `${setting} · 90:10`, loss: 'focal', gamma: 1, alpha: 'none', imbalance: '90:10', minority_fraction: 0.1, seed, state: 'complete', minority_f1: f1 }) as unknown as TrialRow;
-    const settings = groupSettings([row('b', 1, 0.5), row('b', 2, 0.5), row('a', 1, 0.5), row('c', 1, 0.5), row('c', 2, 0.5), row('c', 3, 0.5), row('z', 1, 0.9)]);
+      ({
+        id: seed,
+        key: `${setting}/${seed}`,
+        setting_key: setting,
+        setting: `${setting} · 90:10`,
+        loss: 'focal',
+        gamma: 1,
+        alpha: 'none',
+        imbalance: '90:10',
+        minority_fraction: 0.1,
+        seed,
+        state: 'complete',
+        minority_f1: f1,
+      }) as unknown as TrialRow;
+    const settings = groupSettings([
+      row('b', 1, 0.5),
+      row('b', 2, 0.5),
+      row('a', 1, 0.5),
+      row('c', 1, 0.5),
+      row('c', 2, 0.5),
+      row('c', 3, 0.5),
+      row('z', 1, 0.9),
+    ]);
     expect(rankBy(settings, 'minority_f1').map((s) => s.setting_key)).toEqual(['z', 'c', 'b', 'a']);
     expect(rankBy(settings, 'log_loss')).toEqual([]);
   });
@@ -209,8 +230,19 @@ describe('report model on the fixture database', () => {
     const add = (loss: string, sep: number, f1s: number[]) =>
       f1s.forEach((f1, i) =>
         rows.push({
-          id: ++id, key: `k${id}`, setting_key: `${loss}/${sep}`, setting: `${loss} · 95:5 · data.class_sep=${sep}`, loss, gamma: loss === 'focal' ? 2 : null, alpha: loss === 'focal' ? 'none' : null,
-          imbalance: '95:5', minority_fraction: 0.05, seed: i + 1, state: 'complete', minority_f1: f1, params: JSON.stringify({ 'data.imbalance': 0.05, 'data.class_sep': sep, seed: i + 1, loss }),
+          id: ++id,
+          key: `k${id}`,
+          setting_key: `${loss}/${sep}`,
+          setting: `${loss} · 95:5 · data.class_sep=${sep}`,
+          loss,
+          gamma: loss === 'focal' ? 2 : null,
+          alpha: loss === 'focal' ? 'none' : null,
+          imbalance: '95:5',
+          minority_fraction: 0.05,
+          seed: i + 1,
+          state: 'complete',
+          minority_f1: f1,
+          params: JSON.stringify({ 'data.imbalance': 0.05, 'data.class_sep': sep, seed: i + 1, loss }),
         } as unknown as TrialRow),
       );
     // BCE is the best BCE overall at class_sep 0.5; focal wins at class_sep 2, where BCE is lower
@@ -234,7 +266,10 @@ describe('report model on the fixture database', () => {
       store.beginRun({ mode: 'local', workers: 1, backend: 'cpu', machine: {}, versions: {} });
       const all = expandGrid(spec).trials;
       store.plan(all, false);
-      store.plan(all.filter((t) => t.config.data.imbalance === 0.1), false);
+      store.plan(
+        all.filter((t) => t.config.data.imbalance === 0.1),
+        false,
+      );
       const m = buildReportModel(store.db, {});
       expect(m.counts.total).toBe(12);
       expect(m.groups.map((g) => g.imbalance)).toEqual(['90:10']);

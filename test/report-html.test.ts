@@ -14,7 +14,7 @@ import { buildReport, defaultReportPath, writeReport } from '../src/report/repor
 import { expandGrid } from '../src/scheduler/grid.js';
 import { parseSpec } from '../src/scheduler/spec.js';
 import { SweepStore } from '../src/store/store.js';
-import { fixtureSpec, makeFixtureDb, XSS_ERROR, XSS_NAME, type Fixture } from './helpers/report-fixture.js';
+import { type Fixture, fixtureSpec, makeFixtureDb, XSS_ERROR, XSS_NAME } from './helpers/report-fixture.js';
 
 /** The text of every `<script>` element, in order. */
 function scripts(html: string): string[] {
@@ -77,7 +77,9 @@ describe('report HTML', () => {
 
   it('references nothing outside the file and forbids the network by CSP', () => {
     const tags = html.match(/<[a-zA-Z][^>]*>/g) ?? [];
-    const refs = tags.flatMap((t) => [...t.matchAll(/\s(?:src|href|xlink:href|action|srcset|poster|data|formaction)\s*=\s*["']?([^"'\s>]*)/gi)].map((m) => m[1]));
+    const refs = tags.flatMap((t) =>
+      [...t.matchAll(/\s(?:src|href|xlink:href|action|srcset|poster|data|formaction)\s*=\s*["']?([^"'\s>]*)/gi)].map((m) => m[1]),
+    );
     expect(refs.filter((r) => !r.startsWith('#'))).toEqual([]);
     expect(html).not.toMatch(/url\((?!#)/);
     expect(html).not.toMatch(/@import|@font-face/);

@@ -6,8 +6,8 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { expect, it } from 'vitest';
-import { queryDb as query } from './helpers/db.js';
 import { runCli, startCli } from './helpers/cli.js';
+import { queryDb as query } from './helpers/db.js';
 
 const SPEC = `
 name: resume
@@ -19,7 +19,6 @@ grid:
   seed: [1, 2, 3, 4, 5]
   loss: [bce, {focal: {gamma: 2, alpha: inverse}}]
 `;
-
 
 it('after SIGKILL mid-sweep, a rerun completes every trial exactly once and re-runs none that finished', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'fs-resume-'));
@@ -44,7 +43,10 @@ it('after SIGKILL mid-sweep, a rerun completes every trial exactly once and re-r
   const second = await runCli(args, { cwd: dir });
   expect(second.stderr).toBe('');
   expect(second.code).toBe(0);
-  const events = second.stdout.trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
+  const events = second.stdout
+    .trim()
+    .split('\n')
+    .map((l) => JSON.parse(l) as Record<string, unknown>);
   const plan = events.find((e) => e.event === 'plan')!;
   expect(plan).toMatchObject({ total: 10, complete: done.length, toRun: 10 - done.length });
   const rerun = events.filter((e) => e.event === 'trial').map((e) => e.key as string);

@@ -8,12 +8,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { queryDb as rows } from './helpers/db.js';
-import { fakeResult } from './helpers/results.js';
 import type { Executor } from '../src/scheduler/executors/executor.js';
 import { LocalExecutor } from '../src/scheduler/executors/local.js';
-import type { Cohort, TrialResult } from '../src/types.js';
 import { defaultDbPath, runSweep } from '../src/scheduler/run.js';
+import type { Cohort, TrialResult } from '../src/types.js';
+import { queryDb as rows } from './helpers/db.js';
+import { fakeResult } from './helpers/results.js';
 
 const TINY = `
 name: tiny
@@ -50,7 +50,6 @@ function setup(yaml: string) {
   const out: string[] = [];
   return { dir, spec, db: join(dir, 'r.db'), out, sink: { write: (s: string) => out.push(s) } };
 }
-
 
 describe('runSweep', () => {
   it('runs every trial into the database, then a rerun runs none, then an added γ runs only the new trials', async () => {
@@ -111,12 +110,29 @@ describe('runSweep', () => {
     expect(summary).toMatchObject({ exitCode: 1, failed: failed.length, complete: complete.length });
     const text = t.out.join('');
     expect(text).toContain('failed: boom: <fixture> failure for seed 13');
-    expect(text).toContain(`${failed.length} trials failed: see focal-sweep query "select key, error from failures" --db ${t.db}; rerun them with --retry-failed`);
+    expect(text).toContain(
+      `${failed.length} trials failed: see focal-sweep query "select key, error from failures" --db ${t.db}; rerun them with --retry-failed`,
+    );
 
     // without --retry-failed the failures stay; with it they run again (and fail again here)
-    const again = await runSweep({ specFile: t.spec, db: t.db, workers: 2, backend: 'cpu', out: t.sink, executor: (n) => new LocalExecutor({ threads: n, workerFile }) });
+    const again = await runSweep({
+      specFile: t.spec,
+      db: t.db,
+      workers: 2,
+      backend: 'cpu',
+      out: t.sink,
+      executor: (n) => new LocalExecutor({ threads: n, workerFile }),
+    });
     expect(again.planned).toBe(0);
-    const retried = await runSweep({ specFile: t.spec, db: t.db, workers: 2, backend: 'cpu', out: t.sink, retryFailed: true, executor: (n) => new LocalExecutor({ threads: n, workerFile }) });
+    const retried = await runSweep({
+      specFile: t.spec,
+      db: t.db,
+      workers: 2,
+      backend: 'cpu',
+      out: t.sink,
+      retryFailed: true,
+      executor: (n) => new LocalExecutor({ threads: n, workerFile }),
+    });
     expect(retried.planned).toBe(failed.length);
     expect(rows(t.db, `SELECT DISTINCT attempts FROM results WHERE state = 'failed'`)).toEqual([{ attempts: 2 }]);
   });
@@ -170,10 +186,10 @@ describe('runSweep', () => {
       out: t.sink,
       // the first cohort's results carry a value SQLite cannot store; a stray key is ignored
       executor: () =>
-        fakeExecutor((cohort) => [
-          ...cohort.trials.map((tr) => fakeResult(tr.key, { tp: call === 0 ? ({} as number) : 3 })),
-          fakeResult('not-in-this-cohort', { tp: 1 }),
-        ], () => call++),
+        fakeExecutor(
+          (cohort) => [...cohort.trials.map((tr) => fakeResult(tr.key, { tp: call === 0 ? ({} as number) : 3 })), fakeResult('not-in-this-cohort', { tp: 1 })],
+          () => call++,
+        ),
     });
     const states = rows(t.db, `SELECT state, error, count(*) AS n FROM results GROUP BY state, error ORDER BY state`);
     expect(states).toEqual([

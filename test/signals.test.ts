@@ -6,8 +6,8 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { queryDb as query } from './helpers/db.js';
 import { runCli, startCli } from './helpers/cli.js';
+import { queryDb as query } from './helpers/db.js';
 
 const SPEC = `
 name: signals
@@ -19,7 +19,6 @@ grid:
   seed: [1, 2, 3, 4, 5, 6]
   loss: [bce, {focal: {gamma: 2}}]
 `;
-
 
 function setup() {
   const dir = mkdtempSync(join(tmpdir(), 'fs-signal-'));

@@ -18,258 +18,258 @@ interface BadSpec {
 
 const BAD_SPECS: BadSpec[] = [
   {
-    name: "loss-kind-twice",
-    yaml: "name: x\ngrid:\n  loss: [bce, {focal: {gamma: 1}}, {focal: {gamma: 2}}]\n",
-    error: "error: spec.yaml:3:36: grid.loss[2]: focal is listed twice (also at [1]); list its parameter values in one entry",
+    name: 'loss-kind-twice',
+    yaml: 'name: x\ngrid:\n  loss: [bce, {focal: {gamma: 1}}, {focal: {gamma: 2}}]\n',
+    error: 'error: spec.yaml:3:36: grid.loss[2]: focal is listed twice (also at [1]); list its parameter values in one entry',
   },
   {
-    name: "loss-unknown-param",
-    yaml: "name: x\ngrid:\n  loss:\n    - focal: {gamma: 1, beta: 2}\n",
-    error: "error: spec.yaml:4:25: grid.loss[0].focal.beta: unknown parameter for focal (expected gamma, alpha)",
+    name: 'loss-unknown-param',
+    yaml: 'name: x\ngrid:\n  loss:\n    - focal: {gamma: 1, beta: 2}\n',
+    error: 'error: spec.yaml:4:25: grid.loss[0].focal.beta: unknown parameter for focal (expected gamma, alpha)',
   },
   {
-    name: "imbalance-given-twice",
-    yaml: "name: x\ngrid:\n  loss: [bce]\n  imbalance: [\"90:10\"]\n  data.imbalance: [\"95:5\"]\n",
-    error: "error: spec.yaml:5:3: grid[\"data.imbalance\"]: given twice (also as imbalance)",
+    name: 'imbalance-given-twice',
+    yaml: 'name: x\ngrid:\n  loss: [bce]\n  imbalance: ["90:10"]\n  data.imbalance: ["95:5"]\n',
+    error: 'error: spec.yaml:5:3: grid["data.imbalance"]: given twice (also as imbalance)',
   },
   {
-    name: "grid-key-typo",
-    yaml: "name: x\ngrid:\n  sed: [1]\n  loss: [bce]\n",
-    error: "error: spec.yaml:3:3: grid.sed: unknown grid key (did you mean seed?): use loss, seed, imbalance, or a dotted path like train.learning_rate",
+    name: 'grid-key-typo',
+    yaml: 'name: x\ngrid:\n  sed: [1]\n  loss: [bce]\n',
+    error: 'error: spec.yaml:3:3: grid.sed: unknown grid key (did you mean seed?): use loss, seed, imbalance, or a dotted path like train.learning_rate',
   },
   {
-    name: "gamma-too-large",
-    yaml: "name: x\ngrid:\n  loss:\n    - focal: {gamma: 101}\n",
-    error: "error: spec.yaml:4:22: grid.loss[0].focal.gamma: must be \u2264 100, got 101",
+    name: 'gamma-too-large',
+    yaml: 'name: x\ngrid:\n  loss:\n    - focal: {gamma: 101}\n',
+    error: 'error: spec.yaml:4:22: grid.loss[0].focal.gamma: must be \u2264 100, got 101',
   },
   {
-    name: "gamma-not-number",
-    yaml: "name: x\ngrid:\n  loss:\n    - focal: {gamma: high}\n",
-    error: "error: spec.yaml:4:22: grid.loss[0].focal.gamma: must be a number \u2265 0, got \"high\"",
+    name: 'gamma-not-number',
+    yaml: 'name: x\ngrid:\n  loss:\n    - focal: {gamma: high}\n',
+    error: 'error: spec.yaml:4:22: grid.loss[0].focal.gamma: must be a number \u2265 0, got "high"',
   },
   {
-    name: "loss-not-name",
-    yaml: "name: x\ngrid:\n  loss: [3]\n",
-    error: "error: spec.yaml:3:10: grid.loss[0]: must be bce, weighted_bce, focal or a mapping like {focal: {gamma: [1, 2]}}, got 3",
+    name: 'loss-not-name',
+    yaml: 'name: x\ngrid:\n  loss: [3]\n',
+    error: 'error: spec.yaml:3:10: grid.loss[0]: must be bce, weighted_bce, focal or a mapping like {focal: {gamma: [1, 2]}}, got 3',
   },
   {
-    name: "loss-params-list",
-    yaml: "name: x\ngrid:\n  loss:\n    - focal: [1, 2]\n",
-    error: "error: spec.yaml:4:14: grid.loss[0].focal: must be a mapping of parameters, got a list",
+    name: 'loss-params-list',
+    yaml: 'name: x\ngrid:\n  loss:\n    - focal: [1, 2]\n',
+    error: 'error: spec.yaml:4:14: grid.loss[0].focal: must be a mapping of parameters, got a list',
   },
   {
-    name: "loss-unknown-no-guess",
-    yaml: "name: x\ngrid:\n  loss: [hinge]\n",
-    error: "error: spec.yaml:3:10: grid.loss[0]: unknown loss \"hinge\" (expected one of: bce, weighted_bce, focal)",
+    name: 'loss-unknown-no-guess',
+    yaml: 'name: x\ngrid:\n  loss: [hinge]\n',
+    error: 'error: spec.yaml:3:10: grid.loss[0]: unknown loss "hinge" (expected one of: bce, weighted_bce, focal)',
   },
   {
-    name: "yaml-syntax",
-    yaml: "name: x\ngrid: {loss: [bce\n",
+    name: 'yaml-syntax',
+    yaml: 'name: x\ngrid: {loss: [bce\n',
     error: `error: spec.yaml:3:1: YAML: Flow sequence in block collection must be sufficiently indented and end with a ]`,
   },
   {
-    name: "unknown-top",
-    yaml: "name: x\nobjectiv: pr_auc\ngrid: {loss: [bce]}\n",
+    name: 'unknown-top',
+    yaml: 'name: x\nobjectiv: pr_auc\ngrid: {loss: [bce]}\n',
     error: `error: spec.yaml:2:1: objectiv: unknown key (did you mean objective?)`,
   },
   {
-    name: "missing-name",
-    yaml: "grid: {loss: [bce]}\n",
+    name: 'missing-name',
+    yaml: 'grid: {loss: [bce]}\n',
     error: `error: spec.yaml: name: required (names the sweep and its database)`,
   },
   {
-    name: "bad-objective",
-    yaml: "name: x\nobjective: f1\ngrid: {loss: [bce]}\n",
+    name: 'bad-objective',
+    yaml: 'name: x\nobjective: f1\ngrid: {loss: [bce]}\n',
     error: `error: spec.yaml:2:12: objective: unknown metric "f1" (expected one of: minority_f1, pr_auc, roc_auc, minority_recall, minority_precision, balanced_accuracy, mcc, accuracy, brier, log_loss)`,
   },
   {
-    name: "gamma-negative",
-    yaml: "name: x\ngrid:\n  loss:\n    - focal: {gamma: [1, -2]}\n",
+    name: 'gamma-negative',
+    yaml: 'name: x\ngrid:\n  loss:\n    - focal: {gamma: [1, -2]}\n',
     error: `error: spec.yaml:4:26: grid.loss[0].focal.gamma[1]: must be ≥ 0, got -2`,
   },
   {
-    name: "alpha-range",
-    yaml: "name: x\ngrid:\n  loss:\n    - focal: {gamma: 2, alpha: [0.25, 1.5]}\n",
+    name: 'alpha-range',
+    yaml: 'name: x\ngrid:\n  loss:\n    - focal: {gamma: 2, alpha: [0.25, 1.5]}\n',
     error: `error: spec.yaml:4:39: grid.loss[0].focal.alpha[1]: must be a number in [0, 1], none or inverse, got 1.5`,
   },
   {
-    name: "imbalance-inverted",
-    yaml: "name: x\ngrid:\n  imbalance: [\"10:90\"]\n  loss: [bce]\n",
+    name: 'imbalance-inverted',
+    yaml: 'name: x\ngrid:\n  imbalance: ["10:90"]\n  loss: [bce]\n',
     error: `error: spec.yaml:3:15: grid.imbalance[0]: ratio must be majority:minority with majority ≥ minority > 0, got "10:90"`,
   },
   {
-    name: "imbalance-fraction",
-    yaml: "name: x\ngrid:\n  imbalance: [0.7]\n  loss: [bce]\n",
+    name: 'imbalance-fraction',
+    yaml: 'name: x\ngrid:\n  imbalance: [0.7]\n  loss: [bce]\n',
     error: `error: spec.yaml:3:15: grid.imbalance[0]: must be a minority fraction in (0, 0.5] or a ratio like "90:10", got 0.7`,
   },
   {
-    name: "empty-grid",
-    yaml: "name: x\ngrid: {}\n",
+    name: 'empty-grid',
+    yaml: 'name: x\ngrid: {}\n',
     error: `error: spec.yaml:2:7: grid: empty grid: add at least loss (e.g. loss: [bce, {focal: {gamma: [1, 2]}}])`,
   },
   {
-    name: "empty-seeds",
-    yaml: "name: x\ngrid:\n  seed: []\n  loss: [bce]\n",
+    name: 'empty-seeds',
+    yaml: 'name: x\ngrid:\n  seed: []\n  loss: [bce]\n',
     error: `error: spec.yaml:3:9: grid.seed: empty list: gives 0 trials`,
   },
   {
-    name: "unknown-loss",
-    yaml: "name: x\ngrid:\n  loss: [bce, focall]\n",
+    name: 'unknown-loss',
+    yaml: 'name: x\ngrid:\n  loss: [bce, focall]\n',
     error: `error: spec.yaml:3:15: grid.loss[1]: unknown loss "focall" (did you mean focal?)`,
   },
   {
-    name: "bce-params",
-    yaml: "name: x\ngrid:\n  loss:\n    - bce: {alpha: 0.5}\n",
+    name: 'bce-params',
+    yaml: 'name: x\ngrid:\n  loss:\n    - bce: {alpha: 0.5}\n',
     error: `error: spec.yaml:4:13: grid.loss[0].bce.alpha: bce takes no parameters (for class weights use weighted_bce: {alpha: ...})`,
   },
   {
-    name: "duplicate-key",
-    yaml: "name: x\ndata: {samples: 100}\ndata: {samples: 200}\ngrid: {loss: [bce]}\n",
+    name: 'duplicate-key',
+    yaml: 'name: x\ndata: {samples: 100}\ndata: {samples: 200}\ngrid: {loss: [bce]}\n',
     error: `error: spec.yaml:3:1: YAML: duplicate key data (each key may appear once in a mapping)`,
   },
   {
-    name: "duplicate-value",
-    yaml: "name: x\ngrid:\n  loss:\n    - focal: {gamma: [1, 2, 2]}\n",
+    name: 'duplicate-value',
+    yaml: 'name: x\ngrid:\n  loss:\n    - focal: {gamma: [1, 2, 2]}\n',
     error: `error: spec.yaml:4:29: grid.loss[0].focal.gamma[2]: 2 is listed twice (also at [1])`,
   },
   {
-    name: "unknown-data-key",
-    yaml: "name: x\ndata: {generator: classification, noise: 0.1}\ngrid: {loss: [bce]}\n",
+    name: 'unknown-data-key',
+    yaml: 'name: x\ndata: {generator: classification, noise: 0.1}\ngrid: {loss: [bce]}\n',
     error: `error: spec.yaml:2:35: data.noise: unknown key for generator classification (noise applies to generator moons)`,
   },
   {
-    name: "wrong-type",
-    yaml: "name: x\ntrain: {epochs: ten}\ngrid: {loss: [bce]}\n",
+    name: 'wrong-type',
+    yaml: 'name: x\ntrain: {epochs: ten}\ngrid: {loss: [bce]}\n',
     error: `error: spec.yaml:2:17: train.epochs: must be a number, got "ten"`,
   },
   {
-    name: "unknown-grid-path",
-    yaml: "name: x\ngrid:\n  train.learning_rat: [0.1]\n  loss: [bce]\n",
+    name: 'unknown-grid-path',
+    yaml: 'name: x\ngrid:\n  train.learning_rat: [0.1]\n  loss: [bce]\n',
     error: `error: spec.yaml:3:3: grid["train.learning_rat"]: unknown key learning_rat in train (did you mean train.learning_rate?)`,
   },
   {
-    name: "too-few-minority",
-    yaml: "name: x\ndata: {samples: 100}\ngrid:\n  imbalance: [\"99:1\"]\n  loss: [bce]\n",
+    name: 'too-few-minority',
+    yaml: 'name: x\ndata: {samples: 100}\ngrid:\n  imbalance: ["99:1"]\n  loss: [bce]\n',
     error: `error: spec.yaml:4:15: grid.imbalance[0]: 99:1 of 100 samples leaves 1 sample of the minority class; need at least 2 (one per split): use more samples or a milder ratio`,
   },
   {
-    name: "grid-too-large",
-    yaml: "name: x\ngrid:\n  seed: [1,2,3,4,5,6,7,8,9,10,11,12,13,14,15,16,17,18,19,20,21,22,23,24,25,26,27,28,29,30,31,32,33,34,35,36,37,38,39,40,41,42,43,44,45,46,47,48,49,50]\n  train.learning_rate: [0.1,0.2,0.3,0.4,0.5,0.6,0.7,0.8,0.9,1.0,1.1,1.2,1.3,1.4,1.5,1.6,1.7,1.8,1.9,2.0]\n  train.batch_size: [1,2,3,4,5,6,7,8,9,10,11,12,13,14,15,16,17,18,19,20,21,22,23,24,25,26,27,28,29,30,31,32,33,34,35,36,37,38,39,40,41,42,43,44,45,46,47,48,49,50,51,52,53,54,55,56,57,58,59,60,61,62,63,64,65,66,67,68,69,70,71,72,73,74,75,76,77,78,79,80,81,82,83,84,85,86,87,88,89,90,91,92,93,94,95,96,97,98,99,100,101,102,103,104,105,106,107,108,109,110]\n  loss: [bce]\n",
+    name: 'grid-too-large',
+    yaml: 'name: x\ngrid:\n  seed: [1,2,3,4,5,6,7,8,9,10,11,12,13,14,15,16,17,18,19,20,21,22,23,24,25,26,27,28,29,30,31,32,33,34,35,36,37,38,39,40,41,42,43,44,45,46,47,48,49,50]\n  train.learning_rate: [0.1,0.2,0.3,0.4,0.5,0.6,0.7,0.8,0.9,1.0,1.1,1.2,1.3,1.4,1.5,1.6,1.7,1.8,1.9,2.0]\n  train.batch_size: [1,2,3,4,5,6,7,8,9,10,11,12,13,14,15,16,17,18,19,20,21,22,23,24,25,26,27,28,29,30,31,32,33,34,35,36,37,38,39,40,41,42,43,44,45,46,47,48,49,50,51,52,53,54,55,56,57,58,59,60,61,62,63,64,65,66,67,68,69,70,71,72,73,74,75,76,77,78,79,80,81,82,83,84,85,86,87,88,89,90,91,92,93,94,95,96,97,98,99,100,101,102,103,104,105,106,107,108,109,110]\n  loss: [bce]\n',
     error: `error: spec.yaml: grid: 110,000 trials is more than 100,000, probably a mistake; pass --yes to run it anyway`,
   },
   {
-    name: "missing-csv",
-    yaml: "name: x\ndata: {generator: csv, path: nope.csv, label: y, positive: 1}\ngrid: {loss: [bce]}\n",
+    name: 'missing-csv',
+    yaml: 'name: x\ndata: {generator: csv, path: nope.csv, label: y, positive: 1}\ngrid: {loss: [bce]}\n',
     error: `error: spec.yaml:2:30: data.path: no such file: DIR/nope.csv`,
   },
   {
-    name: "informative",
-    yaml: "name: x\ndata: {features: 2, informative: 3}\ngrid: {loss: [bce]}\n",
+    name: 'informative',
+    yaml: 'name: x\ndata: {features: 2, informative: 3}\ngrid: {loss: [bce]}\n',
     error: `error: spec.yaml:2:34: data.informative: 3 informative features is more than data.features (2)`,
   },
   {
-    name: "swept-lr-negative",
-    yaml: "name: x\ngrid:\n  train.learning_rate: [0.01, -0.1]\n  loss: [bce]\n",
+    name: 'swept-lr-negative',
+    yaml: 'name: x\ngrid:\n  train.learning_rate: [0.01, -0.1]\n  loss: [bce]\n',
     error: `error: spec.yaml:3:31: grid["train.learning_rate"][1]: must be > 0, got -0.1`,
   },
   {
-    name: "activation",
-    yaml: "name: x\nmodel: {activation: sigmoid}\ngrid: {loss: [bce]}\n",
+    name: 'activation',
+    yaml: 'name: x\nmodel: {activation: sigmoid}\ngrid: {loss: [bce]}\n',
     error: `error: spec.yaml:2:21: model.activation: must be one of relu, tanh, got "sigmoid"`,
   },
   {
-    name: "hidden-type",
-    yaml: "name: x\nmodel: {hidden: 16}\ngrid: {loss: [bce]}\n",
+    name: 'hidden-type',
+    yaml: 'name: x\nmodel: {hidden: 16}\ngrid: {loss: [bce]}\n',
     error: `error: spec.yaml:2:17: model.hidden: must be a list, got 16`,
   },
   {
-    name: "not-mapping",
-    yaml: "- a\n- b\n",
+    name: 'not-mapping',
+    yaml: '- a\n- b\n',
     error: `error: spec.yaml:1:1: must be a mapping with name, grid, ...`,
   },
   {
-    name: "empty-file",
-    yaml: "\n",
+    name: 'empty-file',
+    yaml: '\n',
     error: `error: spec.yaml: empty spec (expected a mapping with name, grid, ...)`,
   },
   {
-    name: "missing-loss",
-    yaml: "name: x\ngrid:\n  seed: [1, 2]\n",
+    name: 'missing-loss',
+    yaml: 'name: x\ngrid:\n  seed: [1, 2]\n',
     error: `error: spec.yaml:3:3: grid: missing loss: list the losses to compare, e.g. loss: [bce, {focal: {gamma: [1, 2], alpha: [inverse]}}]`,
   },
   {
-    name: "timeout",
-    yaml: "name: x\nexecution: {trial_timeout: soon}\ngrid: {loss: [bce]}\n",
+    name: 'timeout',
+    yaml: 'name: x\nexecution: {trial_timeout: soon}\ngrid: {loss: [bce]}\n',
     error: `error: spec.yaml:2:28: execution.trial_timeout: must be a duration like "90s", "10m", "1h30m", seconds as a number, or none, got "soon"`,
   },
   {
-    name: "native-synthetic",
-    yaml: "name: x\ngrid:\n  imbalance: [native]\n  loss: [bce]\n",
+    name: 'native-synthetic',
+    yaml: 'name: x\ngrid:\n  imbalance: [native]\n  loss: [bce]\n',
     error: `error: spec.yaml:3:15: grid.imbalance[0]: 'native' only applies to csv data (keep the file's own ratio)`,
   },
   {
-    name: "generator",
-    yaml: "name: x\ndata: {generator: blobs}\ngrid: {loss: [bce]}\n",
+    name: 'generator',
+    yaml: 'name: x\ndata: {generator: blobs}\ngrid: {loss: [bce]}\n',
     error: `error: spec.yaml:2:19: data.generator: must be one of classification, moons, csv, got "blobs"`,
   },
   {
-    name: "not-sweepable",
-    yaml: "name: x\ngrid:\n  data.generator: [moons]\n  loss: [bce]\n",
+    name: 'not-sweepable',
+    yaml: 'name: x\ngrid:\n  data.generator: [moons]\n  loss: [bce]\n',
     error: `error: spec.yaml:3:3: grid["data.generator"]: cannot be swept: write one sweep per generator`,
   },
   {
-    name: "loss-two-keys",
-    yaml: "name: x\ngrid:\n  loss:\n    - {focal: {gamma: 1}, bce: {}}\n",
+    name: 'loss-two-keys',
+    yaml: 'name: x\ngrid:\n  loss:\n    - {focal: {gamma: 1}, bce: {}}\n',
     error: `error: spec.yaml:4:7: grid.loss[0]: must be one loss, e.g. {focal: {gamma: [1, 2]}}, got 2 keys`,
   },
   {
-    name: "weighted-none",
-    yaml: "name: x\ngrid:\n  loss:\n    - weighted_bce: {alpha: none}\n",
+    name: 'weighted-none',
+    yaml: 'name: x\ngrid:\n  loss:\n    - weighted_bce: {alpha: none}\n',
     error: `error: spec.yaml:4:29: grid.loss[0].weighted_bce.alpha: 'none' is not allowed here (use bce for no weighting)`,
   },
   {
-    name: "cohort-size",
-    yaml: "name: x\nexecution: {cohort_size: 0}\ngrid: {loss: [bce]}\n",
+    name: 'cohort-size',
+    yaml: 'name: x\nexecution: {cohort_size: 0}\ngrid: {loss: [bce]}\n',
     error: `error: spec.yaml:2:26: execution.cohort_size: must be ≥ 1, got 0`,
   },
   {
-    name: "epochs-float",
-    yaml: "name: x\ntrain: {epochs: 2.5}\ngrid: {loss: [bce]}\n",
+    name: 'epochs-float',
+    yaml: 'name: x\ntrain: {epochs: 2.5}\ngrid: {loss: [bce]}\n',
     error: `error: spec.yaml:2:17: train.epochs: must be an integer, got 2.5`,
   },
   {
-    name: "moons-key-for-classification",
-    yaml: "name: x\ndata: {generator: moons, class_sep: 2}\ngrid: {loss: [bce]}\n",
+    name: 'moons-key-for-classification',
+    yaml: 'name: x\ndata: {generator: moons, class_sep: 2}\ngrid: {loss: [bce]}\n',
     error: `error: spec.yaml:2:26: data.class_sep: unknown key for generator moons (class_sep applies to generator classification)`,
   },
   {
-    name: "proto-objective",
-    yaml: "name: x\nobjective: constructor\ngrid: {loss: [bce]}\n",
+    name: 'proto-objective',
+    yaml: 'name: x\nobjective: constructor\ngrid: {loss: [bce]}\n',
     error: `error: spec.yaml:2:12: objective: unknown metric "constructor" (expected one of: minority_f1, pr_auc, roc_auc, minority_recall, minority_precision, balanced_accuracy, mcc, accuracy, brier, log_loss)`,
   },
   {
-    name: "proto-generator",
-    yaml: "name: x\ndata: {generator: constructor}\ngrid: {loss: [bce]}\n",
+    name: 'proto-generator',
+    yaml: 'name: x\ndata: {generator: constructor}\ngrid: {loss: [bce]}\n',
     error: `error: spec.yaml:2:19: data.generator: must be one of classification, moons, csv, got "constructor"`,
   },
   {
-    name: "proto-grid-path",
-    yaml: "name: x\ngrid:\n  train.constructor: [1]\n  loss: [bce]\n",
+    name: 'proto-grid-path',
+    yaml: 'name: x\ngrid:\n  train.constructor: [1]\n  loss: [bce]\n',
     error: `error: spec.yaml:3:3: grid["train.constructor"]: unknown key constructor in train`,
   },
   {
-    name: "proto-data-key",
-    yaml: "name: x\ndata: {constructor: 1}\ngrid: {loss: [bce]}\n",
+    name: 'proto-data-key',
+    yaml: 'name: x\ndata: {constructor: 1}\ngrid: {loss: [bce]}\n',
     error: `error: spec.yaml:2:8: data.constructor: unknown key (expected one of: generator, imbalance, samples, features, informative, redundant, clusters_per_class, class_sep, flip_y, test_fraction, validation_fraction, standardize, seed)`,
   },
   {
-    name: "timeout-too-long",
-    yaml: "name: x\nexecution: {trial_timeout: 600h}\ngrid: {loss: [bce]}\n",
+    name: 'timeout-too-long',
+    yaml: 'name: x\nexecution: {trial_timeout: 600h}\ngrid: {loss: [bce]}\n',
     error: `error: spec.yaml:2:28: execution.trial_timeout: must be at most 596h (or none), got "600h"`,
   },
   {
-    name: "timeout-too-short",
-    yaml: "name: x\nexecution: {trial_timeout: 0.0001}\ngrid: {loss: [bce]}\n",
+    name: 'timeout-too-short',
+    yaml: 'name: x\nexecution: {trial_timeout: 0.0001}\ngrid: {loss: [bce]}\n',
     error: `error: spec.yaml:2:28: execution.trial_timeout: must be at least 1ms (or none), got 0.0001`,
   },
 ];
@@ -281,7 +281,7 @@ describe('bad specs are refused with one clear line, exit 2, nothing written', (
     const dir = mkdtempSync(join(tmpdir(), 'fs-spec-'));
     writeFileSync(join(dir, 'spec.yaml'), yaml);
     const r = await runCli(['run', 'spec.yaml'], { cwd: dir });
-    expect(r.stderr).toBe(`${error.replace("DIR", dir)}\n`);
+    expect(r.stderr).toBe(`${error.replace('DIR', dir)}\n`);
     expect(r.code).toBe(2);
     expect(r.stdout).toBe('');
     // no database, no results folder, nothing else
@@ -326,14 +326,19 @@ describe('bad specs are refused with one clear line, exit 2, nothing written', (
     expect(workers.code).toBe(2);
     const backend = await runCli(['run', 'spec.yaml', '--backend', 'gpu'], { cwd: dir });
     expect(backend.code).toBe(2);
-    expect(backend.stderr).toBe('error: Invalid values: Argument: backend, Given: "gpu", Choices: "auto", "tensorflow", "wasm", "cpu" (see focal-sweep --help)\n');
+    expect(backend.stderr).toBe(
+      'error: Invalid values: Argument: backend, Given: "gpu", Choices: "auto", "tensorflow", "wasm", "cpu" (see focal-sweep --help)\n',
+    );
     expect(readdirSync(dir)).toEqual(['spec.yaml']);
   });
 });
 
 describe('parseSpec fills defaults', () => {
   it('gives every section its defaults and keeps the grid axes in order', () => {
-    const spec = parseSpec('name: demo\ngrid:\n  imbalance: ["90:10", 0.05]\n  seed: [1, 2]\n  loss: [bce, {focal: {gamma: [1, 2], alpha: [0.25, inverse]}}]\n', 'demo.yaml');
+    const spec = parseSpec(
+      'name: demo\ngrid:\n  imbalance: ["90:10", 0.05]\n  seed: [1, 2]\n  loss: [bce, {focal: {gamma: [1, 2], alpha: [0.25, inverse]}}]\n',
+      'demo.yaml',
+    );
     expect(spec.name).toBe('demo');
     expect(spec.objective).toBe('minority_f1');
     expect(spec.data).toMatchObject({ generator: 'classification', samples: 4000, features: 2, flip_y: 0.01, test_fraction: 0.25, imbalance: 0.1 });

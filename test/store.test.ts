@@ -2,18 +2,19 @@
  * The results database: schema versioning, refusing foreign or newer files, the single-run lock,
  * plan/record/state transitions, and recovery after a run was killed.
  */
-import Database from 'better-sqlite3';
+
 import { spawn } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import Database from 'better-sqlite3';
 import { describe, expect, it } from 'vitest';
 import { StoreError } from '../src/errors.js';
 import { expandGrid } from '../src/scheduler/grid.js';
 import { parseSpec } from '../src/scheduler/spec.js';
 import { APPLICATION_ID, MIGRATIONS } from '../src/store/schema.js';
-import { openDatabase, SCHEMA_VERSION, SweepStore, type RunInfo } from '../src/store/store.js';
+import { openDatabase, type RunInfo, SCHEMA_VERSION, SweepStore } from '../src/store/store.js';
 import { fakeResult } from './helpers/results.js';
 
 const tmp = () => mkdtempSync(join(tmpdir(), 'fs-store-'));
@@ -54,7 +55,9 @@ describe('schema', () => {
     const db = new Database(newer);
     db.pragma(`user_version = ${SCHEMA_VERSION + 1}`);
     db.close();
-    expect(() => openDatabase(newer)).toThrow(`made by a newer focal-sweep (schema v${SCHEMA_VERSION + 1}; this version reads up to v${SCHEMA_VERSION}): upgrade focal-sweep`);
+    expect(() => openDatabase(newer)).toThrow(
+      `made by a newer focal-sweep (schema v${SCHEMA_VERSION + 1}; this version reads up to v${SCHEMA_VERSION}): upgrade focal-sweep`,
+    );
     expect(() => openDatabase(join(dir, 'missing.db'))).toThrow('no such database (run a sweep first, or pass --db)');
 
     // ours, but older than this version: reading (best, report, query) does not migrate
@@ -73,7 +76,10 @@ describe('schema', () => {
       db.pragma(`user_version = ${from}`);
       if (from > 0) db.pragma(`application_id = ${APPLICATION_ID}`);
       db.close();
-      if (from > 0) expect(() => openDatabase(file, { readonly: true })).toThrow(`${file}: schema v${from} is older than v${SCHEMA_VERSION}: run a sweep against it once to migrate`);
+      if (from > 0)
+        expect(() => openDatabase(file, { readonly: true })).toThrow(
+          `${file}: schema v${from} is older than v${SCHEMA_VERSION}: run a sweep against it once to migrate`,
+        );
       openDatabase(file).close();
       const after = new Database(file, { readonly: true });
       expect(after.pragma('user_version', { simple: true })).toBe(SCHEMA_VERSION);
@@ -94,7 +100,12 @@ describe('runs and trial states', () => {
     store.record([fakeResult(trials[0].key, { minority_f1: 0.5 })], run);
     store.markFailed([trials[1].key], run, 'boom');
     store.finishRun(run, 'failed', { planned: 4, completed: 1, failed: 1, wallMs: 10 });
-    expect(Object.fromEntries(store.states())).toEqual({ [trials[0].key]: 'complete', [trials[1].key]: 'failed', [trials[2].key]: 'queued', [trials[3].key]: 'queued' });
+    expect(Object.fromEntries(store.states())).toEqual({
+      [trials[0].key]: 'complete',
+      [trials[1].key]: 'failed',
+      [trials[2].key]: 'queued',
+      [trials[3].key]: 'queued',
+    });
 
     const again = store.plan(trials, false);
     expect(again).toMatchObject({ total: 4, complete: 1, failed: 1 });
@@ -143,7 +154,9 @@ describe('runs and trial states', () => {
     const a = openStore(file);
     const runA = a.beginRun(RUN);
     a.db.prepare(`UPDATE runs SET pid = ? WHERE id = ?`).run(process.ppid, runA);
-    expect(() => a.forceUnlock()).toThrow(`another focal-sweep run (pid ${process.ppid}) is running this sweep; --force-unlock only takes over runs whose process is gone`);
+    expect(() => a.forceUnlock()).toThrow(
+      `another focal-sweep run (pid ${process.ppid}) is running this sweep; --force-unlock only takes over runs whose process is gone`,
+    );
     expect(a.db.prepare(`SELECT status FROM runs WHERE id = ?`).get(runA)).toEqual({ status: 'running' });
     a.close();
   });
@@ -166,10 +179,11 @@ describe('runs and trial states', () => {
             waiters.splice(0).forEach((w) => w());
           }
         });
-        const nextLine = (n: number) => new Promise<string>((resolve) => {
-          const check = () => (lines.length >= n ? resolve(lines[n - 1]) : waiters.push(check));
-          check();
-        });
+        const nextLine = (n: number) =>
+          new Promise<string>((resolve) => {
+            const check = () => (lines.length >= n ? resolve(lines[n - 1]) : waiters.push(check));
+            check();
+          });
         return { child, nextLine };
       });
       // both loaded and waiting, then released together
@@ -178,8 +192,13 @@ describe('runs and trial states', () => {
       const outcomes = await Promise.all(children.map((c) => c.nextLine(2)));
       children.forEach((c) => c.child.stdin.write('exit\n'));
       await Promise.all(children.map((c) => new Promise((resolve) => c.child.on('close', resolve))));
-      expect(outcomes.filter((o) => o === 'ok'), `round ${round}: ${outcomes.join(' | ')}`).toHaveLength(1);
-      expect(outcomes.find((o) => o !== 'ok')).toMatch(/^StoreError: .*r\.db: another focal-sweep run \(pid \d+\) is running this sweep; wait for it or stop it$/);
+      expect(
+        outcomes.filter((o) => o === 'ok'),
+        `round ${round}: ${outcomes.join(' | ')}`,
+      ).toHaveLength(1);
+      expect(outcomes.find((o) => o !== 'ok')).toMatch(
+        /^StoreError: .*r\.db: another focal-sweep run \(pid \d+\) is running this sweep; wait for it or stop it$/,
+      );
     }
   });
 

@@ -128,7 +128,9 @@ describe('trainCohort results', () => {
 
   it('a diverging trial fails alone; its cohort-mates complete', async () => {
     // A learning rate far past what the spec allows (it is checked there): built directly.
-    const base = trialsOf(SPEC.replace('train: { epochs: 4,', 'train: { optimizer: sgd, epochs: 4,')).filter((t) => t.config.loss.kind === 'bce').slice(0, 4);
+    const base = trialsOf(SPEC.replace('train: { epochs: 4,', 'train: { optimizer: sgd, epochs: 4,'))
+      .filter((t) => t.config.loss.kind === 'bce')
+      .slice(0, 4);
     const cohort = base.map((t, i) => (i === 1 ? { ...t, key: `${t.key}-hot`, config: { ...t.config, train: { ...t.config.train, learning_rate: 1e9 } } } : t));
     const results = await trainCohort(cohortOf(cohort));
     expect(results.map((r) => r.key)).toEqual(cohort.map((t) => t.key));
@@ -139,13 +141,21 @@ describe('trainCohort results', () => {
 
   it('refuses payloads it does not understand', () => {
     const t = trialsOf(SPEC)[0];
-    expect(() => checkCohort({ ...cohortOf([t]), format: 99 })).toThrow('cohort format 99 is not supported (this worker understands format 1); upgrade the worker');
+    expect(() => checkCohort({ ...cohortOf([t]), format: 99 })).toThrow(
+      'cohort format 99 is not supported (this worker understands format 1); upgrade the worker',
+    );
     expect(() => checkCohort({ ...cohortOf([t]), trials: [] })).toThrow('cohort payload has no key or no trials');
-    expect(() => checkCohort({ ...cohortOf([{ ...t, config: { ...t.config, v: 7 } }]) })).toThrow(`trial ${t.key}: config version 7 is not supported (expected 1)`);
+    expect(() => checkCohort({ ...cohortOf([{ ...t, config: { ...t.config, v: 7 } }]) })).toThrow(
+      `trial ${t.key}: config version 7 is not supported (expected 1)`,
+    );
     expect(() => checkCohort('nonsense')).toThrow('cohort payload is not an object');
     expect(() => checkCohort({ ...cohortOf([t]), backend: 'gpu' })).toThrow('cohort backend gpu is unknown');
     expect(() => checkCohort({ ...cohortOf([t]), trials: [{ key: t.key }] })).toThrow('cohort trial has no key or config');
-    expect(() => checkCohort({ ...cohortOf([{ ...t, config: { ...t.config, seed: undefined } as unknown as typeof t.config }]) })).toThrow(`trial ${t.key}: config is missing data, model, train, loss or seed`);
-    expect(() => checkCohort({ ...cohortOf([{ ...t, config: { ...t.config, loss: { kind: 'hinge' } } as unknown as typeof t.config }]) })).toThrow(`trial ${t.key}: malformed model or loss`);
+    expect(() => checkCohort({ ...cohortOf([{ ...t, config: { ...t.config, seed: undefined } as unknown as typeof t.config }]) })).toThrow(
+      `trial ${t.key}: config is missing data, model, train, loss or seed`,
+    );
+    expect(() => checkCohort({ ...cohortOf([{ ...t, config: { ...t.config, loss: { kind: 'hinge' } } as unknown as typeof t.config }]) })).toThrow(
+      `trial ${t.key}: malformed model or loss`,
+    );
   });
 });

@@ -3,9 +3,9 @@
  * command. Kept here so src/cli.ts only wires them in.
  */
 import type { Argv } from 'yargs';
+import { parseDuration } from '../duration.js';
 import { UsageError } from '../errors.js';
 import type { RunOptions } from '../scheduler/run.js';
-import { parseDuration } from '../duration.js';
 import { parseThreadCount } from '../threads.js';
 import { checkQueueName, DEFAULT_LOCK_DURATION_MS, DEFAULT_MAX_STALLED, DEFAULT_QUEUE, DEFAULT_STALLED_INTERVAL_MS } from './job.js';
 import { checkRedis, parseRedisUrl } from './redis.js';
@@ -18,7 +18,8 @@ export function addRedisRunOptions<T>(y: Argv<T>) {
   return y
     .option('redis', {
       type: 'string',
-      describe: 'distributed mode: enqueue cohorts on this Redis for `focal-sweep worker` processes: redis://[user:password@]host:port[/db], rediss://… for TLS',
+      describe:
+        'distributed mode: enqueue cohorts on this Redis for `focal-sweep worker` processes: redis://[user:password@]host:port[/db], rediss://… for TLS',
     })
     .option('queue', { type: 'string', describe: `with --redis: BullMQ queue name (workers must use the same) [default: ${DEFAULT_QUEUE}]` })
     .option('attempts', { type: 'string', describe: `with --redis: attempts per cohort before its trials are marked failed [default: ${DEFAULT_ATTEMPTS}]` });
@@ -37,7 +38,8 @@ export async function redisRunOptions(argv: { redis?: string; queue?: string; at
   const target = parseRedisUrl(argv.redis);
   const queue = checkQueueName(argv.queue ?? DEFAULT_QUEUE);
   const attempts = argv.attempts === undefined ? DEFAULT_ATTEMPTS : Number(argv.attempts);
-  if (!Number.isInteger(attempts) || attempts < 1 || attempts > 100) throw new UsageError(`--attempts: must be a whole number from 1 to 100, got ${JSON.stringify(argv.attempts)}`);
+  if (!Number.isInteger(attempts) || attempts < 1 || attempts > 100)
+    throw new UsageError(`--attempts: must be a whole number from 1 to 100, got ${JSON.stringify(argv.attempts)}`);
   await checkRedis(target);
   return {
     mode: 'redis',
@@ -52,7 +54,8 @@ export async function redisRunOptions(argv: { redis?: string; queue?: string; at
 function durationFlag(flag: string, v: unknown, minMs: number): number {
   const text = String(v).trim();
   const ms = parseDuration(/^\d+(\.\d+)?$/.test(text) ? Number(text) : text);
-  if (typeof ms === 'string' || ms === 0) throw new UsageError(`--${flag}: must be a duration like "60s", "2m" or "500ms" (a bare number is seconds), got ${JSON.stringify(v)}`);
+  if (typeof ms === 'string' || ms === 0)
+    throw new UsageError(`--${flag}: must be a duration like "60s", "2m" or "500ms" (a bare number is seconds), got ${JSON.stringify(v)}`);
   if (ms < minMs) throw new UsageError(`--${flag}: at least ${minMs} ms, got ${ms} ms`);
   return ms;
 }
@@ -66,12 +69,25 @@ export function workerBuilder<T>(y: Argv<T>) {
     .option('lock-duration', {
       type: 'string',
       default: `${DEFAULT_LOCK_DURATION_MS / 1000}s`,
-      describe: 'job lock, renewed every half of it while a job runs (any job length is fine); a dead worker’s job is requeued this long (plus up to one stall check) after it died',
+      describe:
+        'job lock, renewed every half of it while a job runs (any job length is fine); a dead worker’s job is requeued this long (plus up to one stall check) after it died',
     })
-    .option('stalled-interval', { type: 'string', default: `${DEFAULT_STALLED_INTERVAL_MS / 1000}s`, describe: 'how often workers look for stalled jobs (locks that expired)' })
-    .option('max-stalled', { type: 'number', default: DEFAULT_MAX_STALLED, describe: 'times a job may stall (its worker died) and be requeued; one more and it fails' })
+    .option('stalled-interval', {
+      type: 'string',
+      default: `${DEFAULT_STALLED_INTERVAL_MS / 1000}s`,
+      describe: 'how often workers look for stalled jobs (locks that expired)',
+    })
+    .option('max-stalled', {
+      type: 'number',
+      default: DEFAULT_MAX_STALLED,
+      describe: 'times a job may stall (its worker died) and be requeued; one more and it fails',
+    })
     .option('quiet', { alias: 'q', type: 'boolean', default: false, describe: 'print only errors' })
-    .option('progress', { choices: ['plain', 'jsonl', 'none'], default: 'plain', describe: 'plain: a line per job; jsonl: one JSON event per line (ready, job-start, job-done, job-failed, job-refused, stopping, closed)' });
+    .option('progress', {
+      choices: ['plain', 'jsonl', 'none'],
+      default: 'plain',
+      describe: 'plain: a line per job; jsonl: one JSON event per line (ready, job-start, job-done, job-failed, job-refused, stopping, closed)',
+    });
 }
 
 export async function workerHandler(argv: {
@@ -86,9 +102,11 @@ export async function workerHandler(argv: {
 }): Promise<number> {
   const threads = parseThreadCount('threads', argv.threads);
   const lockDurationMs = argv['lock-duration'] === undefined ? DEFAULT_LOCK_DURATION_MS : durationFlag('lock-duration', argv['lock-duration'], 500);
-  const stalledIntervalMs = argv['stalled-interval'] === undefined ? DEFAULT_STALLED_INTERVAL_MS : durationFlag('stalled-interval', argv['stalled-interval'], 100);
+  const stalledIntervalMs =
+    argv['stalled-interval'] === undefined ? DEFAULT_STALLED_INTERVAL_MS : durationFlag('stalled-interval', argv['stalled-interval'], 100);
   const maxStalled = argv['max-stalled'] ?? DEFAULT_MAX_STALLED;
-  if (!Number.isInteger(maxStalled) || maxStalled < 0) throw new UsageError(`--max-stalled: must be a whole number ≥ 0, got ${JSON.stringify(argv['max-stalled'])}`);
+  if (!Number.isInteger(maxStalled) || maxStalled < 0)
+    throw new UsageError(`--max-stalled: must be a whole number ≥ 0, got ${JSON.stringify(argv['max-stalled'])}`);
   // Check the URL before loading the training code (tfjs) for a fast, clean error.
   parseRedisUrl(String(argv.redis ?? ''));
   checkQueueName(argv.queue ?? DEFAULT_QUEUE);

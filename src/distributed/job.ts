@@ -46,7 +46,11 @@ export interface CohortJobData {
 
 /** Namespace of a sweep's jobs: readable name prefix + hash of the sweep's identity in its database. */
 export function jobNamespace(sweepName: string, sweepIdentity: string): string {
-  const slug = sweepName.replace(/[^A-Za-z0-9_-]+/g, '_').replace(/^_+|_+$/g, '').slice(0, 40) || 'sweep';
+  const slug =
+    sweepName
+      .replace(/[^A-Za-z0-9_-]+/g, '_')
+      .replace(/^_+|_+$/g, '')
+      .slice(0, 40) || 'sweep';
   return `${slug}.${shortHash(sweepIdentity, 10)}`;
 }
 
@@ -72,7 +76,9 @@ export function checkJobData(data: unknown): asserts data is CohortJobData {
   const d = data as Partial<CohortJobData> | null;
   if (!d || typeof d !== 'object' || Array.isArray(d)) throw new JobFormatError('job data is not an object');
   if (d.format !== COHORT_FORMAT) {
-    throw new JobFormatError(`job format ${JSON.stringify(d.format ?? null)} is not supported (this worker understands format ${COHORT_FORMAT}); run workers of the coordinator's focal-sweep version`);
+    throw new JobFormatError(
+      `job format ${JSON.stringify(d.format ?? null)} is not supported (this worker understands format ${COHORT_FORMAT}); run workers of the coordinator's focal-sweep version`,
+    );
   }
   if (typeof d.sweep !== 'string' || typeof d.namespace !== 'string') throw new JobFormatError('job data has no sweep or namespace');
   if (typeof d.timeoutMs !== 'number' || !Number.isFinite(d.timeoutMs) || d.timeoutMs < 0) throw new JobFormatError('job data has no valid timeoutMs');

@@ -36,7 +36,13 @@ export function parseRedisUrl(raw: string): RedisTarget {
     url = new URL(text);
   } catch {
     const port = /^[a-z]+:\/\/(?:[^@/]*@)?[^:/]*:([^/]*)/i.exec(text)?.[1];
-    throw bad(port !== undefined && !/^\d{1,5}$/.test(port) ? `bad port "${port}"` : port !== undefined && Number(port) > 65535 ? `port ${port} is out of range` : 'not a URL');
+    throw bad(
+      port !== undefined && !/^\d{1,5}$/.test(port)
+        ? `bad port "${port}"`
+        : port !== undefined && Number(port) > 65535
+          ? `port ${port} is out of range`
+          : 'not a URL',
+    );
   }
   if (url.protocol !== 'redis:' && url.protocol !== 'rediss:') throw bad(`unsupported scheme "${url.protocol.replace(/:$/, '')}"`);
   const host = url.hostname.replace(/^\[(.*)\]$/, '$1');
@@ -94,7 +100,13 @@ export async function checkRedis(target: RedisTarget, timeoutMs = CONNECT_TIMEOU
   // No retries: a server that is not there now is an error now (long-lived connections do retry).
   // connectTimeout and commandTimeout bound every step, so the connection always settles before it
   // is closed (closing one that is still connecting makes BullMQ emit an error nobody listens to).
-  const options: ConnectionOptions = { ...target.options, connectTimeout: timeoutMs, commandTimeout: timeoutMs, retryStrategy: () => null, maxRetriesPerRequest: 0 };
+  const options: ConnectionOptions = {
+    ...target.options,
+    connectTimeout: timeoutMs,
+    commandTimeout: timeoutMs,
+    retryStrategy: () => null,
+    maxRetriesPerRequest: 0,
+  };
   // bullmq (and ioredis) load here, not at start-up: every CLI command imports this module.
   const { RedisConnection } = await import('bullmq');
   const conn = new RedisConnection(options, { shared: false, blocking: false });

@@ -10,17 +10,24 @@
  */
 import { existsSync } from 'node:fs';
 import { hostname } from 'node:os';
-import { UnrecoverableError, Worker, type Job } from 'bullmq';
+import { type Job, UnrecoverableError, Worker } from 'bullmq';
+import { formatDuration } from '../duration.js';
 import { firstLine, JobFormatError } from '../errors.js';
 import { fileSha256 } from '../file-hash.js';
-import { withTimeout } from './timeout.js';
 import { LocalExecutor } from '../scheduler/executors/local.js';
-import { formatDuration } from '../duration.js';
 import type { Cohort, TrialResult } from '../types.js';
 import { checkCohort } from '../worker/payload.js';
-import { checkJobData, checkQueueName, DEFAULT_LOCK_DURATION_MS, DEFAULT_MAX_STALLED, DEFAULT_STALLED_INTERVAL_MS, jobLabel, type CohortJobData } from './job.js';
+import {
+  type CohortJobData,
+  checkJobData,
+  checkQueueName,
+  DEFAULT_LOCK_DURATION_MS,
+  DEFAULT_MAX_STALLED,
+  DEFAULT_STALLED_INTERVAL_MS,
+  jobLabel,
+} from './job.js';
 import { checkRedis, describeRedisError, parseRedisUrl } from './redis.js';
-
+import { withTimeout } from './timeout.js';
 
 export type WorkerProgress = 'plain' | 'jsonl' | 'none';
 
@@ -112,13 +119,17 @@ export async function runWorker(opts: WorkerOptions): Promise<number> {
       if (!Array.isArray(results) || results.length === 0) throw new Error(`worker ${me} produced no results`);
       jobsDone++;
       const failed = results.filter((r) => r.state !== 'complete').length;
-      say('job-done', `done   ${label}: ${results.length} trial${results.length === 1 ? '' : 's'}${failed ? ` (${failed} failed)` : ''} in ${formatDuration(performance.now() - t0)}`, {
-        job: job.id,
-        cohort: cohort.key,
-        trials: results.length,
-        failed,
-        ms: Math.round(performance.now() - t0),
-      });
+      say(
+        'job-done',
+        `done   ${label}: ${results.length} trial${results.length === 1 ? '' : 's'}${failed ? ` (${failed} failed)` : ''} in ${formatDuration(performance.now() - t0)}`,
+        {
+          job: job.id,
+          cohort: cohort.key,
+          trials: results.length,
+          failed,
+          ms: Math.round(performance.now() - t0),
+        },
+      );
       return withPointsOnce(results);
     } catch (e) {
       jobsFailed++;
@@ -161,7 +172,14 @@ export async function runWorker(opts: WorkerOptions): Promise<number> {
   say(
     'ready',
     `worker ${me}: connected to ${target.display}, queue ${queueName}, ${opts.threads} thread${opts.threads === 1 ? '' : 's'} (lock ${formatDuration(lockDuration)}, stall check every ${formatDuration(stalledInterval)}, max ${maxStalledCount} stall${maxStalledCount === 1 ? '' : 's'}); Ctrl-C to stop`,
-    { redis: target.display, queue: queueName, threads: opts.threads, lock_duration_ms: lockDuration, stalled_interval_ms: stalledInterval, max_stalled: maxStalledCount },
+    {
+      redis: target.display,
+      queue: queueName,
+      threads: opts.threads,
+      lock_duration_ms: lockDuration,
+      stalled_interval_ms: stalledInterval,
+      max_stalled: maxStalledCount,
+    },
   );
 
   // Wait for the first stop request (or a worker that ends by itself).
@@ -186,7 +204,11 @@ export async function runWorker(opts: WorkerOptions): Promise<number> {
   if (opts.kill?.aborted) return handBack();
 
   const n = running.size;
-  say('stopping', n ? `stopping: finishing ${n} running job${n === 1 ? '' : 's'} (Ctrl-C again to hand ${n === 1 ? 'it' : 'them'} back and exit now)` : 'stopping', { running: n });
+  say(
+    'stopping',
+    n ? `stopping: finishing ${n} running job${n === 1 ? '' : 's'} (Ctrl-C again to hand ${n === 1 ? 'it' : 'them'} back and exit now)` : 'stopping',
+    { running: n },
+  );
   const closed = worker.close().then(() => 'closed' as const);
   const killed = new Promise<'killed'>((resolve) => {
     opts.kill?.addEventListener('abort', () => resolve('killed'), { once: true });

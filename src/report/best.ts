@@ -4,7 +4,7 @@
  */
 import type Database from 'better-sqlite3';
 import { UsageError } from '../errors.js';
-import { analyzeSweep, rankBy, type ImbalanceGroup, type Setting, type SweepAnalysis } from '../store/read.js';
+import { analyzeSweep, type ImbalanceGroup, rankBy, type Setting, type SweepAnalysis } from '../store/read.js';
 import { METRICS } from '../types.js';
 import { pairedDiff, verdictOf } from './stats.js';
 
@@ -140,22 +140,22 @@ export function bestDisplay(rows: BestRow[], metric: string): { columns: string[
   return {
     columns: ['imbalance', '#', 'setting', 'seeds', `${label} (mean ± 95% CI)`, 'BCE', 'Δ vs BCE [95% CI]', 'better', 'verdict'],
     rows: rows.map((r) => [
-        r.imbalance,
-        String(r.rank),
-        r.setting,
-        String(r.seeds),
-        r.ci95_low !== null && r.ci95_high !== null ? `${f(r.mean)} ± ${f((r.ci95_high - r.ci95_low) / 2)}` : `${f(r.mean)} (n=${r.seeds})`,
-        f(r.bce_mean),
-        r.verdict === 'baseline'
-          ? '(baseline)'
-          : r.verdict === 'same'
-            ? 'identical on every seed'
+      r.imbalance,
+      String(r.rank),
+      r.setting,
+      String(r.seeds),
+      r.ci95_low !== null && r.ci95_high !== null ? `${f(r.mean)} ± ${f((r.ci95_high - r.ci95_low) / 2)}` : `${f(r.mean)} (n=${r.seeds})`,
+      f(r.bce_mean),
+      r.verdict === 'baseline'
+        ? '(baseline)'
+        : r.verdict === 'same'
+          ? 'identical on every seed'
           : r.delta_vs_bce === null
             ? '—'
             : r.delta_ci95_low !== null
               ? `${f(r.delta_vs_bce, true)} [${f(r.delta_ci95_low, true)}, ${f(r.delta_ci95_high, true)}]`
               : f(r.delta_vs_bce, true),
-        r.seeds_paired ? `${r.seeds_better}/${r.seeds_paired}` : '',
+      r.seeds_paired ? `${r.seeds_better}/${r.seeds_paired}` : '',
       VERDICT[r.verdict] ?? r.verdict,
     ]),
   };

@@ -2,7 +2,7 @@
  * The report's charts as Vega-Lite specs (plain JSON objects), built from the report model. Titles
  * and captions live in the HTML around them; the specs carry only data and encodings.
  */
-import { compareAlpha, type CurvePoint, type DecisionPanel, type HeatCell, type MetricPoint } from './data.js';
+import { type CurvePoint, compareAlpha, type DecisionPanel, type HeatCell, type MetricPoint } from './data.js';
 import { focalLossAt, modulatingFactor } from './lossfn.js';
 
 type Spec = Record<string, unknown>;
@@ -117,7 +117,10 @@ export function metricsVsImbalanceSpec(points: MetricPoint[], imbalances: string
       width: Math.max(140, imbalances.length * 60),
       height: 160,
       layer: [
-        { mark: { type: 'rule', strokeWidth: 2 }, encoding: { x, xOffset, y: { field: 'lo', type: 'quantitative', scale: { zero: false }, title: 'mean ± 95% CI' }, y2: { field: 'hi' }, color } },
+        {
+          mark: { type: 'rule', strokeWidth: 2 },
+          encoding: { x, xOffset, y: { field: 'lo', type: 'quantitative', scale: { zero: false }, title: 'mean ± 95% CI' }, y2: { field: 'hi' }, color },
+        },
         { mark: { type: 'point', filled: true, size: 60, opacity: 1 }, encoding: { x, xOffset, y: { field: 'mean', type: 'quantitative' }, color } },
       ],
     },
@@ -129,7 +132,10 @@ export function metricsVsImbalanceSpec(points: MetricPoint[], imbalances: string
 
 /** γ values drawn: the paper's 0, 0.5, 1, 2, 5 plus any swept γ. */
 export function lossCurveGammas(swept: number[]): number[] {
-  return [...new Set([0, 0.5, 1, 2, 5, ...swept])].filter((g) => Number.isFinite(g) && g >= 0).sort((a, b) => a - b).slice(0, 9);
+  return [...new Set([0, 0.5, 1, 2, 5, ...swept])]
+    .filter((g) => Number.isFinite(g) && g >= 0)
+    .sort((a, b) => a - b)
+    .slice(0, 9);
 }
 
 export function lossCurvesSpec(gammas: number[], sweptGammas: number[]): Spec {
@@ -149,7 +155,12 @@ export function lossCurvesSpec(gammas: number[], sweptGammas: number[]): Spec {
     field: 'curve',
     type: 'nominal',
     sort: order,
-    scale: { domain: order, range: gammas.map((g, i) => (g === 0 ? '#111827' : ['#1971c2', '#2f9e44', '#d9480f', '#c2255c', '#7048e8', '#f08c00', '#0c8599', '#5c940d'][(i - 1) % 8])) },
+    scale: {
+      domain: order,
+      range: gammas.map((g, i) =>
+        g === 0 ? '#111827' : ['#1971c2', '#2f9e44', '#d9480f', '#c2255c', '#7048e8', '#f08c00', '#0c8599', '#5c940d'][(i - 1) % 8],
+      ),
+    },
     legend: { title: null, orient: 'right' },
   };
   const strokeDash = { condition: { test: "indexof(datum.curve, 'swept') < 0 && datum.curve != 'CE (γ = 0)'", value: [5, 3] }, value: [1, 0] };
@@ -194,7 +205,13 @@ export function lossCurvesSpec(gammas: number[], sweptGammas: number[]): Spec {
             mark: { type: 'line', strokeWidth: 2, clip: true },
             encoding: {
               x: { field: 'pt', type: 'quantitative', title: 'p_t', scale: { domain: [0, 1] } },
-              y: { field: 'value', type: 'quantitative', title: 'relative weight (log scale)', scale: { type: 'log', domain: [1e-4, 1] }, axis: { format: '~g' } },
+              y: {
+                field: 'value',
+                type: 'quantitative',
+                title: 'relative weight (log scale)',
+                scale: { type: 'log', domain: [1e-4, 1] },
+                axis: { format: '~g' },
+              },
               color,
               strokeDash,
             },
@@ -215,7 +232,13 @@ export function trainingCurvesSpec(points: CurvePoint[], imbalances: string[]): 
     data: { values: points.map((p) => ({ ...p, line: `${p.series}/${p.seed}` })) },
     // one row per imbalance ratio, one column per measure: fits the page for any number of ratios
     facet: {
-      row: { field: 'imbalance', type: 'ordinal', sort: imbalances, title: null, header: { labelAngle: 0, labelFontSize: 13, labelAlign: 'left', labelOrient: 'left', labelPadding: 8 } },
+      row: {
+        field: 'imbalance',
+        type: 'ordinal',
+        sort: imbalances,
+        title: null,
+        header: { labelAngle: 0, labelFontSize: 13, labelAlign: 'left', labelOrient: 'left', labelPadding: 8 },
+      },
       column: { field: 'measure', type: 'nominal', sort: measures, title: null, header: { labelFontSize: 12 } },
     },
     spec: {
@@ -254,7 +277,13 @@ export function decisionSpec(p: DecisionPanel, size = 280): Spec {
     for (let c = 1; c <= R; c++) {
       if (c === R || band(c) !== band(start)) {
         // a little overlap with the next run and row hides anti-aliasing seams
-        rects.push({ a: p.x0 + (start - 0.5) * dx, b: p.x0 + (c - 0.5 + (c < R ? 0.2 : 0)) * dx, c: p.y0 + (r - 0.5) * dy, d: p.y0 + (r + 0.5 + (r < R - 1 ? 0.2 : 0)) * dy, fill: BAND_COLORS[band(start)] });
+        rects.push({
+          a: p.x0 + (start - 0.5) * dx,
+          b: p.x0 + (c - 0.5 + (c < R ? 0.2 : 0)) * dx,
+          c: p.y0 + (r - 0.5) * dy,
+          d: p.y0 + (r + 0.5 + (r < R - 1 ? 0.2 : 0)) * dy,
+          fill: BAND_COLORS[band(start)],
+        });
         start = c;
       }
     }

@@ -7,7 +7,7 @@ import { UsageError } from '../errors.js';
 import type { RunSummary } from '../scheduler/run.js';
 import { openDatabase } from '../store/store.js';
 import { METRICS } from '../types.js';
-import { BEST_COLUMNS, bestDisplay, bestRows, type BestBy } from './best.js';
+import { BEST_COLUMNS, type BestBy, bestDisplay, bestRows } from './best.js';
 import { FORMATS, writeRows } from './format.js';
 import { openInBrowser, resolveDb } from './locate.js';
 import { prepareQuery } from './query.js';
@@ -49,7 +49,10 @@ export function reportBuilder(y: Argv) {
     .example('$0 report --db results/x.db --objective pr_auc --open', 'rank by PR-AUC and open it');
 }
 
-export async function reportHandler(argv: { db?: string; sweep?: string; out?: string; objective?: string; open?: boolean }, out: Out = process.stdout): Promise<void> {
+export async function reportHandler(
+  argv: { db?: string; sweep?: string; out?: string; objective?: string; open?: boolean },
+  out: Out = process.stdout,
+): Promise<void> {
   const db = resolveDb(argv.db);
   if (argv.objective !== undefined) oneOf('objective', argv.objective, METRIC_NAMES);
   // loaded on demand: vega and vega-lite are only needed for the report
@@ -108,7 +111,8 @@ export function bestHandler(argv: { db?: string; sweep?: string; metric?: string
   const by = oneOf<BestBy>('by', argv.by ?? 'imbalance', ['imbalance', 'none']);
   if (argv.metric !== undefined) oneOf('metric', argv.metric, METRIC_NAMES);
   const file = resolveDb(argv.db);
-  if (argv.top !== undefined && (!Number.isInteger(argv.top) || argv.top < 1)) throw new UsageError(`--top: must be a whole number ≥ 1, got ${String(argv.top)}`);
+  if (argv.top !== undefined && (!Number.isInteger(argv.top) || argv.top < 1))
+    throw new UsageError(`--top: must be a whole number ≥ 1, got ${String(argv.top)}`);
   const db = openDatabase(file, { readonly: true });
   let result: ReturnType<typeof bestRows>;
   try {
@@ -124,11 +128,18 @@ export function bestHandler(argv: { db?: string; sweep?: string; metric?: string
       return;
     }
     const d = bestDisplay(rows, analysis.metric);
-    write(`${analysis.sweep.name}: best by ${METRICS[analysis.metric].label} (${analysis.higherIsBetter ? 'higher' : 'lower'} is better), mean over seeds; Δ = setting − best BCE at the same ratio, paired by seed\n`);
+    write(
+      `${analysis.sweep.name}: best by ${METRICS[analysis.metric].label} (${analysis.higherIsBetter ? 'higher' : 'lower'} is better), mean over seeds; Δ = setting − best BCE at the same ratio, paired by seed\n`,
+    );
     writeRows(write, 'table', d.columns, d.rows, { footer: false, maxWidth: 80, right: new Set(['#', 'seeds']) });
     return;
   }
-  writeRows(write, format, BEST_COLUMNS as string[], rows.map((r) => BEST_COLUMNS.map((c) => r[c])));
+  writeRows(
+    write,
+    format,
+    BEST_COLUMNS as string[],
+    rows.map((r) => BEST_COLUMNS.map((c) => r[c])),
+  );
 }
 
 // ---------------------------------------------------------------- query
@@ -137,7 +148,12 @@ export function queryBuilder(y: Argv) {
   return y
     .positional('sql', { type: 'string', describe: 'one SQL statement that reads (SELECT, WITH, VALUES, EXPLAIN, read-only PRAGMA)' })
     .option('db', { type: 'string', describe: DB_HELP })
-    .option('format', { alias: 'f', type: 'string', default: 'table', describe: 'table (aligned, long cells cut at 60 characters), csv (RFC 4180) or json (an array of row objects)' })
+    .option('format', {
+      alias: 'f',
+      type: 'string',
+      default: 'table',
+      describe: 'table (aligned, long cells cut at 60 characters), csv (RFC 4180) or json (an array of row objects)',
+    })
     .example('$0 query "select * from best_by_imbalance"', 'the best setting at each imbalance ratio')
     .example('$0 query "select * from results limit 10" -f csv', 'ten trials as CSV');
 }

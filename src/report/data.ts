@@ -4,18 +4,9 @@
  * training curves, decision grids, failures and the all-trials table. No HTML or charts here.
  */
 import type Database from 'better-sqlite3';
-import {
-  analyzeSweep,
-  loadRuns,
-  metricOf,
-  type ImbalanceGroup,
-  type RunRow,
-  type Setting,
-  type SweepAnalysis,
-  type TrialRow,
-} from '../store/read.js';
+import { analyzeSweep, type ImbalanceGroup, loadRuns, metricOf, type RunRow, type Setting, type SweepAnalysis, type TrialRow } from '../store/read.js';
 import { METRICS } from '../types.js';
-import { pairedDiff, verdictOf, type MeanCI, type PairedDiff, type Verdict } from './stats.js';
+import { type MeanCI, type PairedDiff, pairedDiff, type Verdict, verdictOf } from './stats.js';
 
 /** Metrics shown beside the objective in the best-settings tables, in this order. */
 const KEY_METRICS = ['minority_f1', 'minority_recall', 'minority_precision', 'pr_auc', 'balanced_accuracy'] as const;
@@ -210,7 +201,16 @@ export function buildReportModel(db: Database.Database, opts: ReportOptions = {}
     ...decisionRows(db, analysis.groups, metric),
     failures: trials
       .filter((t) => t.state === 'failed' || t.state === 'interrupted')
-      .map((t) => ({ key: t.key, state: t.state, setting: t.setting, imbalance: t.imbalance, seed: t.seed, attempts: t.attempts, error: t.error ?? '(no message)', finished_at: t.finished_at })),
+      .map((t) => ({
+        key: t.key,
+        state: t.state,
+        setting: t.setting,
+        imbalance: t.imbalance,
+        seed: t.seed,
+        attempts: t.attempts,
+        error: t.error ?? '(no message)',
+        finished_at: t.finished_at,
+      })),
     table: trialTable(trials, metric),
     otherParams: [...otherParams],
   };
@@ -284,7 +284,17 @@ function heatCells(a: SweepAnalysis): { heat: HeatCell[]; heatNote: string | nul
         merged = true;
         continue;
       }
-      cells.set(id, { imbalance: g.imbalance, gamma: s.gammaValue, alpha: s.alphaValue, mean: st.mean as number, n: st.n, half: st.half, setting: s.label, settings: 1, best: s === g.best });
+      cells.set(id, {
+        imbalance: g.imbalance,
+        gamma: s.gammaValue,
+        alpha: s.alphaValue,
+        mean: st.mean as number,
+        n: st.n,
+        half: st.half,
+        setting: s.label,
+        settings: 1,
+        best: s === g.best,
+      });
     }
     heat.push(...cells.values());
   }
@@ -304,7 +314,18 @@ function metricPoints(groups: ImbalanceGroup[], metrics: string[]): MetricPoint[
       for (const m of metrics) {
         const st = s.stats(m);
         if (st.mean === null) continue;
-        out.push({ imbalance: g.imbalance, order, series: name, metric: m, label: METRICS[m].label, mean: st.mean, lo: st.lo, hi: st.hi, n: st.n, setting: s.label });
+        out.push({
+          imbalance: g.imbalance,
+          order,
+          series: name,
+          metric: m,
+          label: METRICS[m].label,
+          mean: st.mean,
+          lo: st.lo,
+          hi: st.hi,
+          n: st.n,
+          setting: s.label,
+        });
       }
     }
   });
@@ -354,7 +375,13 @@ function decisionRows(db: Database.Database, groups: ImbalanceGroup[], metric: s
     const withGrid = shown.map(([, s]) => new Map(s.complete.filter((t) => any.get(t.id)).map((t) => [t.seed, t])));
     const common = [...withGrid[0].keys()].filter((seed) => withGrid.every((m) => m.has(seed))).sort((a, b) => a - b);
     if (!common.length) {
-      decision.push({ imbalance: g.imbalance, panels: [], missing: withGrid.some((m) => m.size) ? 'no seed has a decision grid for every setting shown' : 'no decision grids (they are recorded for 2-D data only)' });
+      decision.push({
+        imbalance: g.imbalance,
+        panels: [],
+        missing: withGrid.some((m) => m.size)
+          ? 'no seed has a decision grid for every setting shown'
+          : 'no decision grids (they are recorded for 2-D data only)',
+      });
       continue;
     }
     anyGrid = true;
@@ -416,7 +443,18 @@ function r4(v: unknown): number | null {
   return typeof v === 'number' && Number.isFinite(v) ? Number(v.toPrecision(4)) : null;
 }
 
-const TABLE_METRICS = ['minority_f1', 'minority_recall', 'minority_precision', 'pr_auc', 'roc_auc', 'balanced_accuracy', 'mcc', 'accuracy', 'brier', 'log_loss'];
+const TABLE_METRICS = [
+  'minority_f1',
+  'minority_recall',
+  'minority_precision',
+  'pr_auc',
+  'roc_auc',
+  'balanced_accuracy',
+  'mcc',
+  'accuracy',
+  'brier',
+  'log_loss',
+];
 
 function trialTable(trials: TrialRow[], metric: string): TrialTable {
   const metricsShown = [metric, ...TABLE_METRICS.filter((m) => m !== metric)];

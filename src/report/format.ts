@@ -23,7 +23,16 @@ function displayWidth(s: string): number {
     const cp = ch.codePointAt(0) as number;
     // combining marks take no column; CJK and emoji take two (close enough for a terminal)
     if ((cp >= 0x300 && cp <= 0x36f) || cp === 0x200b) continue;
-    w += (cp >= 0x1100 && cp <= 0x115f) || (cp >= 0x2e80 && cp <= 0xa4cf) || (cp >= 0xac00 && cp <= 0xd7a3) || (cp >= 0xf900 && cp <= 0xfaff) || (cp >= 0xfe30 && cp <= 0xfe4f) || (cp >= 0xff00 && cp <= 0xff60) || (cp >= 0x1f300 && cp <= 0x1faff) ? 2 : 1;
+    w +=
+      (cp >= 0x1100 && cp <= 0x115f) ||
+      (cp >= 0x2e80 && cp <= 0xa4cf) ||
+      (cp >= 0xac00 && cp <= 0xd7a3) ||
+      (cp >= 0xf900 && cp <= 0xfaff) ||
+      (cp >= 0xfe30 && cp <= 0xfe4f) ||
+      (cp >= 0xff00 && cp <= 0xff60) ||
+      (cp >= 0x1f300 && cp <= 0x1faff)
+        ? 2
+        : 1;
   }
   return w;
 }
@@ -56,7 +65,8 @@ export function formatTable(columns: string[], rows: readonly (readonly unknown[
   const numeric = columns.map(
     (c, i) =>
       opts.right?.has(c) ||
-      (rows.some((r) => typeof r[i] === 'number' || typeof r[i] === 'bigint') && rows.every((r) => r[i] === null || r[i] === undefined || typeof r[i] === 'number' || typeof r[i] === 'bigint')),
+      (rows.some((r) => typeof r[i] === 'number' || typeof r[i] === 'bigint') &&
+        rows.every((r) => r[i] === null || r[i] === undefined || typeof r[i] === 'number' || typeof r[i] === 'bigint')),
   );
   const widths = columns.map((c, i) => Math.max(displayWidth(truncate(c, max)), ...cells.map((r) => displayWidth(r[i]))));
   const pad = (s: string, i: number) => {

@@ -6,11 +6,21 @@
 import { createHash } from 'node:crypto';
 import { formatDuration } from '../duration.js';
 import { METRICS } from '../types.js';
-import { BAND_COLORS, decisionSpec, heatmapSpec, lossCurveGammas, lossCurvesSpec, metricsVsImbalanceSpec, POINT_COLORS, SERIES_COLORS, trainingCurvesSpec } from './charts.js';
+import {
+  BAND_COLORS,
+  decisionSpec,
+  heatmapSpec,
+  lossCurveGammas,
+  lossCurvesSpec,
+  metricsVsImbalanceSpec,
+  POINT_COLORS,
+  SERIES_COLORS,
+  trainingCurvesSpec,
+} from './charts.js';
 import { TABLE_SCRIPT } from './client.js';
 import type { Contender, GroupSummary, ReportModel } from './data.js';
 import { renderSvg } from './render.js';
-import { verdictOf, type MeanCI, type PairedDiff, type Verdict } from './stats.js';
+import { type MeanCI, type PairedDiff, type Verdict, verdictOf } from './stats.js';
 
 /** Escape text for HTML content and attribute values. */
 export function esc(s: unknown): string {
@@ -108,7 +118,14 @@ function answerClause(m: ReportModel, gs: GroupSummary): string {
   const where = `<b>${esc(gs.imbalance)}</b>`;
   if (!g.best) return `${where}: no complete trials yet.`;
   const win = contender(gs, 'winner') as Contender;
-  const tie = gs.tiedWithBest.length ? ` (tied with ${esc(gs.tiedWithBest.map((s) => pretty(s.label)).slice(0, 3).join(', '))}${gs.tiedWithBest.length > 3 ? '…' : ''})` : '';
+  const tie = gs.tiedWithBest.length
+    ? ` (tied with ${esc(
+        gs.tiedWithBest
+          .map((s) => pretty(s.label))
+          .slice(0, 3)
+          .join(', '),
+      )}${gs.tiedWithBest.length > 3 ? '…' : ''})`
+    : '';
   const name = `<b>${esc(pretty(g.best.label))}</b>${tie}`;
   const d = win.vsBce?.[m.metric];
   const focal = g.bestFocal && g.bestFocal !== g.best ? contender(gs, 'best focal') : undefined;
@@ -154,7 +171,16 @@ function answerCard(m: ReportModel, gs: GroupSummary): string {
   }
   return `<div class="card verdict-${gs.verdict}">
   <div class="card-head">${imbalanceTitle(gs)}</div>
-  <div class="winner">${esc(pretty(g.best?.label))}</div>${gs.tiedWithBest.length ? `<div class="tie">tied with ${esc(gs.tiedWithBest.slice(0, 2).map((s) => pretty(s.label)).join(', '))}${gs.tiedWithBest.length > 2 ? ` and ${gs.tiedWithBest.length - 2} more` : ''}</div>` : ''}
+  <div class="winner">${esc(pretty(g.best?.label))}</div>${
+    gs.tiedWithBest.length
+      ? `<div class="tie">tied with ${esc(
+          gs.tiedWithBest
+            .slice(0, 2)
+            .map((s) => pretty(s.label))
+            .join(', '),
+        )}${gs.tiedWithBest.length > 2 ? ` and ${gs.tiedWithBest.length - 2} more` : ''}</div>`
+      : ''
+  }
   <div class="score"><span class="big">${num(st.mean)}</span> <span class="pm">${st.half !== null ? `± ${num(st.half)}` : '(n=1)'}</span> <span class="muted small">${esc(m.metricLabel)}</span>${partial}</div>
   <div class="vs">${compare}</div>
   ${delta}
@@ -173,7 +199,10 @@ function verdictLine(m: ReportModel, groups: GroupSummary[]): string {
   const who = kinds.size === 1 && kinds.has('focal') ? 'Focal loss' : kinds.size === 1 && kinds.has('weighted_bce') ? 'Weighted BCE' : 'A tuned loss';
   const parts: string[] = [];
   if (better.length) parts.push(`${who} clearly beats BCE at ${better.length === groups.length ? 'every imbalance ratio' : list(better)}`);
-  if (unclear.length) parts.push(`${parts.length ? 'no' : 'No'} setting is clearly better than BCE at ${unclear.length === groups.length ? 'any imbalance ratio' : list(unclear)}`);
+  if (unclear.length)
+    parts.push(
+      `${parts.length ? 'no' : 'No'} setting is clearly better than BCE at ${unclear.length === groups.length ? 'any imbalance ratio' : list(unclear)}`,
+    );
   if (same.length) parts.push(`${parts.length ? 'plain' : 'Plain'} BCE is the best setting at ${same.length === groups.length ? 'every ratio' : list(same)}`);
   if (n1.length) parts.push(`${parts.length ? 'with' : 'With'} one seed there is no CI at ${list(n1)}`);
   return parts.length ? `<p class="verdict-line">${parts.join('; ')}.</p>` : '';
@@ -200,18 +229,44 @@ function summarySection(m: ReportModel): string {
   const c = m.counts;
   const last = m.runs.at(-1);
   const machine = m.machine
-    ? [m.machine.cpu, m.machine.cores !== undefined ? `${m.machine.cores} cores` : null, m.machine.memory_gb !== undefined ? `${m.machine.memory_gb} GB` : null, m.machine.os].filter(Boolean).join(' · ')
+    ? [
+        m.machine.cpu,
+        m.machine.cores !== undefined ? `${m.machine.cores} cores` : null,
+        m.machine.memory_gb !== undefined ? `${m.machine.memory_gb} GB` : null,
+        m.machine.os,
+      ]
+        .filter(Boolean)
+        .join(' · ')
     : '—';
-  const versions = m.versions ? Object.entries(m.versions).map(([k, v]) => `${k} ${v}`).join(' · ') : '—';
-  const trialsText = [`<b>${c.complete}</b> complete`, `<b class="${c.failed ? 'bad' : ''}">${c.failed}</b> failed`, c.interrupted ? `<b class="bad">${c.interrupted}</b> interrupted` : '', c.running ? `${c.running} running` : '', c.queued ? `${c.queued} not run yet` : '']
+  const versions = m.versions
+    ? Object.entries(m.versions)
+        .map(([k, v]) => `${k} ${v}`)
+        .join(' · ')
+    : '—';
+  const trialsText = [
+    `<b>${c.complete}</b> complete`,
+    `<b class="${c.failed ? 'bad' : ''}">${c.failed}</b> failed`,
+    c.interrupted ? `<b class="bad">${c.interrupted}</b> interrupted` : '',
+    c.running ? `${c.running} running` : '',
+    c.queued ? `${c.queued} not run yet` : '',
+  ]
     .filter(Boolean)
     .join(' · ');
   const rows: [string, string][] = [
     ['Sweep', esc(s.name)],
-    ['Objective', `${esc(METRICS[s.objective]?.label ?? s.objective)}${m.metric !== s.objective ? ` <span class="warn">(this report ranks by ${esc(m.metricLabel)}, from --objective)</span>` : ''}`],
+    [
+      'Objective',
+      `${esc(METRICS[s.objective]?.label ?? s.objective)}${m.metric !== s.objective ? ` <span class="warn">(this report ranks by ${esc(m.metricLabel)}, from --objective)</span>` : ''}`,
+    ],
     ['Trials', `${trialsText} <span class="muted">of ${c.total} in the spec</span>`],
-    ['Grid', `${m.analysis.settings.length} settings × ${m.seeds.length} seed${m.seeds.length === 1 ? '' : 's'} (${esc(m.seeds.join(', '))}) over ${m.groups.length} imbalance ratio${m.groups.length === 1 ? '' : 's'}${m.otherParams.length ? `; also swept: ${esc(m.otherParams.join(', '))}` : ''}`],
-    ['Wall time', `${duration(m.wallMs)} <span class="muted">over ${m.runs.length} run${m.runs.length === 1 ? '' : 's'}${last ? `; last run ${esc(last.status)}, started ${esc(last.started_at)}` : ''}</span>`],
+    [
+      'Grid',
+      `${m.analysis.settings.length} settings × ${m.seeds.length} seed${m.seeds.length === 1 ? '' : 's'} (${esc(m.seeds.join(', '))}) over ${m.groups.length} imbalance ratio${m.groups.length === 1 ? '' : 's'}${m.otherParams.length ? `; also swept: ${esc(m.otherParams.join(', '))}` : ''}`,
+    ],
+    [
+      'Wall time',
+      `${duration(m.wallMs)} <span class="muted">over ${m.runs.length} run${m.runs.length === 1 ? '' : 's'}${last ? `; last run ${esc(last.status)}, started ${esc(last.started_at)}` : ''}</span>`,
+    ],
     ['Backend', m.backends.length ? m.backends.map(([b, n]) => `${esc(b)} <span class="muted">(${n} trials)</span>`).join(', ') : esc(last?.backend ?? '—')],
     ['Workers', last ? `${esc(last.workers ?? '—')} ${esc(last.mode === 'redis' ? 'distributed (Redis)' : 'local threads')}` : '—'],
     ['Machine', esc(machine)],
@@ -336,7 +391,8 @@ async function decisionSection(m: ReportModel): Promise<string> {
     const panels: string[] = [];
     for (const p of row.panels) {
       const svg = await renderSvg(decisionSpec(p));
-      const shown = p.points.length < p.pointsTotal ? ` · ${p.points.length} of ${p.pointsTotal} test points (all minority)` : ` · ${p.pointsTotal} test points`;
+      const shown =
+        p.points.length < p.pointsTotal ? ` · ${p.points.length} of ${p.pointsTotal} test points (all minority)` : ` · ${p.pointsTotal} test points`;
       const color = SERIES_COLORS[p.role] ?? '#111827';
       panels.push(
         figure(
@@ -373,11 +429,17 @@ function failuresSection(m: ReportModel): string {
   }
   const grouped = [...byMessage]
     .sort((a, b) => b[1].n - a[1].n)
-    .map(([msg, e]) => `<tr><td class="num">${e.n}</td><td>${esc([...e.states].join(', '))}</td><td class="errmsg">${esc(msg)}</td><td>${esc(e.example)}</td></tr>`)
+    .map(
+      ([msg, e]) =>
+        `<tr><td class="num">${e.n}</td><td>${esc([...e.states].join(', '))}</td><td class="errmsg">${esc(msg)}</td><td>${esc(e.example)}</td></tr>`,
+    )
     .join('');
   const list = f
     .slice(0, MAX_FAILURE_ROWS)
-    .map((x) => `<tr><td class="state state-${esc(x.state)}">${esc(x.state)}</td><td>${esc(x.setting)}</td><td class="num">${esc(x.seed)}</td><td class="num">${esc(x.attempts)}</td><td class="errmsg">${esc(x.error)}</td><td class="mono">${esc(x.key)}</td></tr>`)
+    .map(
+      (x) =>
+        `<tr><td class="state state-${esc(x.state)}">${esc(x.state)}</td><td>${esc(x.setting)}</td><td class="num">${esc(x.seed)}</td><td class="num">${esc(x.attempts)}</td><td class="errmsg">${esc(x.error)}</td><td class="mono">${esc(x.key)}</td></tr>`,
+    )
     .join('');
   return `<section id="failures">
 <h2>8. Failed and interrupted trials <span class="count bad">${f.length}</span></h2>

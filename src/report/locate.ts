@@ -14,7 +14,12 @@ import { UsageError } from '../errors.js';
 export function resolveDb(db: string | undefined, cwd = process.cwd()): string {
   if (db !== undefined && db !== '') return db;
   const dir = join(cwd, 'results');
-  const found = existsSync(dir) && statSync(dir).isDirectory() ? readdirSync(dir).filter((f) => f.endsWith('.db')).sort() : [];
+  const found =
+    existsSync(dir) && statSync(dir).isDirectory()
+      ? readdirSync(dir)
+          .filter((f) => f.endsWith('.db'))
+          .sort()
+      : [];
   if (found.length === 1) return join('results', found[0]);
   if (found.length === 0) throw new UsageError('no --db given and no results/*.db here: run a sweep first, or pass --db FILE');
   throw new UsageError(`no --db given and results/ holds ${found.length} databases (${found.join(', ')}): pick one with --db results/NAME.db`);

@@ -24,5 +24,5 @@ export function bceAt(pt: number): number {
 
 /** The modulating factor (1 − p_t)^γ: how much focal loss down-weights an example relative to BCE. */
 export function modulatingFactor(pt: number, gamma: number): number {
-  return gamma === 0 ? 1 : Math.pow(1 - pt, gamma);
+  return gamma === 0 ? 1 : (1 - pt) ** gamma;
 }

@@ -13,7 +13,16 @@ const BASE_CONFIG = {
   font: FONT,
   background: 'transparent',
   view: { stroke: '#d0d7de' },
-  axis: { labelColor: '#374151', titleColor: '#111827', gridColor: '#eef0f3', domainColor: '#9ca3af', tickColor: '#9ca3af', labelFontSize: 11, titleFontSize: 12, titleFontWeight: 600 },
+  axis: {
+    labelColor: '#374151',
+    titleColor: '#111827',
+    gridColor: '#eef0f3',
+    domainColor: '#9ca3af',
+    tickColor: '#9ca3af',
+    labelFontSize: 11,
+    titleFontSize: 12,
+    titleFontWeight: 600,
+  },
   legend: { labelFontSize: 11, titleFontSize: 12, titleFontWeight: 600, labelColor: '#374151' },
   header: { labelFontSize: 12, labelFontWeight: 600, titleFontSize: 12, labelColor: '#111827' },
   title: { fontSize: 13, fontWeight: 600, color: '#111827' },
@@ -45,7 +54,10 @@ function compactSvg(svg: string, prefix: string): string {
   let out = svg.replace(GEOMETRY_ATTR, (_m, name: string, value: string) => ` ${name}="${value.replace(LONG_NUMBER, '$1')}"`);
   out = mergeCircles(out);
   out = mergeRects(out);
-  out = out.replace(/\sid="([^"]+)"/g, ` id="${prefix}-$1"`).replace(/url\(#([^)]+)\)/g, `url(#${prefix}-$1)`).replace(/href="#([^"]+)"/g, `href="#${prefix}-$1"`);
+  out = out
+    .replace(/\sid="([^"]+)"/g, ` id="${prefix}-$1"`)
+    .replace(/url\(#([^)]+)\)/g, `url(#${prefix}-$1)`)
+    .replace(/href="#([^"]+)"/g, `href="#${prefix}-$1"`);
   return out;
 }
 

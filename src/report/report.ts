@@ -59,7 +59,8 @@ export async function writeReport(opts: WriteReportOptions): Promise<WrittenRepo
   const t0 = performance.now();
   const { html, model } = await buildReport(opts);
   const path = opts.out ?? defaultReportPath(opts.db, model.analysis.sweep.name);
-  if (existsSync(path) && statSync(path).isDirectory()) throw new UsageError(`--out ${path}: is a folder; give a file name such as ${join(path, 'report.html')}`);
+  if (existsSync(path) && statSync(path).isDirectory())
+    throw new UsageError(`--out ${path}: is a folder; give a file name such as ${join(path, 'report.html')}`);
   try {
     mkdirSync(dirname(path), { recursive: true });
     const tmp = `${path}.tmp-${process.pid}`;

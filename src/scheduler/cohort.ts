@@ -4,8 +4,8 @@
  * that do not change shapes) vary freely inside a cohort.
  */
 import { shortHash } from '../canonical.js';
-import { COHORT_FORMAT, type BackendChoice, type Cohort, type Trial, type TrialConfig } from '../types.js';
-import { datasetShape, type CsvSummary } from '../worker/data.js';
+import { type BackendChoice, COHORT_FORMAT, type Cohort, type Trial, type TrialConfig } from '../types.js';
+import { type CsvSummary, datasetShape } from '../worker/data.js';
 
 /** What must be equal for trials to share one batched model. */
 export function shapeSignature(config: TrialConfig, csv?: CsvSummary): string {

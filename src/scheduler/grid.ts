@@ -4,9 +4,9 @@
  */
 import { shortHash } from '../canonical.js';
 import { GridTooLargeError, SpecError, type SpecLocation } from '../errors.js';
-import { CONFIG_VERSION, type DataConfig, type LossConfig, type Trial, type TrialConfig } from '../types.js';
-import { datasetShape, type CsvSummary } from '../worker/data.js';
 import { imbalanceLabel, lossLabel } from '../labels.js';
+import { CONFIG_VERSION, type DataConfig, type LossConfig, type Trial, type TrialConfig } from '../types.js';
+import { type CsvSummary, datasetShape } from '../worker/data.js';
 import { MAX_TRIALS_WITHOUT_CONFIRM, type SweepSpec } from './spec.js';
 
 export interface GridExpansion {
@@ -104,7 +104,7 @@ function buildConfig(spec: SweepSpec, picked: Picked): { config: TrialConfig; da
     else if (path === 'loss') loss = value as LossConfig;
     else {
       const [section, field] = path.split('.');
-      ({ data, model, train } as Record<string, Record<string, unknown>>)[section][field] = value;
+      (({ data, model, train }) as Record<string, Record<string, unknown>>)[section][field] = value;
     }
   }
   const fail = (paths: string[], detail: string): never => {
@@ -124,10 +124,16 @@ function buildConfig(spec: SweepSpec, picked: Picked): { config: TrialConfig; da
     const informative = data.informative as number;
     if (informative > features) fail(['data.informative', 'data.features'], `${informative} informative features is more than data.features (${features})`);
     if (informative + (data.redundant as number) > features) {
-      fail(['data.redundant', 'data.informative', 'data.features'], `data.informative + data.redundant (${informative} + ${data.redundant}) is more than data.features (${features})`);
+      fail(
+        ['data.redundant', 'data.informative', 'data.features'],
+        `data.informative + data.redundant (${informative} + ${data.redundant}) is more than data.features (${features})`,
+      );
     }
     if (2 ** informative < 2 * (data.clusters_per_class as number)) {
-      fail(['data.clusters_per_class', 'data.informative'], `2 classes × ${data.clusters_per_class} clusters need 2^informative ≥ ${2 * (data.clusters_per_class as number)} hypercube vertices, but informative is ${informative}`);
+      fail(
+        ['data.clusters_per_class', 'data.informative'],
+        `2 classes × ${data.clusters_per_class} clusters need 2^informative ≥ ${2 * (data.clusters_per_class as number)} hypercube vertices, but informative is ${informative}`,
+      );
     }
   }
   const shape = checkedShape(data as unknown as DataConfig, spec.csv, fail);

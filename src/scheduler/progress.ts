@@ -51,10 +51,16 @@ export class Progress {
     this.started = performance.now();
     if (this.mode === 'jsonl') return this.event({ event: 'plan', ...p });
     if (this.mode === 'none') return;
-    const already = [p.complete && `${p.complete} already complete`, p.failed && `${p.failed} failed before (--retry-failed reruns them)`, p.merged && `${p.merged} duplicate configurations merged`]
+    const already = [
+      p.complete && `${p.complete} already complete`,
+      p.failed && `${p.failed} failed before (--retry-failed reruns them)`,
+      p.merged && `${p.merged} duplicate configurations merged`,
+    ]
       .filter(Boolean)
       .join(', ');
-    this.line(`${p.sweep}: ${p.toRun} trial${p.toRun === 1 ? '' : 's'} in ${p.cohorts} cohort${p.cohorts === 1 ? '' : 's'}, ${p.executor}, ${p.backend} backend${already ? ` (${already})` : ''}`);
+    this.line(
+      `${p.sweep}: ${p.toRun} trial${p.toRun === 1 ? '' : 's'} in ${p.cohorts} cohort${p.cohorts === 1 ? '' : 's'}, ${p.executor}, ${p.backend} backend${already ? ` (${already})` : ''}`,
+    );
     this.line(`writing to ${p.db}`);
   }
 
@@ -127,4 +133,3 @@ export class Progress {
     this.out.write(`${JSON.stringify(e)}\n`);
   }
 }
-

@@ -7,10 +7,10 @@ import { formatDuration } from '../duration.js';
 import { firstLine, UsageError } from '../errors.js';
 import { slug } from '../labels.js';
 import { machineInfo, versions } from '../machine.js';
-import { parseThreadCount } from '../threads.js';
 import { bestPerImbalance } from '../store/read.js';
 import { SweepStore } from '../store/store.js';
-import { METRICS, type BackendChoice, type Cohort, type Trial, type TrialResult } from '../types.js';
+import { parseThreadCount } from '../threads.js';
+import { type BackendChoice, type Cohort, METRICS, type Trial, type TrialResult } from '../types.js';
 import { expectedBackend, initBackend } from '../worker/backend.js';
 import { planCohorts } from './cohort.js';
 import type { Executor, PrepareContext } from './executors/executor.js';
@@ -110,7 +110,12 @@ export async function runSweep(opts: RunOptions): Promise<RunSummary> {
     summary.planned = pending.length + resumed.reduce((n, c) => n + c.trials.length, 0);
     const cohorts = [
       ...resumed,
-      ...planCohorts(pending, { cohortSize: spec.execution.cohort_size, workers: executor?.concurrency ?? threads, backend: backendChoice, csv: spec.csv ?? undefined }),
+      ...planCohorts(pending, {
+        cohortSize: spec.execution.cohort_size,
+        workers: executor?.concurrency ?? threads,
+        backend: backendChoice,
+        csv: spec.csv ?? undefined,
+      }),
     ];
     const alreadyComplete = plan.complete + (prepared?.complete ?? 0);
     progress.plan({
@@ -215,7 +220,10 @@ async function prepareExecutor(
   }
   if (usable.length) {
     const n = usable.reduce((s, c) => s + c.trials.length, 0);
-    notes.push({ message: `${usable.length} cohort${usable.length === 1 ? '' : 's'} (${n} trials) still queued or running on workers: waiting for them instead of enqueueing again`, data: { resumed_cohorts: usable.length, resumed_trials: n } });
+    notes.push({
+      message: `${usable.length} cohort${usable.length === 1 ? '' : 's'} (${n} trials) still queued or running on workers: waiting for them instead of enqueueing again`,
+      data: { resumed_cohorts: usable.length, resumed_trials: n },
+    });
   }
   const showNotes = () => {
     live = true;
@@ -268,7 +276,14 @@ async function dispatchAll(
       if (r.state === 'complete') summary.complete++;
       else summary.failed++;
       const t = members.get(r.key);
-      progress.trial({ key: r.key, state: r.state, setting: t?.setting, seed: t?.config.seed, objective: r.metrics ? ((r.metrics as unknown as Record<string, number | null>)[objective] ?? null) : null, error: r.error });
+      progress.trial({
+        key: r.key,
+        state: r.state,
+        setting: t?.setting,
+        seed: t?.config.seed,
+        objective: r.metrics ? ((r.metrics as unknown as Record<string, number | null>)[objective] ?? null) : null,
+        error: r.error,
+      });
     }
     summary.failed += missing.length;
   };
@@ -312,7 +327,11 @@ async function dispatchAll(
         const started = () => {
           if (inFlight.get(cohort.key) !== entry || controller.signal.aborted) return;
           entry.started = true;
-          store.markRunning(cohort.trials.map((t) => t.key), runId, cohort.key);
+          store.markRunning(
+            cohort.trials.map((t) => t.key),
+            runId,
+            cohort.key,
+          );
           // (Re)start the timeout: a retried job gets the full time again.
           if (timer) clearTimeout(timer);
           timer =
@@ -325,7 +344,9 @@ async function dispatchAll(
           refreshCounts();
         };
         if (!executor.queued) started();
-        const hooks = executor.queued ? { started, note: (message: string, data: Record<string, unknown> = {}) => progress.note(message, { cohort: cohort.key, ...data }) } : undefined;
+        const hooks = executor.queued
+          ? { started, note: (message: string, data: Record<string, unknown> = {}) => progress.note(message, { cohort: cohort.key, ...data }) }
+          : undefined;
         const release = () => {
           if (timer) clearTimeout(timer);
           inFlight.delete(cohort.key);
@@ -379,7 +400,10 @@ function summaryLines(store: SweepStore, spec: SweepSpec, s: RunSummary, already
     ? `Interrupted: ${s.complete} complete, ${s.failed} failed, ${s.interrupted} interrupted in ${formatDuration(s.wallMs)}; run the same command again to finish`
     : `Done: ${s.complete} complete, ${s.failed} failed in ${formatDuration(s.wallMs)}${rate}${alreadyComplete ? `; ${alreadyComplete} were already complete` : ''}`;
   lines.push(head);
-  if (s.failed > 0 && !interrupted) lines.push(`${s.failed} trial${s.failed === 1 ? '' : 's'} failed: see focal-sweep query "select key, error from failures" --db ${s.db}; rerun them with --retry-failed`);
+  if (s.failed > 0 && !interrupted)
+    lines.push(
+      `${s.failed} trial${s.failed === 1 ? '' : 's'} failed: see focal-sweep query "select key, error from failures" --db ${s.db}; rerun them with --retry-failed`,
+    );
   lines.push(`Results: ${s.db}`);
   const best = bestPerImbalance(store.db, spec.name, spec.objective);
   if (best.length) {
@@ -388,7 +412,10 @@ function summaryLines(store: SweepStore, spec: SweepSpec, s: RunSummary, already
     const shown = best.slice(0, 8).map(({ best: b, bce }) => ({
       group: b.imbalance,
       // the setting without its ratio and data parameters (the group says those)
-      what: b.setting.split(' · ').filter((part, i) => i !== 1 && !part.startsWith('data.')).join(' · '),
+      what: b.setting
+        .split(' · ')
+        .filter((part, i) => i !== 1 && !part.startsWith('data.'))
+        .join(' · '),
       tail: `${b.mean.toFixed(3)} over ${b.seeds} seed${b.seeds === 1 ? '' : 's'}${bce && bce.setting_key !== b.setting_key ? `  (bce ${bce.mean.toFixed(3)})` : ''}`,
     }));
     const w1 = Math.max(...shown.map((x) => x.group.length));

@@ -4,24 +4,24 @@
  */
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { dirname, isAbsolute, resolve } from 'node:path';
-import { isMap, isSeq, LineCounter, parseDocument, type Document, type Node as YamlNode } from 'yaml';
+import { type Document, isMap, isSeq, LineCounter, parseDocument, type Node as YamlNode } from 'yaml';
 import { z } from 'zod';
 import { parseDuration } from '../duration.js';
 import { SpecError, type SpecLocation } from '../errors.js';
 import { fileSha256 } from '../file-hash.js';
 import {
-  LOSS_KINDS,
-  METRICS,
   type Alpha,
   type CsvData,
   type DataConfig,
   type Generator,
+  LOSS_KINDS,
   type LossConfig,
+  METRICS,
   type MetricName,
   type ModelConfig,
   type TrainConfig,
 } from '../types.js';
-import { summarizeCsv, type CsvSummary } from '../worker/data.js';
+import { type CsvSummary, summarizeCsv } from '../worker/data.js';
 
 /**
  * Default trials per cohort, from the cohort-speedup benchmark (`npm run bench`, section 2 of
@@ -224,7 +224,8 @@ function describeIssue(issue: Issue): string {
     case 'invalid_type': {
       const got = fmt(issue.input);
       if (issue.input === undefined) return issue.path.length === 1 && issue.path[0] === 'name' ? 'required (names the sweep and its database)' : 'required';
-      const expected = issue.expected === 'int' ? 'an integer' : issue.expected === 'record' ? 'a mapping' : issue.expected === 'array' ? 'a list' : `a ${issue.expected}`;
+      const expected =
+        issue.expected === 'int' ? 'an integer' : issue.expected === 'record' ? 'a mapping' : issue.expected === 'array' ? 'a list' : `a ${issue.expected}`;
       return `must be ${expected}, got ${got}`;
     }
     case 'too_small': {
@@ -478,7 +479,11 @@ function parseGrid(src: SpecSource, grid: Record<string, unknown>, generator: Ge
       const [section, field, ...rest] = path.split('.');
       if (!SECTIONS.includes(section as Section) || !field || rest.length > 0) {
         const guess = closest(key, ['loss', 'seed', 'imbalance']);
-        src.fail(base, `unknown grid key${guess ? ` (did you mean ${guess}?)` : ''}: use loss, seed, imbalance, or a dotted path like train.learning_rate`, true);
+        src.fail(
+          base,
+          `unknown grid key${guess ? ` (did you mean ${guess}?)` : ''}: use loss, seed, imbalance, or a dotted path like train.learning_rate`,
+          true,
+        );
       }
       if (NOT_SWEEPABLE.has(path)) src.fail(base, `cannot be swept: write one sweep per ${field}`, true);
       const sectionSchema = section === 'data' ? dataSchemas[generator] : section === 'model' ? modelSchema : trainSchema;
@@ -486,7 +491,11 @@ function parseGrid(src: SpecSource, grid: Record<string, unknown>, generator: Ge
       const fieldSchema = Object.hasOwn(shape, field) ? shape[field] : undefined;
       if (!fieldSchema) {
         const guess = closest(field, Object.keys(sectionSchema.shape));
-        src.fail(base, `unknown key ${field} in ${section}${section === 'data' ? ` for generator ${generator}` : ''}${guess ? ` (did you mean ${section}.${guess}?)` : ''}`, true);
+        src.fail(
+          base,
+          `unknown key ${field} in ${section}${section === 'data' ? ` for generator ${generator}` : ''}${guess ? ` (did you mean ${section}.${guess}?)` : ''}`,
+          true,
+        );
       }
       schema = fieldSchema;
     }
@@ -514,7 +523,6 @@ function rejectLiteralDuplicates(src: SpecSource, base: PathPart[], values: unkn
   });
 }
 
-
 function parseLossAxis(src: SpecSource, value: unknown): GridAxis {
   const base: PathPart[] = ['grid', 'loss'];
   const items = Array.isArray(value) ? value : [value];
@@ -541,7 +549,11 @@ function parseLossAxis(src: SpecSource, value: unknown): GridAxis {
     }
     if (!LOSS_KINDS.includes(kind as (typeof LOSS_KINDS)[number])) {
       const guess = closest(kind, LOSS_KINDS);
-      src.fail(typeof item === 'string' ? at : [...at, kind], `unknown loss ${fmt(kind)}${guess ? ` (did you mean ${guess}?)` : ` (expected one of: ${LOSS_KINDS.join(', ')})`}`, typeof item !== 'string');
+      src.fail(
+        typeof item === 'string' ? at : [...at, kind],
+        `unknown loss ${fmt(kind)}${guess ? ` (did you mean ${guess}?)` : ` (expected one of: ${LOSS_KINDS.join(', ')})`}`,
+        typeof item !== 'string',
+      );
     }
     if (seenVariants.has(kind)) src.fail(at, `${kind} is listed twice (also at [${seenVariants.get(kind)}]); list its parameter values in one entry`);
     seenVariants.set(kind, i);
@@ -549,7 +561,13 @@ function parseLossAxis(src: SpecSource, value: unknown): GridAxis {
     const allowed: Record<string, string[]> = { bce: [], weighted_bce: ['alpha'], focal: ['gamma', 'alpha'] };
     for (const k of Object.keys(params)) {
       if (!allowed[kind].includes(k)) {
-        src.fail([...pAt, k], kind === 'bce' ? `bce takes no parameters (for class weights use weighted_bce: {alpha: ...})` : `unknown parameter for ${kind} (expected ${allowed[kind].join(', ')})`, true);
+        src.fail(
+          [...pAt, k],
+          kind === 'bce'
+            ? `bce takes no parameters (for class weights use weighted_bce: {alpha: ...})`
+            : `unknown parameter for ${kind} (expected ${allowed[kind].join(', ')})`,
+          true,
+        );
       }
     }
     const list = (name: string, dflt: unknown[]): { v: unknown; at: PathPart[] }[] => {

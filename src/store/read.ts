@@ -9,7 +9,7 @@
  */
 import type Database from 'better-sqlite3';
 import { UsageError } from '../errors.js';
-import { meanCI, pairedDiff, type MeanCI, type PairedDiff } from '../report/stats.js';
+import { type MeanCI, meanCI, type PairedDiff, pairedDiff } from '../report/stats.js';
 import { METRICS } from '../types.js';
 import { METRIC_COLUMNS } from './schema.js';
 import type { TrialState } from './store.js';
@@ -46,7 +46,6 @@ export function checkMetric(metric: string, flag = 'metric'): string {
 }
 
 // ---------------------------------------------------------------- trials
-
 
 /** One trial of the current spec, with its metrics (null until complete, or where undefined). */
 export interface TrialRow {

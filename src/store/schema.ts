@@ -8,15 +8,7 @@ import { METRICS } from '../types.js';
 export const APPLICATION_ID = 0x46535750;
 
 /** Metric columns on `trials`, in display order. */
-export const METRIC_COLUMNS = [
-  ...Object.keys(METRICS),
-  'tp',
-  'fp',
-  'tn',
-  'fn',
-  'predicted_positive_rate',
-  'final_train_loss',
-] as const;
+export const METRIC_COLUMNS = [...Object.keys(METRICS), 'tp', 'fp', 'tn', 'fn', 'predicted_positive_rate', 'final_train_loss'] as const;
 
 const INTEGER_METRICS = new Set(['tp', 'fp', 'tn', 'fn']);
 
@@ -143,7 +135,9 @@ SELECT s.name AS sweep, t.key, t.state, t.setting, t.loss, t.gamma, t.alpha, t.a
        COALESCE((SELECT group_concat(j.key || '=' || j.value, ' · ') FROM json_each(t.params) j
                  WHERE j.key LIKE 'data.%' AND j.key NOT IN ('data.imbalance', 'data.seed')), '') AS dataset,
        s.objective,
-       CASE s.objective ${Object.keys(METRICS).map((m) => `WHEN '${m}' THEN t.${m}`).join(' ')} END AS objective_value,
+       CASE s.objective ${Object.keys(METRICS)
+         .map((m) => `WHEN '${m}' THEN t.${m}`)
+         .join(' ')} END AS objective_value,
        ${METRIC_COLUMNS.map((c) => `t.${c}`).join(', ')},
        t.n_train, t.n_test, t.train_positive_fraction,
        t.backend, t.worker, t.cohort_size, t.train_ms, t.attempts, t.error, t.params, t.setting_key, t.run_id, t.finished_at
@@ -156,7 +150,9 @@ SELECT sweep, setting_key, setting, loss, gamma, alpha, imbalance, minority_frac
        COUNT(*) AS seeds,
        AVG(objective_value) AS objective_mean,
        COUNT(objective_value) AS objective_seeds,
-       ${Object.keys(METRICS).map((m) => `AVG(${m}) AS ${m}`).join(', ')}
+       ${Object.keys(METRICS)
+         .map((m) => `AVG(${m}) AS ${m}`)
+         .join(', ')}
 FROM results
 WHERE state = 'complete'
 GROUP BY sweep, setting_key;
@@ -169,7 +165,10 @@ SELECT * FROM (
          ROW_NUMBER() OVER (
            PARTITION BY st.sweep, st.imbalance, st.dataset
            ORDER BY st.objective_mean IS NULL,
-                    CASE WHEN st.objective IN (${Object.entries(METRICS).filter(([, m]) => !m.higherIsBetter).map(([k]) => `'${k}'`).join(', ')})
+                    CASE WHEN st.objective IN (${Object.entries(METRICS)
+                      .filter(([, m]) => !m.higherIsBetter)
+                      .map(([k]) => `'${k}'`)
+                      .join(', ')})
                          THEN st.objective_mean ELSE -st.objective_mean END,
                     st.objective_seeds DESC, st.setting
          ) AS rank

@@ -2,10 +2,11 @@
  * The results database, writer side. Only the scheduler process writes (workers send results as
  * messages), so there is never "database is locked"; WAL lets report/query read while a sweep writes.
  */
-import Database from 'better-sqlite3';
+
 import { existsSync, mkdirSync, statSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { dirname } from 'node:path';
+import Database from 'better-sqlite3';
 import { StoreError } from '../errors.js';
 import { imbalanceLabel } from '../labels.js';
 import type { Trial, TrialResult } from '../types.js';
@@ -131,7 +132,9 @@ function pidAlive(pid: number): boolean {
 export class SweepStore {
   readonly db: Database.Database;
   private trialIds = new Map<string, number>();
-  private prepared: Record<'markRunning' | 'setTrial' | 'delEpochs' | 'addEpoch' | 'addArtifact' | 'addDataset' | 'markFailed' | 'markInterrupted', Database.Statement> | undefined;
+  private prepared:
+    | Record<'markRunning' | 'setTrial' | 'delEpochs' | 'addEpoch' | 'addArtifact' | 'addDataset' | 'markFailed' | 'markInterrupted', Database.Statement>
+    | undefined;
   private sweepId = 0;
   /** Dataset keys whose points this store has written: the trials of a dataset all carry the same points. */
   private datasetsWritten = new Set<string>();
@@ -185,26 +188,32 @@ export class SweepStore {
   beginRun(info: RunInfo): number {
     const host = hostname();
     // IMMEDIATE: two runs starting at once serialise here, and the second sees the first's row.
-    return this.db.transaction(() => {
-      for (const r of this.runsMarkedRunning()) {
-        if (isLiveHere(r, host)) throw new StoreError(this.file, `another focal-sweep run (pid ${r.pid}) is running this sweep; wait for it or stop it`);
-        if (r.host !== host) {
-          throw new StoreError(this.file, `a run on host ${r.host} (pid ${r.pid}) is marked running; if it is gone, run with --force-unlock`);
+    return this.db
+      .transaction(() => {
+        for (const r of this.runsMarkedRunning()) {
+          if (isLiveHere(r, host)) throw new StoreError(this.file, `another focal-sweep run (pid ${r.pid}) is running this sweep; wait for it or stop it`);
+          if (r.host !== host) {
+            throw new StoreError(this.file, `a run on host ${r.host} (pid ${r.pid}) is marked running; if it is gone, run with --force-unlock`);
+          }
+          this.recoverDeadRun(r.id);
         }
-        this.recoverDeadRun(r.id);
-      }
-      const res = this.db
-        .prepare(
-          `INSERT INTO runs (sweep_id, started_at, status, pid, host, mode, workers, backend, machine, versions)
+        const res = this.db
+          .prepare(
+            `INSERT INTO runs (sweep_id, started_at, status, pid, host, mode, workers, backend, machine, versions)
            VALUES (?, ?, 'running', ?, ?, ?, ?, ?, ?, ?)`,
-        )
-        .run(this.sweepId, nowIso(), process.pid, host, info.mode, info.workers, info.backend, JSON.stringify(info.machine), JSON.stringify(info.versions));
-      return Number(res.lastInsertRowid);
-    }).immediate();
+          )
+          .run(this.sweepId, nowIso(), process.pid, host, info.mode, info.workers, info.backend, JSON.stringify(info.machine), JSON.stringify(info.versions));
+        return Number(res.lastInsertRowid);
+      })
+      .immediate();
   }
 
   private runsMarkedRunning(): { id: number; pid: number; host: string }[] {
-    return this.db.prepare(`SELECT id, pid, host FROM runs WHERE sweep_id = ? AND status = 'running'`).all(this.sweepId) as { id: number; pid: number; host: string }[];
+    return this.db.prepare(`SELECT id, pid, host FROM runs WHERE sweep_id = ? AND status = 'running'`).all(this.sweepId) as {
+      id: number;
+      pid: number;
+      host: string;
+    }[];
   }
 
   /** Mark a dead run crashed and its in-flight trials interrupted. */
@@ -218,16 +227,22 @@ export class SweepStore {
   /** Forget a run lock held by a process on another host (the user says it is gone). */
   forceUnlock(): number {
     const host = hostname();
-    return this.db.transaction(() => {
-      const rows = this.runsMarkedRunning();
-      for (const r of rows) {
-        // A live process on this host is not gone, whatever the user says: taking over would train
-        // and record its trials twice.
-        if (isLiveHere(r, host)) throw new StoreError(this.file, `another focal-sweep run (pid ${r.pid}) is running this sweep; --force-unlock only takes over runs whose process is gone`);
-      }
-      rows.forEach((r) => this.recoverDeadRun(r.id));
-      return rows.length;
-    }).immediate();
+    return this.db
+      .transaction(() => {
+        const rows = this.runsMarkedRunning();
+        for (const r of rows) {
+          // A live process on this host is not gone, whatever the user says: taking over would train
+          // and record its trials twice.
+          if (isLiveHere(r, host))
+            throw new StoreError(
+              this.file,
+              `another focal-sweep run (pid ${r.pid}) is running this sweep; --force-unlock only takes over runs whose process is gone`,
+            );
+        }
+        rows.forEach((r) => this.recoverDeadRun(r.id));
+        return rows.length;
+      })
+      .immediate();
   }
 
   /** Insert new trials as queued, flag which trials are in the current spec, and list what to run. */
@@ -345,7 +360,8 @@ export class SweepStore {
           ...metrics,
         });
         delEpochs.run(id);
-        for (const e of r.curves) addEpoch.run(id, e.epoch, finiteOrNull(e.train_loss), finiteOrNull(e.eval_loss), finiteOrNull(e.eval_log_loss), finiteOrNull(e.eval_pr_auc));
+        for (const e of r.curves)
+          addEpoch.run(id, e.epoch, finiteOrNull(e.train_loss), finiteOrNull(e.eval_loss), finiteOrNull(e.eval_log_loss), finiteOrNull(e.eval_pr_auc));
         if (r.grid) {
           const { probs, ...meta } = r.grid;
           addArtifact.run(id, 'decision_grid', JSON.stringify(meta), Buffer.from(probs, 'base64'));
@@ -394,11 +410,17 @@ export class SweepStore {
       addArtifact: this.db.prepare(`INSERT OR REPLACE INTO artifacts (trial_id, kind, meta, data) VALUES (?, ?, ?, ?)`),
       addDataset: this.db.prepare(`INSERT OR IGNORE INTO datasets (key, n, x, y, label) VALUES (?, ?, ?, ?, ?)`),
       markFailed: this.db.prepare(`UPDATE trials SET state = 'failed', error = ?, run_id = ?, finished_at = ? WHERE id = ?`),
-      markInterrupted: this.db.prepare(`UPDATE trials SET state = 'interrupted', error = ?, run_id = ?, finished_at = ? WHERE id = ? AND state IN ('running', 'queued')`),
+      markInterrupted: this.db.prepare(
+        `UPDATE trials SET state = 'interrupted', error = ?, run_id = ?, finished_at = ? WHERE id = ? AND state IN ('running', 'queued')`,
+      ),
     });
   }
 
-  finishRun(runId: number, status: 'complete' | 'failed' | 'interrupted', counts: { planned: number; completed: number; failed: number; wallMs: number }): void {
+  finishRun(
+    runId: number,
+    status: 'complete' | 'failed' | 'interrupted',
+    counts: { planned: number; completed: number; failed: number; wallMs: number },
+  ): void {
     this.db
       .prepare(`UPDATE runs SET status = ?, finished_at = ?, planned = ?, completed = ?, failed = ?, wall_ms = ? WHERE id = ?`)
       .run(status, nowIso(), counts.planned, counts.completed, counts.failed, counts.wallMs, runId);

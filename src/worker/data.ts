@@ -209,12 +209,7 @@ export function makeDataset(data: DataConfig, seed: number): Dataset {
 }
 
 /** (x − mean) / std per column, as float32 model input. */
-export function standardizeRows(
-  x: ArrayLike<number>,
-  nFeatures: number,
-  mean: ArrayLike<number>,
-  std: ArrayLike<number>,
-): Float32Array {
+export function standardizeRows(x: ArrayLike<number>, nFeatures: number, mean: ArrayLike<number>, std: ArrayLike<number>): Float32Array {
   const out = new Float32Array(x.length);
   for (let i = 0; i < x.length; i++) {
     const j = i % nFeatures;
@@ -401,12 +396,7 @@ function shuffleRows(raw: RawData, rng: Rng): RawData {
  * allowed here; the scheduler decides whether to accept it). A minority fraction r subsamples one
  * class, deterministically from the file's counts so datasetShape can reproduce it.
  */
-function csvKeptCounts(
-  positives: number,
-  negatives: number,
-  imbalance: number | 'native',
-  file: string,
-): { positives: number; negatives: number } {
+function csvKeptCounts(positives: number, negatives: number, imbalance: number | 'native', file: string): { positives: number; negatives: number } {
   if (imbalance === 'native') return { positives, negatives };
   const r = imbalance;
   const kept =
@@ -414,10 +404,7 @@ function csvKeptCounts(
       ? { positives: Math.min(positives, Math.round((negatives * r) / (1 - r))), negatives }
       : { positives, negatives: Math.min(negatives, Math.round((positives * (1 - r)) / r)) };
   if (kept.positives < 2 || kept.negatives < 2) {
-    throw new CsvError(
-      file,
-      `imbalance ${r} leaves ${kept.positives} positive and ${kept.negatives} negative rows; need at least 2 of each`,
-    );
+    throw new CsvError(file, `imbalance ${r} leaves ${kept.positives} positive and ${kept.negatives} negative rows; need at least 2 of each`);
   }
   return kept;
 }
@@ -441,7 +428,8 @@ function cachedCsv(data: CsvData): CsvTable {
   const hit = csvCache.get(id);
   if (hit) return hit;
   if (data.sha256) {
-    if (fileSha256(data.path) !== data.sha256) throw new CsvError(data.path, 'changed since the sweep was planned (its SHA-256 differs); run the sweep again to plan it with the new content');
+    if (fileSha256(data.path) !== data.sha256)
+      throw new CsvError(data.path, 'changed since the sweep was planned (its SHA-256 differs); run the sweep again to plan it with the new content');
   }
   const table = readCsv(data.path, data);
   if (csvCache.size >= CSV_CACHE_ENTRIES) csvCache.delete(csvCache.keys().next().value as string);
@@ -544,15 +532,11 @@ export function readCsv(path: string, opts: CsvOptions): CsvTable {
   if (positives === 0) {
     const seen = [...labelsSeen].slice(0, 5).map((v) => JSON.stringify(v));
     if (labelsSeen.size > 5) seen.push('...');
-    throw new CsvError(
-      path,
-      `positive value ${JSON.stringify(opts.positive)} not found in label column "${opts.label}"; values seen: ${seen.join(', ')}`,
-    );
+    throw new CsvError(path, `positive value ${JSON.stringify(opts.positive)} not found in label column "${opts.label}"; values seen: ${seen.join(', ')}`);
   }
   const negatives = nRows - positives;
   if (positives < 2 || negatives < 2) {
-    const [count, which] =
-      positives < 2 ? [positives, `positive (${JSON.stringify(opts.positive)})`] : [negatives, 'negative'];
+    const [count, which] = positives < 2 ? [positives, `positive (${JSON.stringify(opts.positive)})`] : [negatives, 'negative'];
     throw new CsvError(path, `only ${count} ${which} row${count === 1 ? '' : 's'}; need at least 2 of each class`);
   }
   return { featureNames, x, y, nRows };

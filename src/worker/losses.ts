@@ -30,12 +30,7 @@ export function alphaWeights(alpha: number | null): { positive: number; negative
  * Element-wise focal loss (BCE when gamma is 0 and both weights are 1). `gamma` and the weights may
  * be tensors that broadcast against `logits`, e.g. [K,1] per-trial values for [K,B] logits.
  */
-export function focalElementwise(
-  labels: tf.Tensor,
-  logits: tf.Tensor,
-  gamma: number | tf.Tensor,
-  weights: ClassWeights,
-): tf.Tensor {
+export function focalElementwise(labels: tf.Tensor, logits: tf.Tensor, gamma: number | tf.Tensor, weights: ClassWeights): tf.Tensor {
   return tf.tidy(() => {
     const y = tf.cast(labels, 'float32');
     const z = tf.mul(tf.sub(tf.mul(y, 2), 1), logits); // (2y − 1)·x: x for y = 1, −x for y = 0
@@ -66,34 +61,20 @@ function reduceLoss(loss: tf.Tensor, reduction: Reduction): tf.Tensor {
   }
 }
 
-export function focalLoss(
-  labels: tf.Tensor,
-  logits: tf.Tensor,
-  opts: { gamma: number; alpha: number | null; reduction?: Reduction },
-): tf.Tensor {
-  return tf.tidy(() =>
-    reduceLoss(focalElementwise(labels, logits, opts.gamma, alphaWeights(opts.alpha)), opts.reduction ?? 'mean'),
-  );
+export function focalLoss(labels: tf.Tensor, logits: tf.Tensor, opts: { gamma: number; alpha: number | null; reduction?: Reduction }): tf.Tensor {
+  return tf.tidy(() => reduceLoss(focalElementwise(labels, logits, opts.gamma, alphaWeights(opts.alpha)), opts.reduction ?? 'mean'));
 }
 
 export function binaryCrossEntropy(labels: tf.Tensor, logits: tf.Tensor, reduction: Reduction = 'mean'): tf.Tensor {
   return focalLoss(labels, logits, { gamma: 0, alpha: null, reduction });
 }
 
-export function weightedBinaryCrossEntropy(
-  labels: tf.Tensor,
-  logits: tf.Tensor,
-  alpha: number,
-  reduction: Reduction = 'mean',
-): tf.Tensor {
+export function weightedBinaryCrossEntropy(labels: tf.Tensor, logits: tf.Tensor, alpha: number, reduction: Reduction = 'mean'): tf.Tensor {
   return focalLoss(labels, logits, { gamma: 0, alpha, reduction });
 }
 
 /** A trial's loss as plain numbers for the batched model; 'inverse' α is the training majority fraction. */
-export function resolveLoss(
-  loss: LossConfig,
-  trainPositiveFraction: number,
-): { gamma: number; positive: number; negative: number; alphaUsed: number | null } {
+export function resolveLoss(loss: LossConfig, trainPositiveFraction: number): { gamma: number; positive: number; negative: number; alphaUsed: number | null } {
   const raw = loss.kind === 'bce' ? 'none' : loss.alpha;
   const alpha = raw === 'none' ? null : raw === 'inverse' ? 1 - trainPositiveFraction : raw;
   return { gamma: loss.kind === 'focal' ? loss.gamma : 0, ...alphaWeights(alpha), alphaUsed: alpha };

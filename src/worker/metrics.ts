@@ -39,7 +39,13 @@ export function logLossFromLogits(labels: ArrayLike<number>, logits: ArrayLike<n
  * Mean α-weighted focal loss from logits in float64, the formula training uses:
  * a_t·(1 − p_t)^γ·softplus(−z_t) with (1 − p_t)^γ = exp(−γ·softplus(z_t)), z_t = x for y = 1, −x for y = 0.
  */
-export function focalLossFromLogits(labels: ArrayLike<number>, logits: ArrayLike<number>, gamma: number, positiveWeight: number, negativeWeight: number): number {
+export function focalLossFromLogits(
+  labels: ArrayLike<number>,
+  logits: ArrayLike<number>,
+  gamma: number,
+  positiveWeight: number,
+  negativeWeight: number,
+): number {
   checkInputs(labels, logits);
   let sum = 0;
   for (let i = 0; i < labels.length; i++) {
@@ -60,10 +66,7 @@ let scratch = new Float64Array(0);
  * own (native typed-array sort, no comparator), then merged from the top, one distinct score at a
  * time, so tied scores form one threshold as in scikit-learn.
  */
-function rankMetrics(
-  labels: ArrayLike<number>,
-  scores: ArrayLike<number>,
-): { rocAuc: number | null; averagePrecision: number | null } {
+function rankMetrics(labels: ArrayLike<number>, scores: ArrayLike<number>): { rocAuc: number | null; averagePrecision: number | null } {
   checkInputs(labels, scores);
   const n = labels.length;
   let nPos = 0;
@@ -135,11 +138,7 @@ export function averagePrecision(labels: ArrayLike<number>, scores: ArrayLike<nu
  * the labels (sklearn's adjusted=False drops absent classes), so with one class it is that class's
  * recall.
  */
-export function classificationMetrics(
-  labels: ArrayLike<number>,
-  logits: ArrayLike<number>,
-  threshold = 0.5,
-): Omit<Metrics, 'final_train_loss'> {
+export function classificationMetrics(labels: ArrayLike<number>, logits: ArrayLike<number>, threshold = 0.5): Omit<Metrics, 'final_train_loss'> {
   checkInputs(labels, logits);
   const n = labels.length;
   let tp = 0;

@@ -190,8 +190,14 @@ export class BatchedMlp {
     const nSlots = train.optimizer === 'adam' ? 2 : 1;
     this.slots = Array.from({ length: nSlots }, () => tf.zeros([total]) as tf.Tensor1D);
     const perMember = layout === 'conv' ? [K] : [K, 1, 1];
-    this.gamma = tf.tensor(members.map((m) => m.gamma), perMember);
-    this.negGamma = tf.tensor(members.map((m) => -m.gamma), perMember);
+    this.gamma = tf.tensor(
+      members.map((m) => m.gamma),
+      perMember,
+    );
+    this.negGamma = tf.tensor(
+      members.map((m) => -m.gamma),
+      perMember,
+    );
     this.scalars = {
       beta1: tf.scalar(BETA1),
       oneMinusBeta1: tf.scalar(1 - BETA1),
@@ -203,7 +209,10 @@ export class BatchedMlp {
 
   /** Per-layer weight and bias views of the flat parameters (call inside a tidy). */
   private views(): LayerView[] {
-    const parts = splitFlat(this.params, this.blocks.map((b) => b.size));
+    const parts = splitFlat(
+      this.params,
+      this.blocks.map((b) => b.size),
+    );
     const out: LayerView[] = [];
     for (let i = 0; i < parts.length; i += 2) {
       const { rows, cols } = this.blocks[i];
@@ -330,7 +339,12 @@ export class BatchedMlp {
 
   /** Logits member by member ([K, n]) for an input already in this layout (see {@link layoutInput}). */
   predictLayout(x: Float32Array, n: number): Float32Array {
-    const raw = this.forwardChunked(x, n, (z) => z, (size) => new Float32Array(size));
+    const raw = this.forwardChunked(
+      x,
+      n,
+      (z) => z,
+      (size) => new Float32Array(size),
+    );
     return this.byMember(raw, n, new Float32Array(this.k * n));
   }
 
@@ -340,7 +354,12 @@ export class BatchedMlp {
    */
   predictBytes(x: Float32Array, n: number): Uint8Array {
     // whole numbers 0..255 in float32: stored into a Uint8Array exactly, no cast kernel needed
-    const raw = this.forwardChunked(x, n, (z) => tf.floor(tf.add(tf.mul(tf.sigmoid(z), 255), 0.5)), (size) => new Float32Array(size));
+    const raw = this.forwardChunked(
+      x,
+      n,
+      (z) => tf.floor(tf.add(tf.mul(tf.sigmoid(z), 255), 0.5)),
+      (size) => new Float32Array(size),
+    );
     return this.byMember(raw, n, new Uint8Array(this.k * n));
   }
 

@@ -4,20 +4,23 @@
  * instead of training the wrong thing. Free of tfjs, so checking costs nothing at start-up.
  */
 import { JobFormatError } from '../errors.js';
-import { BACKEND_CHOICES, COHORT_FORMAT, CONFIG_VERSION, LOSS_KINDS, type Cohort, type Trial } from '../types.js';
+import { BACKEND_CHOICES, COHORT_FORMAT, CONFIG_VERSION, type Cohort, LOSS_KINDS, type Trial } from '../types.js';
 
 /** Refuse a payload this version does not understand instead of training the wrong thing. */
 export function checkCohort(cohort: unknown): asserts cohort is Cohort {
   const c = cohort as Partial<Cohort> | null;
   if (!c || typeof c !== 'object') throw new JobFormatError('cohort payload is not an object');
-  if (c.format !== COHORT_FORMAT) throw new JobFormatError(`cohort format ${String(c.format)} is not supported (this worker understands format ${COHORT_FORMAT}); upgrade the worker`);
+  if (c.format !== COHORT_FORMAT)
+    throw new JobFormatError(`cohort format ${String(c.format)} is not supported (this worker understands format ${COHORT_FORMAT}); upgrade the worker`);
   if (typeof c.key !== 'string' || !Array.isArray(c.trials) || c.trials.length === 0) throw new JobFormatError('cohort payload has no key or no trials');
   if (!(BACKEND_CHOICES as readonly string[]).includes(String(c.backend))) throw new JobFormatError(`cohort backend ${String(c.backend)} is unknown`);
   for (const t of c.trials as Partial<Trial>[]) {
     const cfg = t?.config;
     if (typeof t?.key !== 'string' || !cfg || typeof cfg !== 'object') throw new JobFormatError('cohort trial has no key or config');
     if (cfg.v !== CONFIG_VERSION) throw new JobFormatError(`trial ${t.key}: config version ${String(cfg.v)} is not supported (expected ${CONFIG_VERSION})`);
-    if (!cfg.data || !cfg.model || !cfg.train || !cfg.loss || typeof cfg.seed !== 'number') throw new JobFormatError(`trial ${t.key}: config is missing data, model, train, loss or seed`);
-    if (!Array.isArray(cfg.model.hidden) || !(LOSS_KINDS as readonly string[]).includes(cfg.loss.kind)) throw new JobFormatError(`trial ${t.key}: malformed model or loss`);
+    if (!cfg.data || !cfg.model || !cfg.train || !cfg.loss || typeof cfg.seed !== 'number')
+      throw new JobFormatError(`trial ${t.key}: config is missing data, model, train, loss or seed`);
+    if (!Array.isArray(cfg.model.hidden) || !(LOSS_KINDS as readonly string[]).includes(cfg.loss.kind))
+      throw new JobFormatError(`trial ${t.key}: malformed model or loss`);
   }
 }

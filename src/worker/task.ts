@@ -2,17 +2,18 @@
  * The worker entry: trainCohort(cohort) -> TrialResult[]. Piscina runs the default export on a
  * worker thread; distributed workers call the same function through their own pool.
  */
-import * as tf from '@tensorflow/tfjs';
+
 import { hostname } from 'node:os';
 import { threadId } from 'node:worker_threads';
+import * as tf from '@tensorflow/tfjs';
 import { shortHash } from '../canonical.js';
-import { type Cohort, type DatasetPoints, type DecisionGrid, type EpochPoint, type Trial, type TrialResult } from '../types.js';
+import type { Cohort, DatasetPoints, DecisionGrid, EpochPoint, Trial, TrialResult } from '../types.js';
 import { initBackend } from './backend.js';
-import { checkCohort } from './payload.js';
-import { decisionGridPoints, makeDataset, standardizeRows, type Dataset } from './data.js';
+import { type Dataset, decisionGridPoints, makeDataset, standardizeRows } from './data.js';
 import { resolveLoss } from './losses.js';
 import { averagePrecision, classificationMetrics, focalLossFromLogits, logLossFromLogits } from './metrics.js';
 import { BatchedMlp, fit, type MemberSpec } from './model.js';
+import { checkCohort } from './payload.js';
 
 /** Decision-region grid resolution for 2-D data. */
 const GRID_RESOLUTION = 64;
@@ -73,7 +74,10 @@ export async function trainCohort(cohort: Cohort, opts: TrainCohortOptions = {})
     // evaluation split for curves: validation when there is one, else test
     const useVal = d0.nVal > 0;
     const nEval = useVal ? d0.nVal : d0.nTest;
-    const xEval = model.layoutInput(datasets.map((ds) => (useVal ? ds.xVal : ds.xTest)), nEval);
+    const xEval = model.layoutInput(
+      datasets.map((ds) => (useVal ? ds.xVal : ds.xTest)),
+      nEval,
+    );
     let lastEval: Float32Array | null = null;
     const curves: EpochPoint[][] = trials.map(() => []);
     const setupMs = performance.now() - t0;
@@ -105,7 +109,16 @@ export async function trainCohort(cohort: Cohort, opts: TrainCohortOptions = {})
     const t2 = performance.now();
     const nTest = d0.nTest;
     // the last epoch is always evaluated: without a validation split that was the test split
-    const testLogits = !useVal && lastEval ? lastEval : model.predictLayout(model.layoutInput(datasets.map((ds) => ds.xTest), nTest), nTest);
+    const testLogits =
+      !useVal && lastEval
+        ? lastEval
+        : model.predictLayout(
+            model.layoutInput(
+              datasets.map((ds) => ds.xTest),
+              nTest,
+            ),
+            nTest,
+          );
     const grids = d === 2 ? decisionGrids(model, dataKeys, datasets) : null;
     const points = new Map<string, DatasetPoints>();
     for (let k = 0; k < K; k++) {

@@ -1,5 +1,5 @@
 /** Run the built CLI (dist/cli.js) as a child process. `npm test` builds first. */
-import { spawn, type ChildProcess } from 'node:child_process';
+import { type ChildProcess, spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 
 export const CLI = fileURLToPath(new URL('../../dist/cli.js', import.meta.url));
@@ -38,13 +38,16 @@ export function startCli(args: string[], opts: { cwd?: string } = {}) {
       buf = buf.slice(nl + 1);
       if (line.startsWith('{')) events.push(JSON.parse(line) as Record<string, unknown>);
     }
-    for (const w of [...waiters]) if (w.pred(events)) {
-      waiters.splice(waiters.indexOf(w), 1);
-      w.resolve();
-    }
+    for (const w of [...waiters])
+      if (w.pred(events)) {
+        waiters.splice(waiters.indexOf(w), 1);
+        w.resolve();
+      }
   });
   child.stderr?.on('data', (d: Buffer) => (stderr += d.toString()));
-  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => child.on('close', (code, signal) => resolve({ code, signal })));
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
+    child.on('close', (code, signal) => resolve({ code, signal })),
+  );
   return {
     child,
     events,

@@ -3,15 +3,16 @@
  * `--progress jsonl` output is collected as events (waited on by predicate, never by timers), tiny
  * sweep specs, and database/queue checks.
  */
-import { Queue } from 'bullmq';
-import { spawn, type ChildProcess } from 'node:child_process';
+
+import { type ChildProcess, spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { Queue } from 'bullmq';
 import { afterAll, afterEach, beforeAll, expect } from 'vitest';
 import { queryDb } from './db.js';
-import { startRedis, type RedisServer } from './redis.js';
+import { type RedisServer, startRedis } from './redis.js';
 
 export const CLI = fileURLToPath(new URL('../../dist/cli.js', import.meta.url));
 export type Ev = Record<string, unknown>;
@@ -81,7 +82,10 @@ export class Proc {
   until(what: string, pred: (e: Ev[]) => boolean, ms = 45_000): Promise<void> {
     if (pred(this.events)) return Promise.resolve();
     return new Promise((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`${this.name}: no "${what}" within ${ms} ms; stderr: ${this.stderr}; stdout tail: ${this.stdout.slice(-2000)}`)), ms);
+      const timer = setTimeout(
+        () => reject(new Error(`${this.name}: no "${what}" within ${ms} ms; stderr: ${this.stderr}; stdout tail: ${this.stdout.slice(-2000)}`)),
+        ms,
+      );
       this.waiters.push({
         pred,
         resolve: () => {
@@ -112,7 +116,11 @@ export function tmp(prefix: string): string {
 }
 
 /** A tiny sweep: classification data, 1 hidden layer of 4, a few epochs; bce + 4 focal settings per seed. */
-export function writeSpec(dir: string, name: string, o: { seeds: number; cohortSize: number; samples?: number; epochs?: number; imbalance?: string[]; data?: string }): string {
+export function writeSpec(
+  dir: string,
+  name: string,
+  o: { seeds: number; cohortSize: number; samples?: number; epochs?: number; imbalance?: string[]; data?: string },
+): string {
   const seeds = Array.from({ length: o.seeds }, (_, i) => i + 1).join(', ');
   const data = o.data ?? `{ generator: classification, samples: ${o.samples ?? 200}, features: 2 }`;
   const text = `name: ${name}

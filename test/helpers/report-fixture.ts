@@ -78,7 +78,16 @@ function resultFor(t: Trial, opts: { error?: string }): TrialResult {
   const seed = t.config.seed;
   const failed = imb === FAILED.imbalance && loss === FAILED.loss && seed === FAILED.seed;
   const timings = { cohort_size: 24, setup_ms: 5, train_ms: 120, eval_ms: 3 };
-  const base = { key: t.key, backend: 'cpu', worker: 'test/1/1', alpha_used: loss === 'wbce' || loss === 'f2inv' ? 0.9 : null, train_positive_fraction: 0.1, n_train: 300, n_test: 100, timings };
+  const base = {
+    key: t.key,
+    backend: 'cpu',
+    worker: 'test/1/1',
+    alpha_used: loss === 'wbce' || loss === 'f2inv' ? 0.9 : null,
+    train_positive_fraction: 0.1,
+    n_train: 300,
+    n_test: 100,
+    timings,
+  };
   if (failed) return { ...base, state: 'failed', error: opts.error ?? XSS_ERROR, metrics: null, curves: [] };
   const f1 = F1[imb][loss][seed - 1];
   const R = 8;
@@ -118,10 +127,23 @@ export function makeFixtureDb(opts: { name?: string; error?: string; file?: stri
   const store = new SweepStore(file, { create: true });
   try {
     store.upsertSweep(spec.name, join(dir, 'fixture.yaml'), spec.text, spec.objective);
-    const runId = store.beginRun({ mode: 'local', workers: 2, backend: 'cpu', machine: { cpu: 'Test CPU', cores: 2, memory_gb: 4, os: 'test' }, versions: { 'focal-sweep': '0.0.0-test' } });
+    const runId = store.beginRun({
+      mode: 'local',
+      workers: 2,
+      backend: 'cpu',
+      machine: { cpu: 'Test CPU', cores: 2, memory_gb: 4, os: 'test' },
+      versions: { 'focal-sweep': '0.0.0-test' },
+    });
     store.plan(trials, false);
-    store.markRunning(trials.map((t) => t.key), runId, 'cohort-1');
-    store.record(trials.map((t) => resultFor(t, opts)), runId);
+    store.markRunning(
+      trials.map((t) => t.key),
+      runId,
+      'cohort-1',
+    );
+    store.record(
+      trials.map((t) => resultFor(t, opts)),
+      runId,
+    );
     store.finishRun(runId, 'failed', { planned: trials.length, completed: trials.length - 1, failed: 1, wallMs: 1234 });
   } finally {
     store.close();

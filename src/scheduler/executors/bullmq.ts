@@ -14,8 +14,8 @@
  * - Workers that die mid-job are BullMQ's business: the job's lock expires, another worker's stall
  *   check moves it back to the queue (the worker flags --lock-duration etc. tune this).
  */
-import { Job, Queue, QueueEvents, type JobType } from 'bullmq';
-import { checkJobData, jobIdOf, jobNamespace, JOB_NAME, type CohortJobData } from '../../distributed/job.js';
+import { type Job, type JobType, Queue, QueueEvents } from 'bullmq';
+import { type CohortJobData, checkJobData, JOB_NAME, jobIdOf, jobNamespace } from '../../distributed/job.js';
 import { describeRedisError, type RedisTarget } from '../../distributed/redis.js';
 import { withTimeout } from '../../distributed/timeout.js';
 import { firstLine } from '../../errors.js';
@@ -164,7 +164,10 @@ export class BullmqExecutor implements Executor {
         if (state !== 'active') await this.remove(id);
       }
     }
-    if (stale) ctx.note(`${stale} job${stale === 1 ? '' : 's'} of an earlier run no longer match the sweep: dropped (or left to finish if running)`, { stale_jobs: stale });
+    if (stale)
+      ctx.note(`${stale} job${stale === 1 ? '' : 's'} of an earlier run no longer match the sweep: dropped (or left to finish if running)`, {
+        stale_jobs: stale,
+      });
     this.reconcileTimer = setInterval(() => void this.reconcile([...this.waiters.keys()], true), this.opts.reconcileMs ?? 5000);
     this.reconcileTimer.unref();
     return resumed;
@@ -243,7 +246,10 @@ export class BullmqExecutor implements Executor {
   private onStalled(jobId: string): void {
     const w = this.waiters.get(jobId);
     if (!w) return;
-    w.hooks?.note?.(`cohort ${w.cohort.key.slice(0, 8)} (${w.cohort.trials.length} trials) stalled: its worker stopped renewing the job's lock (killed, or lost Redis); BullMQ requeued it for another worker`, { stalled: true });
+    w.hooks?.note?.(
+      `cohort ${w.cohort.key.slice(0, 8)} (${w.cohort.trials.length} trials) stalled: its worker stopped renewing the job's lock (killed, or lost Redis); BullMQ requeued it for another worker`,
+      { stalled: true },
+    );
   }
 
   /** The job went back to the queue: an attempt failed (retry), it stalled, or a worker handed it back. */
@@ -257,7 +263,9 @@ export class BullmqExecutor implements Executor {
     const label = `cohort ${w.cohort.key.slice(0, 8)} (${w.cohort.trials.length} trials)`;
     if (job.attemptsMade > w.attemptsSeen) {
       w.attemptsSeen = job.attemptsMade;
-      w.hooks?.note?.(`${label}: attempt ${job.attemptsMade} of ${job.opts.attempts ?? 1} failed (${firstLine(job.failedReason ?? '?')}); retrying`, { retry: job.attemptsMade });
+      w.hooks?.note?.(`${label}: attempt ${job.attemptsMade} of ${job.opts.attempts ?? 1} failed (${firstLine(job.failedReason ?? '?')}); retrying`, {
+        retry: job.attemptsMade,
+      });
     } else if ((job.stalledCounter ?? 0) > w.stallsSeen) {
       w.stallsSeen = job.stalledCounter; // the 'stalled' event says it
     } else {
@@ -414,7 +422,8 @@ function validResults(value: unknown, cohort: Cohort): TrialResult[] | null {
 
 function failureMessage(reason: string | undefined, attemptsMade: number | undefined, attempts: number | undefined): string {
   let msg = firstLine(reason || 'the job failed without a reason');
-  if (msg === 'job stalled more than allowable limit') msg = 'the job stalled more times than --max-stalled allows (its workers died or lost Redis while running it)';
+  if (msg === 'job stalled more than allowable limit')
+    msg = 'the job stalled more times than --max-stalled allows (its workers died or lost Redis while running it)';
   // Only when it was retried: a final failure on the first attempt (a timeout, a refused payload)
   // reads the same whichever path (event or job read) reports it.
   const tries = attempts && attempts > 1 && attemptsMade && attemptsMade > 1 ? ` (after ${attemptsMade} attempts)` : '';
