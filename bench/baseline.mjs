@@ -28,9 +28,9 @@ export async function trainPlain(trial) {
   const loss = resolveLoss(c.loss, ds.trainPositiveFraction);
   const model = tf.sequential();
   const init = c.model.init === 'he' ? 'heNormal' : 'glorotUniform';
-  c.model.hidden.forEach((units, i) =>
-    model.add(tf.layers.dense({ units, activation: c.model.activation, kernelInitializer: init, ...(i === 0 ? { inputShape: [ds.nFeatures] } : {}) })),
-  );
+  for (const [i, units] of c.model.hidden.entries()) {
+    model.add(tf.layers.dense({ units, activation: c.model.activation, kernelInitializer: init, ...(i === 0 ? { inputShape: [ds.nFeatures] } : {}) }));
+  }
   model.add(tf.layers.dense({ units: 1, kernelInitializer: init })); // logits
   const optimizer = tf.train.adam(c.train.learning_rate);
   const lossFn =

@@ -13,11 +13,13 @@
  * minute by design (30 s lock + 15 s stall check). Throughput is the best of `repeats` runs per
  * configuration, after a warm-up, because the machine may be shared.
  */
+
 import { spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { availableParallelism, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 
 const CLI = fileURLToPath(new URL('../dist/cli.js', import.meta.url));
@@ -192,15 +194,8 @@ class Proc {
     this.stderr = '';
     this.waiters = [];
     this.child = spawn(process.execPath, [CLI, ...args], { cwd, stdio: ['ignore', 'pipe', 'pipe'] });
-    let buf = '';
-    this.child.stdout.on('data', (d) => {
-      buf += d.toString();
-      let nl;
-      while ((nl = buf.indexOf('\n')) >= 0) {
-        const line = buf.slice(0, nl);
-        buf = buf.slice(nl + 1);
-        if (line.startsWith('{')) this.events.push(JSON.parse(line));
-      }
+    createInterface({ input: this.child.stdout }).on('line', (line) => {
+      if (line.startsWith('{')) this.events.push(JSON.parse(line));
       for (const w of [...this.waiters]) {
         if (w.pred(this.events)) {
           this.waiters.splice(this.waiters.indexOf(w), 1);
@@ -216,8 +211,17 @@ class Proc {
     if (pred(this.events)) return Promise.resolve();
     return new Promise((resolve, reject) => {
       const timer = setTimeout(() => reject(new Error(`timed out waiting; stderr: ${this.stderr}`)), ms);
-      this.waiters.push({ pred, resolve: () => (clearTimeout(timer), resolve()) });
-      void this.exited.then(() => (clearTimeout(timer), reject(new Error(`process exited; stderr: ${this.stderr}`))));
+      this.waiters.push({
+        pred,
+        resolve: () => {
+          clearTimeout(timer);
+          resolve();
+        },
+      });
+      void this.exited.then(() => {
+        clearTimeout(timer);
+        reject(new Error(`process exited; stderr: ${this.stderr}`));
+      });
     });
   }
 }

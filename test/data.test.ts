@@ -110,7 +110,7 @@ describe('reproducibility', () => {
   ] as [string, DataConfig][])('%s: same seed, same bytes; another seed, other data', (_name, config) => {
     const a = makeDataset(config, 7);
     const b = makeDataset(config, 7);
-    arrays(a).forEach((arr, i) => expect(arr).toEqual(arrays(b)[i]));
+    for (const [i, arr] of arrays(a).entries()) expect(arr).toEqual(arrays(b)[i]);
     const c = makeDataset(config, 8);
     expect(c.xTrain).not.toEqual(a.xTrain);
   });
@@ -214,7 +214,7 @@ describe('scaling', () => {
       expect(v).toBeCloseTo((d.testRaw[i] - d.mean[j]) / d.std[j], 5);
     });
     expect(d.testRaw).toEqual(raw.xTest);
-    d.xVal.forEach((v, i) => expect(v).toBeCloseTo((raw.xVal[i] - d.mean[i % f]) / d.std[i % f], 5));
+    for (const [i, v] of d.xVal.entries()) expect(v).toBeCloseTo((raw.xVal[i] - d.mean[i % f]) / d.std[i % f], 5);
   });
 
   it('is the identity when standardize is false, and std 0 becomes 1', () => {
@@ -244,7 +244,7 @@ describe('generators', () => {
     const det = a * c - b * b;
     const b0 = (r0 * c - b * r1) / det;
     const b1 = (a * r1 - b * r0) / det;
-    x2.forEach((v, i) => expect(Math.abs(v - b0 * x0[i] - b1 * x1[i])).toBeLessThan(1e-4 * (1 + Math.abs(v))));
+    for (const [i, v] of x2.entries()) expect(Math.abs(v - b0 * x0[i] - b1 * x1[i])).toBeLessThan(1e-4 * (1 + Math.abs(v)));
     // the noise feature is not
     const x3 = column(d.testRaw, 4, 3);
     expect(Math.abs(dot(x3, x0) / Math.sqrt(dot(x3, x3) * a))).toBeLessThan(0.3);

@@ -92,7 +92,7 @@ describe('focal loss properties', () => {
     const x = tf.tensor1d(logits);
     const ours = binaryCrossEntropy(y, x, 'none').dataSync();
     const theirs = tf.losses.sigmoidCrossEntropy(y, x, undefined, 0, tf.Reduction.NONE).dataSync<'float32'>();
-    ours.forEach((v, i) => expect(v).toBeCloseTo(theirs[i], 6));
+    for (const [i, v] of ours.entries()) expect(v).toBeCloseTo(theirs[i], 6);
     const oursMean = focalLoss(y, x, { gamma: 0, alpha: null }).dataSync()[0];
     expect(oursMean).toBeCloseTo(theirs.reduce((a, b) => a + b, 0) / theirs.length, 6);
   });
@@ -139,7 +139,7 @@ describe('focal loss properties', () => {
         gammas[k],
         alphaWeights(alphas[k]),
       ).dataSync();
-      row.forEach((v, b) => expect(got[k * B + b]).toBeCloseTo(v, 6));
+      for (const [b, v] of row.entries()) expect(got[k * B + b]).toBeCloseTo(v, 6);
     }
   });
 
@@ -148,7 +148,7 @@ describe('focal loss properties', () => {
     const x = tf.tensor1d([-2, 0.5, 3, -1]);
     const a = weightedBinaryCrossEntropy(y, x, 0.8, 'none').dataSync();
     const b = binaryCrossEntropy(y, x, 'none').dataSync();
-    [0.8, 0.2, 0.8, 0.2].forEach((w, i) => expect(a[i]).toBeCloseTo(w * b[i], 6));
+    for (const [i, w] of [0.8, 0.2, 0.8, 0.2].entries()) expect(a[i]).toBeCloseTo(w * b[i], 6);
   });
 
   it('leaves no intermediate tensors behind', () => {

@@ -92,7 +92,8 @@ describe.each(['cpu', 'wasm'] as const)('optimizers on %s', (backend) => {
         const after = model.memberWeights(k);
         const got = after.w.flatMap((w, l) => [w, after.b[l]]);
         let worst = 0;
-        got.forEach((g, p) => g.forEach((v, i) => (worst = Math.max(worst, Math.abs(v - ref[p][i]) / Math.max(1, Math.abs(ref[p][i]))))));
+        for (const [p, g] of got.entries())
+          for (const [i, v] of g.entries()) worst = Math.max(worst, Math.abs(v - ref[p][i]) / Math.max(1, Math.abs(ref[p][i])));
         expect(worst, `member ${k} (γ=${m.gamma}, lr=${m.learningRate})`).toBeLessThan(1e-4);
       });
     } finally {

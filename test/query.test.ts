@@ -186,7 +186,7 @@ describe('query', () => {
     // column spans from the rule line: every header starts where its dashes start
     const spans = [...rule.matchAll(/-+/g)].map((m) => ({ start: m.index, end: m.index + m[0].length }));
     expect(spans).toHaveLength(4);
-    ['setting', 'seed', 'f1', 'error'].forEach((name, i) => expect(head.slice(spans[i].start, spans[i].end).trim()).toBe(name));
+    for (const [i, name] of ['setting', 'seed', 'f1', 'error'].entries()) expect(head.slice(spans[i].start, spans[i].end).trim()).toBe(name);
     expect(body).toHaveLength(5);
     for (const l of body) {
       expect(l.slice(spans[3].start)).toBe('NULL');

@@ -227,8 +227,8 @@ describe('report model on the fixture database', () => {
   it('with a swept data parameter, each dataset is its own group: the BCE baseline is paired on the same data', () => {
     let id = 0;
     const rows: TrialRow[] = [];
-    const add = (loss: string, sep: number, f1s: number[]) =>
-      f1s.forEach((f1, i) =>
+    const add = (loss: string, sep: number, f1s: number[]) => {
+      for (const [i, f1] of f1s.entries()) {
         rows.push({
           id: ++id,
           key: `k${id}`,
@@ -243,8 +243,9 @@ describe('report model on the fixture database', () => {
           state: 'complete',
           minority_f1: f1,
           params: JSON.stringify({ 'data.imbalance': 0.05, 'data.class_sep': sep, seed: i + 1, loss }),
-        } as unknown as TrialRow),
-      );
+        } as unknown as TrialRow);
+      }
+    };
     // BCE is the best BCE overall at class_sep 0.5; focal wins at class_sep 2, where BCE is lower
     add('bce', 0.5, [0.8, 0.7, 0.6]);
     add('bce', 2, [0.79, 0.69, 0.59]);

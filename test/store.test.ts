@@ -7,6 +7,7 @@ import { spawn } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import Database from 'better-sqlite3';
 import { describe, expect, it } from 'vitest';
@@ -168,29 +169,26 @@ describe('runs and trial states', () => {
       const children = [0, 1].map(() => {
         const child = spawn(process.execPath, [script, file], { stdio: ['pipe', 'pipe', 'inherit'] });
         const lines: string[] = [];
-        let buf = '';
         const waiters: (() => void)[] = [];
-        child.stdout.on('data', (d: Buffer) => {
-          buf += d.toString();
-          let nl: number;
-          while ((nl = buf.indexOf('\n')) >= 0) {
-            lines.push(buf.slice(0, nl));
-            buf = buf.slice(nl + 1);
-            waiters.splice(0).forEach((w) => w());
-          }
+        createInterface({ input: child.stdout }).on('line', (line) => {
+          lines.push(line);
+          for (const w of waiters.splice(0)) w();
         });
         const nextLine = (n: number) =>
           new Promise<string>((resolve) => {
-            const check = () => (lines.length >= n ? resolve(lines[n - 1]) : waiters.push(check));
+            const check = () => {
+              if (lines.length >= n) resolve(lines[n - 1]);
+              else waiters.push(check);
+            };
             check();
           });
         return { child, nextLine };
       });
       // both loaded and waiting, then released together
       await Promise.all(children.map((c) => c.nextLine(1)));
-      children.forEach((c) => c.child.stdin.write('go\n'));
+      for (const c of children) c.child.stdin.write('go\n');
       const outcomes = await Promise.all(children.map((c) => c.nextLine(2)));
-      children.forEach((c) => c.child.stdin.write('exit\n'));
+      for (const c of children) c.child.stdin.write('exit\n');
       await Promise.all(children.map((c) => new Promise((resolve) => c.child.on('close', resolve))));
       expect(
         outcomes.filter((o) => o === 'ok'),

@@ -107,11 +107,9 @@ export function bestRows(db: Database.Database, opts: BestOptions = {}): { analy
   const groupOf = new Map(a.groups.map((g) => [g.imbalance, g]));
   const rows: BestRow[] = [];
   if (by === 'imbalance') {
-    for (const g of a.groups) g.ranked.slice(0, top).forEach((s, i) => rows.push(row(a, g, s, i + 1)));
+    for (const g of a.groups) for (const [i, s] of g.ranked.slice(0, top).entries()) rows.push(row(a, g, s, i + 1));
   } else {
-    rankBy(a.settings, a.metric)
-      .slice(0, top)
-      .forEach((s, i) => rows.push(row(a, groupOf.get(s.imbalance) as ImbalanceGroup, s, i + 1)));
+    for (const [i, s] of rankBy(a.settings, a.metric).slice(0, top).entries()) rows.push(row(a, groupOf.get(s.imbalance) as ImbalanceGroup, s, i + 1));
   }
   return { analysis: a, rows };
 }

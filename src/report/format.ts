@@ -122,7 +122,7 @@ function jsonValue(v: unknown): unknown {
 
 function jsonRow(names: readonly string[], values: readonly unknown[]): string {
   const o: Record<string, unknown> = {};
-  names.forEach((n, i) => (o[n] = jsonValue(values[i])));
+  for (const [i, n] of names.entries()) o[n] = jsonValue(values[i]);
   return JSON.stringify(o);
 }
 

@@ -189,7 +189,7 @@ function answerCard(m: ReportModel, gs: GroupSummary): string {
 }
 
 /** The one-line answer over all ratios. */
-function verdictLine(m: ReportModel, groups: GroupSummary[]): string {
+function verdictLine(groups: GroupSummary[]): string {
   const list = (gs: GroupSummary[]) => gs.map((g) => `<b>${esc(g.imbalance)}</b>`).join(', ');
   const better = groups.filter((g) => g.verdict === 'better');
   const unclear = groups.filter((g) => g.verdict === 'unclear' || g.verdict === 'worse');
@@ -215,7 +215,7 @@ function answerSection(m: ReportModel): string {
   }
   return `<section id="answer" class="answer">
 <h2>The answer <span class="muted small">best setting at each imbalance ratio by ${esc(m.metricLabel)} (${m.higherIsBetter ? 'higher' : 'lower'} is better), mean ± 95% CI over seeds, on the test split</span></h2>
-${verdictLine(m, groups)}
+${verdictLine(groups)}
 <div class="cards">${groups.map((gs) => answerCard(m, gs)).join('\n')}</div>
 <ul class="lead">${groups.map((gs) => `<li>${answerClause(m, gs)}</li>`).join('')}</ul>
 <p class="fine">Δ is the best setting minus the best BCE setting at the same ratio, paired by seed (same seed = same dataset, split and initialisation), with a Student-t 95% CI over seeds. “Better than BCE” means the whole CI is on the better side of zero. The best setting is picked on these same test scores, so its margin is optimistic when many settings are close; trust margins whose CI clears zero comfortably.</p>

@@ -3,7 +3,9 @@
  * (weights with a leading cohort dimension). Per-trial values (γ, α, learning rate, seed, data values
  * that do not change shapes) vary freely inside a cohort.
  */
+
 import { shortHash } from '../canonical.js';
+import { getOrCreate } from '../maps.js';
 import { type BackendChoice, COHORT_FORMAT, type Cohort, type Trial, type TrialConfig } from '../types.js';
 import { type CsvSummary, datasetShape } from '../worker/data.js';
 
@@ -46,9 +48,7 @@ export function planCohorts(trials: readonly Trial[], opts: CohortOptions): Coho
   const groups = new Map<string, Trial[]>();
   for (const t of trials) {
     const sig = shapeSignature(t.config, opts.csv);
-    let g = groups.get(sig);
-    if (!g) groups.set(sig, (g = []));
-    g.push(t);
+    getOrCreate(groups, sig, () => []).push(t);
   }
   // Cohorts per group: enough to respect the cap, then more (always splitting the group with the
   // largest cohorts) until the total is a multiple of the workers, so no thread idles in the last round.

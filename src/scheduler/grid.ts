@@ -2,9 +2,11 @@
  * SweepSpec -> Trial[]: the cartesian product of the grid axes, each combination made canonical
  * (defaults filled, keys sorted, parameters that do not apply removed), checked, keyed and deduped.
  */
+
 import { shortHash } from '../canonical.js';
 import { GridTooLargeError, SpecError, type SpecLocation } from '../errors.js';
 import { imbalanceLabel, lossLabel } from '../labels.js';
+import { getOrCreate } from '../maps.js';
 import { CONFIG_VERSION, type DataConfig, type LossConfig, type Trial, type TrialConfig } from '../types.js';
 import { type CsvSummary, datasetShape } from '../worker/data.js';
 import { MAX_TRIALS_WITHOUT_CONFIRM, type SweepSpec } from './spec.js';
@@ -69,13 +71,11 @@ export function expandGrid(spec: SweepSpec, opts: ExpandOptions = {}): GridExpan
   const settingKeyOf = (config: TrialConfig, follows: boolean): string => {
     if (seedAxis < 0) return settingKey(config, follows);
     const memo = `${idx.map((v, a) => (a === seedAxis ? '' : v)).join(',')}|${follows ? 'seed' : String(config.data.seed)}`;
-    let k = settingKeys.get(memo);
-    if (k === undefined) settingKeys.set(memo, (k = settingKey(config, follows)));
-    return k;
+    return getOrCreate(settingKeys, memo, () => settingKey(config, follows));
   };
   for (let c = 0; c < combinations; c++) {
     const picked = new Map<string, { value: unknown; where: SpecLocation }>();
-    spec.axes.forEach((axis, a) => picked.set(axis.path, { value: axis.values[idx[a]], where: axis.where[idx[a]] }));
+    for (const [a, axis] of spec.axes.entries()) picked.set(axis.path, { value: axis.values[idx[a]], where: axis.where[idx[a]] });
     const { config, dataSeedFollows } = buildConfig(spec, picked);
     const key = trialKey(config);
     if (!byKey.has(key)) {

@@ -49,7 +49,10 @@ export class Progress {
   plan(p: PlanInfo): void {
     this.total = p.toRun;
     this.started = performance.now();
-    if (this.mode === 'jsonl') return this.event({ event: 'plan', ...p });
+    if (this.mode === 'jsonl') {
+      this.event({ event: 'plan', ...p });
+      return;
+    }
     if (this.mode === 'none') return;
     const already = [
       p.complete && `${p.complete} already complete`,
@@ -81,9 +84,8 @@ export class Progress {
 
   /** A message that must be seen (a failed cohort, a signal). */
   note(message: string, data: Record<string, unknown> = {}): void {
-    if (this.mode === 'jsonl') return this.event({ event: 'note', message, ...data });
-    if (this.mode === 'none') return;
-    this.line(message);
+    if (this.mode === 'jsonl') this.event({ event: 'note', message, ...data });
+    else if (this.mode !== 'none') this.line(message);
   }
 
   stop(): void {
@@ -98,7 +100,10 @@ export class Progress {
   /** Final lines; shown even in 'none' mode (quiet still gets the answer). */
   summary(lines: string[], data: Record<string, unknown>): void {
     this.stop();
-    if (this.mode === 'jsonl') return this.event({ event: 'summary', ...data });
+    if (this.mode === 'jsonl') {
+      this.event({ event: 'summary', ...data });
+      return;
+    }
     for (const l of lines) this.out.write(`${l}\n`);
   }
 

@@ -203,7 +203,7 @@ async function prepareExecutor(
     },
     note: (message, data = {}) => (live ? progress.note(message, data) : notes.push({ message, data })),
   };
-  const resumed = await executor.prepare!(ctx);
+  const resumed = (await executor.prepare?.(ctx)) ?? [];
   if (complete + failed > 0) {
     notes.unshift({
       message: `recorded ${complete + failed} result${complete + failed === 1 ? '' : 's'} (${failed} failed) of ${cohortsRecorded} cohort${cohortsRecorded === 1 ? '' : 's'} that finished while no coordinator was running`,

@@ -7,8 +7,10 @@
  * by the mean (ties: more seeds first, then the setting label), and each imbalance ratio's best
  * setting is compared with its best BCE setting, paired by seed.
  */
+
 import type Database from 'better-sqlite3';
 import { UsageError } from '../errors.js';
+import { getOrCreate } from '../maps.js';
 import { type MeanCI, meanCI, type PairedDiff, pairedDiff } from '../report/stats.js';
 import { METRICS } from '../types.js';
 import { METRIC_COLUMNS } from './schema.js';
@@ -144,7 +146,8 @@ export class Setting {
 
   /** Complete trials, by seed ascending (computed once: groupSettings has added every trial before any read). */
   get complete(): TrialRow[] {
-    return (this.completeBySeed ??= this.trials.filter((t) => t.state === 'complete').sort((a, b) => a.seed - b.seed));
+    this.completeBySeed ??= this.trials.filter((t) => t.state === 'complete').sort((a, b) => a.seed - b.seed);
+    return this.completeBySeed;
   }
 
   /** The metric by seed over the complete trials (null where the metric is undefined). */
@@ -193,9 +196,7 @@ function settingLabelWithoutImbalance(setting: string): string {
 export function groupSettings(trials: readonly TrialRow[]): Setting[] {
   const by = new Map<string, Setting>();
   for (const t of trials) {
-    let s = by.get(t.setting_key);
-    if (!s) by.set(t.setting_key, (s = new Setting(t)));
-    s.trials.push(t);
+    getOrCreate(by, t.setting_key, () => new Setting(t)).trials.push(t);
   }
   return [...by.values()];
 }

@@ -239,7 +239,7 @@ export class SweepStore {
               `another focal-sweep run (pid ${r.pid}) is running this sweep; --force-unlock only takes over runs whose process is gone`,
             );
         }
-        rows.forEach((r) => this.recoverDeadRun(r.id));
+        for (const r of rows) this.recoverDeadRun(r.id);
         return rows.length;
       })
       .immediate();
@@ -388,12 +388,14 @@ export class SweepStore {
 
   private setEnded(stmt: Database.Statement, keys: readonly string[], runId: number, message: string): void {
     const now = nowIso();
-    this.db.transaction(() => keys.forEach((k) => stmt.run(message, runId, now, this.idOf(k))))();
+    this.db.transaction(() => {
+      for (const k of keys) stmt.run(message, runId, now, this.idOf(k));
+    })();
   }
 
   /** The per-trial statements, prepared once on first use (after migrate has made the tables). */
   private get stmts() {
-    return (this.prepared ??= {
+    this.prepared ??= {
       markRunning: this.db.prepare(
         `UPDATE trials SET state = 'running', run_id = ?, cohort_key = ?, attempts = attempts + 1, started_at = ?, error = NULL WHERE id = ?`,
       ),
@@ -413,7 +415,8 @@ export class SweepStore {
       markInterrupted: this.db.prepare(
         `UPDATE trials SET state = 'interrupted', error = ?, run_id = ?, finished_at = ? WHERE id = ? AND state IN ('running', 'queued')`,
       ),
-    });
+    };
+    return this.prepared;
   }
 
   finishRun(

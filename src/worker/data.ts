@@ -418,7 +418,7 @@ const CSV_CACHE_ENTRIES = 4;
  * planned with (trial keys follow the SHA-256; training on other bytes would mislabel results).
  */
 function cachedCsv(data: CsvData): CsvTable {
-  let st;
+  let st: ReturnType<typeof statSync>;
   try {
     st = statSync(data.path);
   } catch {

@@ -28,8 +28,10 @@
  *
  * which is what autodiff of focalElementwise gives (test/model-gradients.test.ts checks it).
  */
+
 import * as tf from '@tensorflow/tfjs';
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
+import { getOrCreate } from '../maps.js';
 import type { ModelConfig, TrainConfig } from '../types.js';
 import { Rng } from './rng.js';
 
@@ -439,7 +441,7 @@ export class BatchedMlp {
     });
     // kept: the caller may run steps inside its own tidy
     tf.keep(next.params);
-    next.slots.forEach((x) => tf.keep(x));
+    for (const x of next.slots) tf.keep(x);
     tf.keep(next.lossSum);
     tf.dispose([prev.params, ...prev.slots]);
     if (prev.lossSum) prev.lossSum.dispose();
@@ -451,9 +453,7 @@ export class BatchedMlp {
   /** A tensor of ones, made once per shape (batch sizes repeat every step) and freed with the model. */
   private ones(shape: number[]): tf.Tensor {
     const key = shape.join('x');
-    let t = this.onesByShape.get(key);
-    if (!t) this.onesByShape.set(key, (t = tf.keep(tf.ones(shape))));
-    return t;
+    return getOrCreate(this.onesByShape, key, () => tf.keep(tf.ones(shape)));
   }
 
   /** Member k's weight matrices ([in × out], row-major) and biases ([out]), layer by layer (tests, debugging). */

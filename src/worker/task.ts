@@ -7,6 +7,7 @@ import { hostname } from 'node:os';
 import { threadId } from 'node:worker_threads';
 import * as tf from '@tensorflow/tfjs';
 import { shortHash } from '../canonical.js';
+import { getOrCreate } from '../maps.js';
 import type { Cohort, DatasetPoints, DecisionGrid, EpochPoint, Trial, TrialResult } from '../types.js';
 import { initBackend } from './backend.js';
 import { type Dataset, decisionGridPoints, makeDataset, standardizeRows } from './data.js';
@@ -44,9 +45,7 @@ export async function trainCohort(cohort: Cohort, opts: TrainCohortOptions = {})
   const dataKeys = trials.map(datasetKey);
   const byKey = new Map<string, Dataset>();
   const datasets = trials.map((t, i) => {
-    let ds = byKey.get(dataKeys[i]);
-    if (!ds) byKey.set(dataKeys[i], (ds = makeDataset(t.config.data, t.config.seed)));
-    return ds;
+    return getOrCreate(byKey, dataKeys[i], () => makeDataset(t.config.data, t.config.seed));
   });
   const d0 = datasets[0];
   datasets.forEach((ds, i) => {
@@ -173,9 +172,7 @@ function decisionGrids(model: BatchedMlp, dataKeys: readonly string[], datasets:
   // grid points in model units, once per dataset
   const scaledByKey = new Map<string, Float32Array>();
   const scaled = datasets.map((ds, k) => {
-    let pts = scaledByKey.get(dataKeys[k]);
-    if (!pts) scaledByKey.set(dataKeys[k], (pts = standardizeRows(decisionGridPoints(ds.bounds, R), 2, ds.mean, ds.std)));
-    return pts;
+    return getOrCreate(scaledByKey, dataKeys[k], () => standardizeRows(decisionGridPoints(ds.bounds, R), 2, ds.mean, ds.std));
   });
   const bytes = model.predictBytes(model.layoutInput(scaled, n), n);
   return datasets.map((ds, k) => ({

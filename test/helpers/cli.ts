@@ -1,5 +1,8 @@
 /** Run the built CLI (dist/cli.js) as a child process. `npm test` builds first. */
+
 import { type ChildProcess, spawn } from 'node:child_process';
+import { createInterface } from 'node:readline';
+import type { Readable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
 
 export const CLI = fileURLToPath(new URL('../../dist/cli.js', import.meta.url));
@@ -26,18 +29,11 @@ export function runCli(args: string[], opts: { cwd?: string; env?: NodeJS.Proces
 /** JSON events from `run --progress jsonl`, delivered as they are printed. */
 export function startCli(args: string[], opts: { cwd?: string } = {}) {
   const child: ChildProcess = spawn(process.execPath, [CLI, ...args], { cwd: opts.cwd, stdio: ['ignore', 'pipe', 'pipe'] });
-  let buf = '';
   let stderr = '';
   const events: Record<string, unknown>[] = [];
   const waiters: { pred: (e: Record<string, unknown>[]) => boolean; resolve: () => void }[] = [];
-  child.stdout?.on('data', (d: Buffer) => {
-    buf += d.toString();
-    let nl: number;
-    while ((nl = buf.indexOf('\n')) >= 0) {
-      const line = buf.slice(0, nl);
-      buf = buf.slice(nl + 1);
-      if (line.startsWith('{')) events.push(JSON.parse(line) as Record<string, unknown>);
-    }
+  createInterface({ input: child.stdout as Readable }).on('line', (line) => {
+    if (line.startsWith('{')) events.push(JSON.parse(line) as Record<string, unknown>);
     for (const w of [...waiters])
       if (w.pred(events)) {
         waiters.splice(waiters.indexOf(w), 1);

@@ -8,6 +8,7 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { Queue } from 'bullmq';
 import { afterAll, afterEach, beforeAll, expect } from 'vitest';
@@ -57,16 +58,11 @@ export class Proc {
   ) {
     this.child = spawn(process.execPath, [CLI, ...args], { cwd, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, TF_CPP_MIN_LOG_LEVEL: '2' } });
     live.push(this);
-    let buf = '';
     this.child.stdout!.on('data', (d: Buffer) => {
       this.stdout += d.toString();
-      buf += d.toString();
-      let nl: number;
-      while ((nl = buf.indexOf('\n')) >= 0) {
-        const line = buf.slice(0, nl);
-        buf = buf.slice(nl + 1);
-        if (line.startsWith('{')) this.events.push(JSON.parse(line) as Ev);
-      }
+    });
+    createInterface({ input: this.child.stdout! }).on('line', (line) => {
+      if (line.startsWith('{')) this.events.push(JSON.parse(line) as Ev);
       for (const w of [...this.waiters]) {
         if (w.pred(this.events)) {
           this.waiters.splice(this.waiters.indexOf(w), 1);

@@ -255,7 +255,7 @@ export class BullmqExecutor implements Executor {
   /** The job went back to the queue: an attempt failed (retry), it stalled, or a worker handed it back. */
   private async onRequeued(jobId: string): Promise<void> {
     const w = this.waiters.get(jobId);
-    if (!w || !w.started) return;
+    if (!w?.started) return;
     // Back in the queue: its next start is a new attempt.
     w.started = false;
     const job = await this.queue.getJob(jobId).catch(() => undefined);
