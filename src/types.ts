@@ -5,7 +5,7 @@
  */
 
 /** Version of the canonical trial config; part of every trial key. */
-export const CONFIG_VERSION = 1;
+export const CONFIG_VERSION = 2;
 
 /** Version of the Cohort payload a worker accepts (checked by distributed workers). */
 export const COHORT_FORMAT = 1;
@@ -19,7 +19,10 @@ interface CommonData {
   imbalance: number | 'native';
   /** Fraction of rows held out for testing, stratified. */
   test_fraction: number;
-  /** Fraction of the remaining rows held out for validation (0 = none), stratified. */
+  /**
+   * Fraction of the non-test rows held out for validation, stratified (default 0.2). Thresholds,
+   * early stopping and the choice of the best setting use it; 0 = none (everything on test).
+   */
   validation_fraction: number;
   /** Standardise features with the training split's mean and std. */
   standardize: boolean;
@@ -81,8 +84,28 @@ export interface TrainConfig {
   momentum?: number;
   /** Evaluate test/validation loss and PR-AUC every this many epochs (the last epoch always). */
   eval_every: number;
-  /** Probability threshold for the label-based metrics. */
+  /** Probability threshold for the label-based metrics (the untuned columns). */
   threshold: number;
+  /**
+   * What the tuned threshold maximises on the validation split (the *_tuned columns). Present only
+   * with a validation split.
+   */
+  threshold_metric?: ThresholdMetric;
+  /** Stop each trial when its validation `monitor` stops improving, keeping its best weights. Absent = off. */
+  early_stopping?: EarlyStopping;
+}
+
+/** The metrics a threshold can be tuned for (on the validation split). */
+export const THRESHOLD_METRICS = ['minority_f1', 'balanced_accuracy', 'mcc'] as const;
+export type ThresholdMetric = (typeof THRESHOLD_METRICS)[number];
+
+export interface EarlyStopping {
+  /** A metric measured on the validation split (a METRICS name) or 'loss' (the trial's own loss). */
+  monitor: string;
+  /** Epochs without an improvement before the trial stops (checked on evaluation epochs). */
+  patience: number;
+  /** The smallest change of `monitor` that counts as an improvement. */
+  min_delta: number;
 }
 
 /** α as written: a number in [0,1], 'none' (no class weighting), 'inverse' (training majority fraction). */
@@ -151,8 +174,34 @@ export interface Metrics {
   tn: number;
   fn: number;
   predicted_positive_rate: number;
-  /** The trial's own training loss over the last epoch. */
+  /** Expected calibration error of the positive-class probability: 15 equal-width bins. */
+  ece: number;
+  /** The validation-tuned threshold (a probability); null without a validation split. */
+  threshold_tuned: number | null;
+  /** The label-based metrics at the tuned threshold; null without a validation split. */
+  accuracy_tuned: number | null;
+  balanced_accuracy_tuned: number | null;
+  minority_precision_tuned: number | null;
+  minority_recall_tuned: number | null;
+  minority_f1_tuned: number | null;
+  mcc_tuned: number | null;
+  tp_tuned: number | null;
+  fp_tuned: number | null;
+  tn_tuned: number | null;
+  fn_tuned: number | null;
+  predicted_positive_rate_tuned: number | null;
+  /** The trial's own training loss over the epoch whose weights it keeps (the last, or the best with early stopping). */
   final_train_loss: number;
+}
+
+/** Reliability of the predicted probabilities on the test split: 15 equal-width bins of p. */
+export interface Calibration {
+  /** Test rows whose p falls in each bin. */
+  count: number[];
+  /** Sum of p over each bin's rows. */
+  sum_p: number[];
+  /** Positives among each bin's rows. */
+  positives: number[];
 }
 
 export interface EpochPoint {
@@ -213,8 +262,16 @@ export interface TrialResult {
   /** Training-split positive fraction. */
   train_positive_fraction: number;
   n_train: number;
+  n_val: number;
   n_test: number;
+  /** Metrics on the test split. */
   metrics: Metrics | null;
+  /** The same metrics on the validation split (settings are chosen on these); null without one. */
+  validation_metrics: Metrics | null;
+  /** With early stopping: the epoch whose weights were kept, and the epoch training stopped at. */
+  best_epoch: number | null;
+  stopped_epoch: number | null;
+  calibration?: Calibration;
   curves: EpochPoint[];
   grid?: DecisionGrid;
   points?: DatasetPoints;
@@ -233,6 +290,13 @@ export const METRICS: Record<string, { higherIsBetter: boolean; label: string }>
   accuracy: { higherIsBetter: true, label: 'accuracy' },
   brier: { higherIsBetter: false, label: 'Brier score' },
   log_loss: { higherIsBetter: false, label: 'log loss' },
+  ece: { higherIsBetter: false, label: 'ECE' },
+  minority_f1_tuned: { higherIsBetter: true, label: 'minority F1 (tuned threshold)' },
+  minority_recall_tuned: { higherIsBetter: true, label: 'minority recall (tuned threshold)' },
+  minority_precision_tuned: { higherIsBetter: true, label: 'minority precision (tuned threshold)' },
+  balanced_accuracy_tuned: { higherIsBetter: true, label: 'balanced accuracy (tuned threshold)' },
+  mcc_tuned: { higherIsBetter: true, label: 'MCC (tuned threshold)' },
+  accuracy_tuned: { higherIsBetter: true, label: 'accuracy (tuned threshold)' },
 };
 
 export type MetricName = keyof typeof METRICS;

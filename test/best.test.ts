@@ -79,7 +79,7 @@ describe('best', () => {
       [['--top', '0'], '--top: must be a whole number ≥ 1, got 0'],
       [
         ['--metric', 'nope'],
-        '--metric: expected one of minority_f1, pr_auc, roc_auc, minority_recall, minority_precision, balanced_accuracy, mcc, accuracy, brier, log_loss; got "nope"',
+        '--metric: expected one of minority_f1, pr_auc, roc_auc, minority_recall, minority_precision, balanced_accuracy, mcc, accuracy, brier, log_loss, ece, minority_f1_tuned, minority_recall_tuned, minority_precision_tuned, balanced_accuracy_tuned, mcc_tuned, accuracy_tuned; got "nope"',
       ],
       [['--by', 'seed'], '--by: expected one of imbalance, none; got "seed"'],
       [['--sweep', 'other'], `${fx.file}: no sweep named "other" (have: fixture)`],

@@ -9,6 +9,7 @@ import { Queue, QueueEvents } from 'bullmq';
 import { describe, expect, it } from 'vitest';
 import { checkQueueName, jobIdOf, jobNamespace } from '../src/distributed/job.js';
 import { checkRedis, parseRedisUrl, redactUrl } from '../src/distributed/redis.js';
+import { CONFIG_VERSION } from '../src/types.js';
 import { countOf, expectAllCompleteOnce, Proc, queueCounts, rows, startWorker, tmp, useRedis, writeSpec } from './helpers/distributed.js';
 import { freePort } from './helpers/redis.js';
 
@@ -153,7 +154,7 @@ describe('distributed mode at its edges', () => {
     const events = new QueueEvents('q-refuse', { connection });
     await events.waitUntilReady();
     try {
-      const trial = { key: 't1', config: { v: 1, seed: 1, data: {}, model: { hidden: [4] }, train: {}, loss: { kind: 'bce' } } };
+      const trial = { key: 't1', config: { v: CONFIG_VERSION, seed: 1, data: {}, model: { hidden: [4] }, train: {}, loss: { kind: 'bce' } } };
       const bad: [string, unknown, RegExp][] = [
         [
           'future format',

@@ -71,7 +71,7 @@ describe('report from the CLI', () => {
     expect(readFileSync(out, 'utf8')).toContain('this report ranks by PR-AUC');
     for (const [args, message] of [
       [['--sweep', 'nope'], new RegExp(`^error: ${fx.file.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}: no sweep named "nope" \\(have: fixture\\)\n$`)],
-      [['--objective', 'nope'], /^error: --objective: expected one of minority_f1, [a-z_, ]+; got "nope"\n$/],
+      [['--objective', 'nope'], /^error: --objective: expected one of minority_f1, [a-z0-9_, ]+; got "nope"\n$/],
       [['--db', join(fx.dir, 'missing.db')], /^error: .*missing\.db: no such database/],
     ] as [string[], RegExp][]) {
       const bad = await cli(['report', '--db', fx.file, ...args]);

@@ -80,7 +80,7 @@ const BAD_SPECS: BadSpec[] = [
   {
     name: 'bad-objective',
     yaml: 'name: x\nobjective: f1\ngrid: {loss: [bce]}\n',
-    error: `error: spec.yaml:2:12: objective: unknown metric "f1" (expected one of: minority_f1, pr_auc, roc_auc, minority_recall, minority_precision, balanced_accuracy, mcc, accuracy, brier, log_loss)`,
+    error: `error: spec.yaml:2:12: objective: unknown metric "f1" (expected one of: minority_f1, pr_auc, roc_auc, minority_recall, minority_precision, balanced_accuracy, mcc, accuracy, brier, log_loss, ece, minority_f1_tuned, minority_recall_tuned, minority_precision_tuned, balanced_accuracy_tuned, mcc_tuned, accuracy_tuned)`,
   },
   {
     name: 'gamma-negative',
@@ -150,7 +150,7 @@ const BAD_SPECS: BadSpec[] = [
   {
     name: 'too-few-minority',
     yaml: 'name: x\ndata: {samples: 100}\ngrid:\n  imbalance: ["99:1"]\n  loss: [bce]\n',
-    error: `error: spec.yaml:4:15: grid.imbalance[0]: 99:1 of 100 samples leaves 1 sample of the minority class; need at least 2 (one per split): use more samples or a milder ratio`,
+    error: `error: spec.yaml:4:15: grid.imbalance[0]: 99:1 of 100 samples leaves 1 sample of the minority class; need at least 3 (one per split): use more samples or a milder ratio`,
   },
   {
     name: 'grid-too-large',
@@ -245,7 +245,7 @@ const BAD_SPECS: BadSpec[] = [
   {
     name: 'proto-objective',
     yaml: 'name: x\nobjective: constructor\ngrid: {loss: [bce]}\n',
-    error: `error: spec.yaml:2:12: objective: unknown metric "constructor" (expected one of: minority_f1, pr_auc, roc_auc, minority_recall, minority_precision, balanced_accuracy, mcc, accuracy, brier, log_loss)`,
+    error: `error: spec.yaml:2:12: objective: unknown metric "constructor" (expected one of: minority_f1, pr_auc, roc_auc, minority_recall, minority_precision, balanced_accuracy, mcc, accuracy, brier, log_loss, ece, minority_f1_tuned, minority_recall_tuned, minority_precision_tuned, balanced_accuracy_tuned, mcc_tuned, accuracy_tuned)`,
   },
   {
     name: 'proto-generator',

@@ -146,7 +146,7 @@ describe('trainCohort results', () => {
     );
     expect(() => checkCohort({ ...cohortOf([t]), trials: [] })).toThrow('cohort payload has no key or no trials');
     expect(() => checkCohort({ ...cohortOf([{ ...t, config: { ...t.config, v: 7 } }]) })).toThrow(
-      `trial ${t.key}: config version 7 is not supported (expected 1)`,
+      `trial ${t.key}: config version 7 is not supported (expected 2)`,
     );
     expect(() => checkCohort('nonsense')).toThrow('cohort payload is not an object');
     expect(() => checkCohort({ ...cohortOf([t]), backend: 'gpu' })).toThrow('cohort backend gpu is unknown');

@@ -143,6 +143,12 @@ function buildConfig(spec: SweepSpec, picked: Picked): { config: TrialConfig; da
 
   // train: parameters that do not apply are removed, values that cannot differ are clamped
   if (train.optimizer !== 'sgd') delete train.momentum;
+  if (train.early_stopping === null) delete train.early_stopping;
+  if ((data.validation_fraction as number) === 0) {
+    // no validation split: nothing to tune a threshold or stop on
+    delete train.threshold_metric;
+    if (train.early_stopping) fail(['train.early_stopping', 'data.validation_fraction'], 'needs a validation split: set data.validation_fraction above 0');
+  }
   train.batch_size = Math.min(train.batch_size as number, shape.nTrain);
   train.eval_every = Math.min(train.eval_every as number, Math.max(1, train.epochs as number));
 

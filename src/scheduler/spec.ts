@@ -19,6 +19,7 @@ import {
   METRICS,
   type MetricName,
   type ModelConfig,
+  THRESHOLD_METRICS,
   type TrainConfig,
 } from '../types.js';
 import { type CsvSummary, summarizeCsv } from '../worker/data.js';
@@ -105,6 +106,12 @@ function parseAlpha(v: unknown, allowNone: boolean): Alpha | Invalid {
   return { error: `must be a number in [0, 1]${allowNone ? ', none' : ''} or inverse, got ${fmt(v)}` };
 }
 
+/** What early stopping may watch: the trial's own loss or any metric, on the validation split. */
+function parseMonitor(v: unknown): string | Invalid {
+  if (v === 'loss' || (typeof v === 'string' && Object.hasOwn(METRICS, v))) return v;
+  return { error: `must be loss or a metric (${Object.keys(METRICS).join(', ')}), got ${fmt(v)}` };
+}
+
 function fmt(v: unknown): string {
   if (typeof v === 'string') return JSON.stringify(v);
   if (v === null || v === undefined) return String(v);
@@ -139,7 +146,7 @@ const frac = (min: number, max: number, minInclusive = true, maxInclusive = true
 
 const commonData = {
   test_fraction: frac(0, 1, false, false).default(0.25),
-  validation_fraction: frac(0, 1, true, false).default(0),
+  validation_fraction: frac(0, 1, true, false).default(0.2),
   standardize: z.boolean().default(true),
   seed: int(0).nullable().default(null),
 };
@@ -189,6 +196,15 @@ const trainSchema = z.strictObject({
   momentum: frac(0, 1, true, false).default(0.9),
   eval_every: int(1).default(1),
   threshold: frac(0, 1, false, false).default(0.5),
+  threshold_metric: z.enum(THRESHOLD_METRICS).default('minority_f1'),
+  early_stopping: z
+    .strictObject({
+      monitor: custom((v) => parseMonitor(v)).default('pr_auc'),
+      patience: int(1, 100_000).default(5),
+      min_delta: frac(0, 1e6).default(0),
+    })
+    .nullable()
+    .default(null),
 });
 
 const executionSchema = z.strictObject({

@@ -13,7 +13,7 @@ import { UsageError } from '../errors.js';
 import { getOrCreate } from '../maps.js';
 import { type MeanCI, meanCI, type PairedDiff, pairedDiff } from '../report/stats.js';
 import { METRICS } from '../types.js';
-import { METRIC_COLUMNS } from './schema.js';
+import { METRIC_COLUMNS, VALIDATION_COLUMNS } from './schema.js';
 import type { TrialState } from './store.js';
 
 export interface SweepRow {
@@ -73,7 +73,10 @@ export interface TrialRow {
   train_ms: number | null;
   eval_ms: number | null;
   n_train: number | null;
+  n_val: number | null;
   n_test: number | null;
+  best_epoch: number | null;
+  stopped_epoch: number | null;
   train_positive_fraction: number | null;
   started_at: string | null;
   finished_at: string | null;
@@ -87,7 +90,8 @@ function loadTrials(db: Database.Database, sweepId: number): TrialRow[] {
     .prepare(
       `SELECT id, key, setting_key, setting, loss, gamma, alpha, alpha_used, COALESCE(imbalance_label, 'native') AS imbalance,
               imbalance AS minority_fraction, seed, state, attempts, error, params, backend, worker, cohort_size, setup_ms, train_ms,
-              eval_ms, n_train, n_test, train_positive_fraction, started_at, finished_at, ${METRIC_COLUMNS.join(', ')}
+              eval_ms, n_train, n_val, n_test, train_positive_fraction, best_epoch, stopped_epoch, started_at, finished_at,
+              ${[...METRIC_COLUMNS, ...VALIDATION_COLUMNS].join(', ')}
        FROM trials WHERE sweep_id = ? AND in_spec = 1 ORDER BY id`,
     )
     .all(sweepId) as TrialRow[];

@@ -7,10 +7,77 @@ import { METRICS } from '../types.js';
 /** 'FSWP' */
 export const APPLICATION_ID = 0x46535750;
 
-/** Metric columns on `trials`, in display order. */
-export const METRIC_COLUMNS = [...Object.keys(METRICS), 'tp', 'fp', 'tn', 'fn', 'predicted_positive_rate', 'final_train_loss'] as const;
+/** Test-split metric columns on `trials`, in display order (a TrialResult's `metrics`). */
+export const METRIC_COLUMNS = [
+  ...Object.keys(METRICS),
+  'tp',
+  'fp',
+  'tn',
+  'fn',
+  'predicted_positive_rate',
+  'threshold_tuned',
+  'tp_tuned',
+  'fp_tuned',
+  'tn_tuned',
+  'fn_tuned',
+  'predicted_positive_rate_tuned',
+  'final_train_loss',
+] as const;
 
-const INTEGER_METRICS = new Set(['tp', 'fp', 'tn', 'fn']);
+/** Validation-split columns: `val_<metric>` for every rankable metric (settings are chosen on these). */
+export const VALIDATION_COLUMNS = Object.keys(METRICS).map((m) => `val_${m}`);
+
+/** v1's metric columns, frozen: migration 1 must create the same table forever. */
+const V1_METRIC_COLUMNS = [
+  'minority_f1',
+  'pr_auc',
+  'roc_auc',
+  'minority_recall',
+  'minority_precision',
+  'balanced_accuracy',
+  'mcc',
+  'accuracy',
+  'brier',
+  'log_loss',
+  'tp',
+  'fp',
+  'tn',
+  'fn',
+  'predicted_positive_rate',
+  'final_train_loss',
+];
+const V1_INTEGER_METRICS = new Set(['tp', 'fp', 'tn', 'fn']);
+
+/** Columns added by migration 2, frozen likewise (name, SQL type). */
+const V2_COLUMNS: [string, string][] = [
+  ['n_val', 'INTEGER'],
+  ['best_epoch', 'INTEGER'],
+  ['stopped_epoch', 'INTEGER'],
+  ['ece', 'REAL'],
+  ['threshold_tuned', 'REAL'],
+  ...['accuracy', 'balanced_accuracy', 'minority_precision', 'minority_recall', 'minority_f1', 'mcc'].map((m): [string, string] => [`${m}_tuned`, 'REAL']),
+  ...['tp', 'fp', 'tn', 'fn'].map((m): [string, string] => [`${m}_tuned`, 'INTEGER']),
+  ['predicted_positive_rate_tuned', 'REAL'],
+  ...[
+    'minority_f1',
+    'pr_auc',
+    'roc_auc',
+    'minority_recall',
+    'minority_precision',
+    'balanced_accuracy',
+    'mcc',
+    'accuracy',
+    'brier',
+    'log_loss',
+    'ece',
+    'minority_f1_tuned',
+    'minority_recall_tuned',
+    'minority_precision_tuned',
+    'balanced_accuracy_tuned',
+    'mcc_tuned',
+    'accuracy_tuned',
+  ].map((m): [string, string] => [`val_${m}`, 'REAL']),
+];
 
 /**
  * Migrations, applied in order inside one transaction each; migration i brings the schema to
@@ -81,7 +148,7 @@ export const MIGRATIONS: readonly string[] = [
     n_train INTEGER,
     n_test INTEGER,
     train_positive_fraction REAL,
-    ${METRIC_COLUMNS.map((c) => `${c} ${INTEGER_METRICS.has(c) ? 'INTEGER' : 'REAL'}`).join(',\n    ')},
+    ${V1_METRIC_COLUMNS.map((c) => `${c} ${V1_INTEGER_METRICS.has(c) ? 'INTEGER' : 'REAL'}`).join(',\n    ')},
     UNIQUE (sweep_id, key)
   );
   CREATE INDEX trials_by_state ON trials (sweep_id, state);
@@ -118,6 +185,8 @@ export const MIGRATIONS: readonly string[] = [
     label BLOB NOT NULL
   );
   `,
+  // v2: validation split (n_val, val_* metrics), tuned thresholds (*_tuned), calibration (ece), early stopping
+  V2_COLUMNS.map(([name, type]) => `ALTER TABLE trials ADD COLUMN ${name} ${type};`).join('\n'),
 ];
 
 /** SQL views; recreated on every open, so they always match this version's columns. */
@@ -139,7 +208,8 @@ SELECT s.name AS sweep, t.key, t.state, t.setting, t.loss, t.gamma, t.alpha, t.a
          .map((m) => `WHEN '${m}' THEN t.${m}`)
          .join(' ')} END AS objective_value,
        ${METRIC_COLUMNS.map((c) => `t.${c}`).join(', ')},
-       t.n_train, t.n_test, t.train_positive_fraction,
+       ${VALIDATION_COLUMNS.map((c) => `t.${c}`).join(', ')},
+       t.n_train, t.n_val, t.n_test, t.train_positive_fraction, t.best_epoch, t.stopped_epoch,
        t.backend, t.worker, t.cohort_size, t.train_ms, t.attempts, t.error, t.params, t.setting_key, t.run_id, t.finished_at
 FROM trials t JOIN sweeps s ON s.id = t.sweep_id
 WHERE t.in_spec = 1;

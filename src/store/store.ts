@@ -10,7 +10,7 @@ import Database from 'better-sqlite3';
 import { StoreError } from '../errors.js';
 import { imbalanceLabel } from '../labels.js';
 import type { Trial, TrialResult } from '../types.js';
-import { APPLICATION_ID, METRIC_COLUMNS, MIGRATIONS, VIEWS } from './schema.js';
+import { APPLICATION_ID, METRIC_COLUMNS, MIGRATIONS, VALIDATION_COLUMNS, VIEWS } from './schema.js';
 
 export const SCHEMA_VERSION = MIGRATIONS.length;
 
@@ -336,11 +336,12 @@ export class SweepStore {
       for (const r of results) {
         const id = this.idOf(r.key);
         const metrics: Record<string, number | null> = {};
-        const given = r.metrics as unknown as Record<string, number | null> | undefined;
-        for (const c of METRIC_COLUMNS) {
-          const v = given?.[c] ?? null;
-          metrics[c] = typeof v === 'number' && !Number.isFinite(v) ? null : v;
-        }
+        const given = r.metrics as unknown as Record<string, number | null> | null | undefined;
+        const validation = r.validation_metrics as unknown as Record<string, number | null> | null | undefined;
+        // ±Infinity and NaN are stored as NULL (SQLite has no NaN); anything else as it is
+        const column = (v: number | null | undefined) => (typeof v === 'number' && !Number.isFinite(v) ? null : (v ?? null));
+        for (const c of METRIC_COLUMNS) metrics[c] = column(given?.[c]);
+        for (const c of VALIDATION_COLUMNS) metrics[c] = column(validation?.[c.slice('val_'.length)]);
         setTrial.run({
           id,
           state: r.state,
@@ -354,7 +355,10 @@ export class SweepStore {
           train_ms: r.timings.train_ms,
           eval_ms: r.timings.eval_ms,
           n_train: r.n_train,
+          n_val: r.n_val ?? null,
           n_test: r.n_test,
+          best_epoch: r.best_epoch ?? null,
+          stopped_epoch: r.stopped_epoch ?? null,
           train_positive_fraction: r.train_positive_fraction,
           alpha_used: r.alpha_used,
           ...metrics,
@@ -366,6 +370,7 @@ export class SweepStore {
           const { probs, ...meta } = r.grid;
           addArtifact.run(id, 'decision_grid', JSON.stringify(meta), Buffer.from(probs, 'base64'));
         }
+        if (r.calibration) addArtifact.run(id, 'calibration', JSON.stringify(r.calibration), null);
         if (r.points && !this.datasetsWritten.has(r.points.key) && !newDatasets.has(r.points.key)) {
           const p = r.points;
           addDataset.run(p.key, p.label.length, f32(p.x), f32(p.y), Buffer.from(Uint8Array.from(p.label)));
@@ -403,8 +408,9 @@ export class SweepStore {
         // attempts: at least 1 (results collected from Redis after a coordinator restart were never marked running here)
         `UPDATE trials SET state = @state, error = @error, run_id = @run_id, attempts = MAX(attempts, 1), backend = @backend, worker = @worker, finished_at = @finished_at,
            cohort_size = @cohort_size, setup_ms = @setup_ms, train_ms = @train_ms, eval_ms = @eval_ms,
-           n_train = @n_train, n_test = @n_test, train_positive_fraction = @train_positive_fraction, alpha_used = @alpha_used,
-           ${METRIC_COLUMNS.map((c) => `${c} = @${c}`).join(', ')}
+           n_train = @n_train, n_val = @n_val, n_test = @n_test, train_positive_fraction = @train_positive_fraction, alpha_used = @alpha_used,
+           best_epoch = @best_epoch, stopped_epoch = @stopped_epoch,
+           ${[...METRIC_COLUMNS, ...VALIDATION_COLUMNS].map((c) => `${c} = @${c}`).join(', ')}
          WHERE id = @id`,
       ),
       delEpochs: this.db.prepare(`DELETE FROM epochs WHERE trial_id = ?`),

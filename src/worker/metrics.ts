@@ -2,7 +2,6 @@
  * Imbalance-aware test metrics in plain float64 JS, with scikit-learn's definitions and its
  * zero_division=0 conventions. Positive = label 1 = the minority class.
  */
-import type { Metrics } from '../types.js';
 
 /** Logistic sigmoid without overflow for large |x|. */
 export function sigmoid(x: number): number {
@@ -129,38 +128,30 @@ export function averagePrecision(labels: ArrayLike<number>, scores: ArrayLike<nu
   return rankMetrics(labels, scores).averagePrecision;
 }
 
+/** The metrics that depend on a decision threshold, from a confusion matrix. */
+export type LabelMetrics = {
+  accuracy: number;
+  balanced_accuracy: number;
+  minority_precision: number;
+  minority_recall: number;
+  minority_f1: number;
+  mcc: number;
+  tp: number;
+  fp: number;
+  tn: number;
+  fn: number;
+  predicted_positive_rate: number;
+};
+
 /**
- * Test-split metrics from logits. Predicted positive iff sigmoid(logit) >= threshold.
- *
- * Degenerate cases follow scikit-learn with zero_division=0: precision is 0 when nothing is
- * predicted positive, recall 0 when there are no positives, F1 0 when there are no true positives,
- * MCC 0 when its denominator is 0. balanced_accuracy is the mean recall over the classes present in
- * the labels (sklearn's adjusted=False drops absent classes), so with one class it is that class's
- * recall.
+ * Label-based metrics from confusion counts, as scikit-learn with zero_division=0: precision is 0
+ * when nothing is predicted positive, recall 0 when there are no positives, F1 0 when there are no
+ * true positives, MCC 0 when its denominator is 0. balanced_accuracy is the mean recall over the
+ * classes present in the labels (sklearn's adjusted=False drops absent classes), so with one class
+ * it is that class's recall.
  */
-export function classificationMetrics(labels: ArrayLike<number>, logits: ArrayLike<number>, threshold = 0.5): Omit<Metrics, 'final_train_loss'> {
-  checkInputs(labels, logits);
-  const n = labels.length;
-  let tp = 0;
-  let fp = 0;
-  let tn = 0;
-  let fn = 0;
-  let brier = 0;
-  let logLoss = 0;
-  for (let i = 0; i < n; i++) {
-    const x = logits[i];
-    const positive = isPositive(labels[i], i);
-    const p = sigmoid(x);
-    const predicted = p >= threshold;
-    if (positive) {
-      if (predicted) tp++;
-      else fn++;
-    } else if (predicted) fp++;
-    else tn++;
-    const err = p - (positive ? 1 : 0);
-    brier += err * err;
-    logLoss += softplus(positive ? -x : x);
-  }
+export function labelMetrics(tp: number, fp: number, tn: number, fn: number): LabelMetrics {
+  const n = tp + fp + tn + fn;
   const nPos = tp + fn;
   const nNeg = tn + fp;
   const recall = nPos > 0 ? tp / nPos : 0;
@@ -169,7 +160,6 @@ export function classificationMetrics(labels: ArrayLike<number>, logits: ArrayLi
   const presentClasses = (nPos > 0 ? 1 : 0) + (nNeg > 0 ? 1 : 0);
   // Square roots taken pairwise so the product cannot overflow for any realistic n.
   const mccDenominator = Math.sqrt((tp + fp) * (tp + fn)) * Math.sqrt((tn + fp) * (tn + fn));
-  const { rocAuc, averagePrecision } = rankMetrics(labels, logits);
   return {
     accuracy: (tp + tn) / n,
     balanced_accuracy: (recall + specificity) / presentClasses, // an absent class contributes 0 and is not counted
@@ -178,14 +168,59 @@ export function classificationMetrics(labels: ArrayLike<number>, logits: ArrayLi
     // 2PR/(P+R) written in counts: exact, and 0 exactly when P + R = 0 (tp = 0)
     minority_f1: tp > 0 ? (2 * tp) / (2 * tp + fp + fn) : 0,
     mcc: mccDenominator > 0 ? (tp * tn - fp * fn) / mccDenominator : 0,
-    roc_auc: rocAuc,
-    pr_auc: averagePrecision,
-    brier: brier / n,
-    log_loss: logLoss / n,
     tp,
     fp,
     tn,
     fn,
     predicted_positive_rate: (tp + fp) / n,
   };
+}
+
+/** Where a split is cut into predicted classes: at a probability (sigmoid(z) >= p) or at a logit (z >= z0). */
+export type Cut = { probability: number } | { logit: number };
+
+/** Label-based metrics at a cut. A probability cut compares sigmoid(z), a logit cut z itself (exact for tuned cuts). */
+export function labelMetricsAt(labels: ArrayLike<number>, logits: ArrayLike<number>, cut: Cut): LabelMetrics {
+  checkInputs(labels, logits);
+  let tp = 0;
+  let fp = 0;
+  let tn = 0;
+  let fn = 0;
+  const byLogit = 'logit' in cut;
+  const at = byLogit ? cut.logit : cut.probability;
+  for (let i = 0; i < labels.length; i++) {
+    const positive = isPositive(labels[i], i);
+    const predicted = byLogit ? logits[i] >= at : sigmoid(logits[i]) >= at;
+    if (positive) {
+      if (predicted) tp++;
+      else fn++;
+    } else if (predicted) fp++;
+    else tn++;
+  }
+  return labelMetrics(tp, fp, tn, fn);
+}
+
+/** The threshold-free metrics of a split: ranking (ROC-AUC, PR-AUC) and probability quality (Brier, log loss). */
+export function scoreMetrics(
+  labels: ArrayLike<number>,
+  logits: ArrayLike<number>,
+): { roc_auc: number | null; pr_auc: number | null; brier: number; log_loss: number } {
+  checkInputs(labels, logits);
+  const n = labels.length;
+  let brier = 0;
+  let logLoss = 0;
+  for (let i = 0; i < n; i++) {
+    const x = logits[i];
+    const positive = isPositive(labels[i], i);
+    const err = sigmoid(x) - (positive ? 1 : 0);
+    brier += err * err;
+    logLoss += softplus(positive ? -x : x);
+  }
+  const { rocAuc, averagePrecision } = rankMetrics(labels, logits);
+  return { roc_auc: rocAuc, pr_auc: averagePrecision, brier: brier / n, log_loss: logLoss / n };
+}
+
+/** Label metrics at a probability threshold (predicted positive iff sigmoid(logit) >= threshold) and the threshold-free ones. */
+export function classificationMetrics(labels: ArrayLike<number>, logits: ArrayLike<number>, threshold = 0.5): LabelMetrics & ReturnType<typeof scoreMetrics> {
+  return { ...labelMetricsAt(labels, logits, { probability: threshold }), ...scoreMetrics(labels, logits) };
 }

@@ -134,7 +134,13 @@ export class BatchedMlp {
   private readonly blocks: Block[] = [];
   private step = 0;
   /** Per-element learning rate (and SGD momentum) in the flat layout. */
-  private readonly lr: tf.Tensor1D;
+  private lr: tf.Tensor1D;
+  /** The per-element learning rates as uploaded (a frozen member's are 0). */
+  private readonly lrHost: Float32Array;
+  /** Which member each element of the flat buffer belongs to. */
+  private readonly memberOf: Uint16Array;
+  /** Each member's parameters at its best epoch so far (early stopping), same layout as params. */
+  private best: tf.Tensor1D | null = null;
   private readonly momentum: tf.Tensor1D | null;
   /** Per-member γ and −γ, shaped to broadcast against the logits ([K, 1, 1] or [K]). */
   private readonly gamma: tf.Tensor;
@@ -167,6 +173,7 @@ export class BatchedMlp {
     const total = this.blocks.reduce((s, b) => s + b.size, 0);
     const init = new Float32Array(total);
     const lr = new Float32Array(total);
+    const memberOf = new Uint16Array(total);
     const momentum = new Float32Array(total);
     let offset = 0;
     this.blocks.forEach((block, bi) => {
@@ -180,6 +187,7 @@ export class BatchedMlp {
             const at = offset + blockIndex(layout, K, rows, cols, k, i, j);
             init[at] = own[i * cols + j];
             lr[at] = m.learningRate;
+            memberOf[at] = k;
             momentum[at] = m.momentum;
           }
         }
@@ -188,6 +196,8 @@ export class BatchedMlp {
     });
     this.params = tf.tensor1d(init);
     this.lr = tf.tensor1d(lr);
+    this.lrHost = lr;
+    this.memberOf = memberOf;
     this.momentum = train.optimizer === 'sgd' ? tf.tensor1d(momentum) : null;
     const nSlots = train.optimizer === 'adam' ? 2 : 1;
     this.slots = Array.from({ length: nSlots }, () => tf.zeros([total]) as tf.Tensor1D);
@@ -456,6 +466,43 @@ export class BatchedMlp {
     return getOrCreate(this.onesByShape, key, () => tf.keep(tf.ones(shape)));
   }
 
+  /**
+   * Stop training these members: their learning rates become 0, so later steps leave their
+   * parameters as they are (their optimizer state still moves, but it is never used again).
+   */
+  freeze(members: readonly number[]): void {
+    if (!members.length) return;
+    const frozen = new Set(members);
+    for (let i = 0; i < this.lrHost.length; i++) if (frozen.has(this.memberOf[i])) this.lrHost[i] = 0;
+    this.lr.dispose();
+    this.lr = tf.tensor1d(this.lrHost);
+  }
+
+  /** A bool mask over the flat buffer: true on the elements of these members. */
+  private memberMask(members: readonly number[]): tf.Tensor1D {
+    const chosen = new Set(members);
+    const mask = new Uint8Array(this.memberOf.length);
+    for (let i = 0; i < mask.length; i++) mask[i] = chosen.has(this.memberOf[i]) ? 1 : 0;
+    return tf.tensor1d(mask, 'bool');
+  }
+
+  /** Remember these members' current parameters as their best (early stopping). */
+  snapshot(members: readonly number[]): void {
+    if (!members.length) return;
+    const prev = this.best;
+    this.best = tf.tidy(() => (prev ? (tf.where(this.memberMask(members), this.params, prev) as tf.Tensor1D) : tf.clone(this.params)));
+    prev?.dispose();
+  }
+
+  /** Put back these members' best parameters (those of their last snapshot), exactly. */
+  restoreBest(members: readonly number[]): void {
+    const best = this.best;
+    if (!members.length || !best) return;
+    const prev = this.params;
+    this.params = tf.tidy(() => tf.where(this.memberMask(members), best, prev) as tf.Tensor1D);
+    prev.dispose();
+  }
+
   /** Member k's weight matrices ([in × out], row-major) and biases ([out]), layer by layer (tests, debugging). */
   memberWeights(k: number): { w: Float32Array[]; b: Float32Array[] } {
     const flat = this.params.dataSync();
@@ -483,6 +530,8 @@ export class BatchedMlp {
 
   dispose(): void {
     tf.dispose([this.params, ...this.slots, this.lr, this.gamma, this.negGamma, ...Object.values(this.scalars), ...this.onesByShape.values()]);
+    this.best?.dispose();
+    this.best = null;
     if (this.momentum) this.momentum.dispose();
     if (this.lossSum) this.lossSum.dispose();
     this.lossSum = null;
@@ -538,15 +587,16 @@ export interface FitOptions {
   nFeatures: number;
   /** Called after every epoch (1-based) with each member's mean training loss. */
   onEpoch?: (epoch: number, trainLoss: Float64Array) => void;
-  /** Epochs at which onEval runs. */
+  /** Epochs at which onEval runs (the last epoch always). */
   evalEvery: number;
-  onEval?: (epoch: number) => void;
+  /** Called on evaluation epochs; returning true ends training after this epoch (every member has stopped). */
+  onEval?: (epoch: number) => boolean | undefined;
 }
 
 /**
  * Train every member for `train.epochs` epochs. Each epoch each member gets its own permutation of
- * its own data (Rng stream 'shuffle'); the last batch of an epoch may be smaller. Returns the mean
- * training loss per member for every epoch.
+ * its own data (Rng stream 'shuffle'); the last batch of an epoch may be smaller. Stops early when
+ * onEval says so. Returns the mean training loss per member for every epoch run.
  */
 export function fit(model: BatchedMlp, opts: FitOptions): EpochLoss[] {
   const { nTrain: n, nFeatures: d } = opts;
@@ -605,7 +655,7 @@ export function fit(model: BatchedMlp, opts: FitOptions): EpochLoss[] {
     for (let k = 0; k < K; k++) losses[k] = raw[k] / n;
     history.push({ epoch, losses });
     opts.onEpoch?.(epoch, losses);
-    if (opts.onEval && (epoch % opts.evalEvery === 0 || epoch === model.train.epochs)) opts.onEval(epoch);
+    if (opts.onEval && (epoch % opts.evalEvery === 0 || epoch === model.train.epochs) && opts.onEval(epoch)) break;
   }
   return history;
 }

@@ -11,10 +11,13 @@ import { getOrCreate } from '../maps.js';
 import type { Cohort, DatasetPoints, DecisionGrid, EpochPoint, Trial, TrialResult } from '../types.js';
 import { initBackend } from './backend.js';
 import { type Dataset, decisionGridPoints, makeDataset, standardizeRows } from './data.js';
+import { EarlyStopper } from './early-stopping.js';
+import { evaluateSplit } from './evaluate.js';
 import { resolveLoss } from './losses.js';
-import { averagePrecision, classificationMetrics, focalLossFromLogits, logLossFromLogits } from './metrics.js';
+import { averagePrecision, focalLossFromLogits, logLossFromLogits } from './metrics.js';
 import { BatchedMlp, fit, type MemberSpec } from './model.js';
 import { checkCohort } from './payload.js';
+import { tuneThreshold } from './threshold.js';
 
 /** Decision-region grid resolution for 2-D data. */
 const GRID_RESOLUTION = 64;
@@ -40,19 +43,8 @@ export async function trainCohort(cohort: Cohort, opts: TrainCohortOptions = {})
   const t0 = performance.now();
 
   const trials = cohort.trials;
-  const first = trials[0].config;
-  // Trials that differ only in loss or training settings share their data: generate it once.
-  const dataKeys = trials.map(datasetKey);
-  const byKey = new Map<string, Dataset>();
-  const datasets = trials.map((t, i) => {
-    return getOrCreate(byKey, dataKeys[i], () => makeDataset(t.config.data, t.config.seed));
-  });
+  const { datasets, dataKeys } = cohortData(trials);
   const d0 = datasets[0];
-  datasets.forEach((ds, i) => {
-    if (ds.nTrain !== d0.nTrain || ds.nVal !== d0.nVal || ds.nTest !== d0.nTest || ds.nFeatures !== d0.nFeatures) {
-      throw new Error(`trial ${trials[i].key} has data of another shape than the rest of its cohort`);
-    }
-  });
   const losses = trials.map((t, i) => resolveLoss(t.config.loss, datasets[i].trainPositiveFraction));
   const members: MemberSpec[] = trials.map((t, i) => ({
     seed: t.config.seed,
@@ -65,66 +57,43 @@ export async function trainCohort(cohort: Cohort, opts: TrainCohortOptions = {})
     momentum: t.config.train.momentum ?? 0,
     init: t.config.model.init,
   }));
-  const K = trials.length;
-  const d = d0.nFeatures;
-  const model = new BatchedMlp(members, d, first.model, first.train);
+  const first = trials[0].config;
+  const model = new BatchedMlp(members, d0.nFeatures, first.model, first.train);
   const results: TrialResult[] = [];
   try {
-    // evaluation split for curves: validation when there is one, else test
-    const useVal = d0.nVal > 0;
-    const nEval = useVal ? d0.nVal : d0.nTest;
-    const xEval = model.layoutInput(
-      datasets.map((ds) => (useVal ? ds.xVal : ds.xTest)),
-      nEval,
-    );
-    let lastEval: Float32Array | null = null;
-    const curves: EpochPoint[][] = trials.map(() => []);
     const setupMs = performance.now() - t0;
-
     const t1 = performance.now();
-    fit(model, {
-      nTrain: d0.nTrain,
-      nFeatures: d,
-      evalEvery: first.train.eval_every,
-      onEpoch: (epoch, l) => {
-        for (let k = 0; k < K; k++) curves[k].push({ epoch, train_loss: l[k] });
-      },
-      onEval: (epoch) => {
-        const logits = model.predictLayout(xEval, nEval);
-        lastEval = logits;
-        for (let k = 0; k < K; k++) {
-          const y = useVal ? datasets[k].yVal : datasets[k].yTest;
-          const z = logits.subarray(k * nEval, (k + 1) * nEval);
-          const point = curves[k][epoch - 1];
-          if (z.some(Number.isNaN)) continue; // diverged: recorded as failed below
-          point.eval_loss = focalLossFromLogits(y, z, members[k].gamma, members[k].positiveWeight, members[k].negativeWeight);
-          point.eval_log_loss = logLossFromLogits(y, z);
-          point.eval_pr_auc = averagePrecision(y, z);
-        }
-      },
-    });
+    const { curves, stoppers } = train(model, trials, datasets, members);
     const trainMs = performance.now() - t1;
 
     const t2 = performance.now();
-    const nTest = d0.nTest;
-    // the last epoch is always evaluated: without a validation split that was the test split
-    const testLogits =
-      !useVal && lastEval
-        ? lastEval
-        : model.predictLayout(
-            model.layoutInput(
-              datasets.map((ds) => ds.xTest),
-              nTest,
-            ),
-            nTest,
-          );
-    const grids = d === 2 ? decisionGrids(model, dataKeys, datasets) : null;
+    const K = trials.length;
+    const useVal = d0.nVal > 0;
+    const valLogits = useVal
+      ? model.predictLayout(
+          model.layoutInput(
+            datasets.map((ds) => ds.xVal),
+            d0.nVal,
+          ),
+          d0.nVal,
+        )
+      : null;
+    const testLogits = model.predictLayout(
+      model.layoutInput(
+        datasets.map((ds) => ds.xTest),
+        d0.nTest,
+      ),
+      d0.nTest,
+    );
+    const grids = d0.nFeatures === 2 ? decisionGrids(model, dataKeys, datasets) : null;
     const points = new Map<string, DatasetPoints>();
     for (let k = 0; k < K; k++) {
       const t = trials[k];
       const ds = datasets[k];
-      const z = testLogits.subarray(k * nTest, (k + 1) * nTest);
-      const lastLoss = curves[k].length ? curves[k][curves[k].length - 1].train_loss : NaN;
+      const zTest = testLogits.subarray(k * d0.nTest, (k + 1) * d0.nTest);
+      const zVal = valLogits?.subarray(k * d0.nVal, (k + 1) * d0.nVal) ?? null;
+      const stopper = stoppers[k];
+      const kept = curves[k].find((p) => p.epoch === stopper?.bestEpoch) ?? curves[k].at(-1);
       const divergedAt = curves[k].find((p) => !Number.isFinite(p.train_loss))?.epoch;
       const base = {
         key: t.key,
@@ -133,26 +102,37 @@ export async function trainCohort(cohort: Cohort, opts: TrainCohortOptions = {})
         alpha_used: losses[k].alphaUsed,
         train_positive_fraction: ds.trainPositiveFraction,
         n_train: ds.nTrain,
+        n_val: ds.nVal,
         n_test: ds.nTest,
         curves: curves[k],
+        best_epoch: stopper?.bestEpoch ?? null,
+        stopped_epoch: stopper ? (stopper.stoppedEpoch ?? curves[k].length) : null,
         timings: { cohort_size: K, setup_ms: setupMs, train_ms: trainMs, eval_ms: 0 },
       };
-      if (divergedAt !== undefined || z.some((v) => Number.isNaN(v))) {
+      if (divergedAt !== undefined || zTest.some(Number.isNaN) || zVal?.some(Number.isNaN)) {
+        const at = divergedAt !== undefined ? `${curves[k][divergedAt - 1].train_loss} at epoch ${divergedAt}` : 'NaN';
         results.push({
           ...base,
           state: 'failed',
-          error: `training diverged: the loss became ${divergedAt !== undefined ? `${curves[k][divergedAt - 1].train_loss} at epoch ${divergedAt}` : 'NaN'} (try a lower learning rate)`,
+          error: `training diverged: the loss became ${at} (try a lower learning rate)`,
           metrics: null,
+          validation_metrics: null,
         });
         continue;
       }
+      const finalTrainLoss = kept ? kept.train_loss : Number.NaN;
+      // The cut is chosen on validation only; the test split is then read at it.
+      const tuned = zVal ? tuneThreshold(ds.yVal, zVal, t.config.train.threshold_metric ?? 'minority_f1') : null;
+      const test = evaluateSplit(ds.yTest, zTest, t.config.train.threshold, tuned);
       results.push({
         ...base,
         state: 'complete',
-        metrics: { ...classificationMetrics(ds.yTest, z, t.config.train.threshold), final_train_loss: lastLoss },
+        metrics: { ...test.metrics, final_train_loss: finalTrainLoss },
+        validation_metrics: zVal ? { ...evaluateSplit(ds.yVal, zVal, t.config.train.threshold, tuned).metrics, final_train_loss: finalTrainLoss } : null,
+        calibration: test.calibration,
         grid: grids?.[k],
         // one object per dataset: structured clone sends it once per cohort
-        points: d === 2 ? (points.get(dataKeys[k]) ?? points.set(dataKeys[k], datasetPoints(dataKeys[k], ds)).get(dataKeys[k])) : undefined,
+        points: d0.nFeatures === 2 ? getOrCreate(points, dataKeys[k], () => datasetPoints(dataKeys[k], ds)) : undefined,
       });
     }
     const evalMs = performance.now() - t2;
@@ -163,6 +143,91 @@ export async function trainCohort(cohort: Cohort, opts: TrainCohortOptions = {})
   const leaked = tf.memory().numTensors - tensorsBefore;
   if (opts.checkLeaks && leaked !== 0) throw new Error(`trainCohort leaked ${leaked} tensors`);
   return results;
+}
+
+/** Each trial's dataset (trials that differ only in loss or training settings share one) and its key. */
+function cohortData(trials: readonly Trial[]): { datasets: Dataset[]; dataKeys: string[] } {
+  const dataKeys = trials.map(datasetKey);
+  const byKey = new Map<string, Dataset>();
+  const datasets = trials.map((t, i) => getOrCreate(byKey, dataKeys[i], () => makeDataset(t.config.data, t.config.seed)));
+  const d0 = datasets[0];
+  for (const [i, ds] of datasets.entries()) {
+    if (ds.nTrain !== d0.nTrain || ds.nVal !== d0.nVal || ds.nTest !== d0.nTest || ds.nFeatures !== d0.nFeatures) {
+      throw new Error(`trial ${trials[i].key} has data of another shape than the rest of its cohort`);
+    }
+  }
+  return { datasets, dataKeys };
+}
+
+/**
+ * Train every member, recording its curves on the evaluation split (validation when there is one,
+ * else test). Members with early stopping stop on their own (frozen, then their best weights are
+ * put back); training ends when every member has stopped.
+ */
+function train(
+  model: BatchedMlp,
+  trials: readonly Trial[],
+  datasets: Dataset[],
+  members: MemberSpec[],
+): { curves: EpochPoint[][]; stoppers: (EarlyStopper | null)[] } {
+  const K = trials.length;
+  const d0 = datasets[0];
+  const useVal = d0.nVal > 0;
+  const nEval = useVal ? d0.nVal : d0.nTest;
+  const xEval = model.layoutInput(
+    datasets.map((ds) => (useVal ? ds.xVal : ds.xTest)),
+    nEval,
+  );
+  const curves: EpochPoint[][] = trials.map(() => []);
+  // Early stopping needs a validation split (the spec guarantees one when it is set).
+  const stoppers = trials.map((t) => (useVal && t.config.train.early_stopping ? new EarlyStopper(t.config.train.early_stopping) : null));
+  const active = (k: number) => stoppers[k]?.stoppedEpoch == null;
+  fit(model, {
+    nTrain: d0.nTrain,
+    nFeatures: d0.nFeatures,
+    evalEvery: trials[0].config.train.eval_every,
+    onEpoch: (epoch, l) => {
+      for (let k = 0; k < K; k++) if (active(k)) curves[k].push({ epoch, train_loss: l[k] });
+    },
+    onEval: (epoch) => {
+      const logits = model.predictLayout(xEval, nEval);
+      const improved: number[] = [];
+      const stopped: number[] = [];
+      for (let k = 0; k < K; k++) {
+        if (!active(k)) continue;
+        const y = useVal ? datasets[k].yVal : datasets[k].yTest;
+        const z = logits.subarray(k * nEval, (k + 1) * nEval);
+        const point = curves[k][epoch - 1];
+        const m = members[k];
+        const finite = !z.some(Number.isNaN); // diverged: recorded as failed later
+        if (finite) {
+          point.eval_loss = focalLossFromLogits(y, z, m.gamma, m.positiveWeight, m.negativeWeight);
+          point.eval_log_loss = logLossFromLogits(y, z);
+          point.eval_pr_auc = averagePrecision(y, z);
+        }
+        const stopper = stoppers[k];
+        if (!stopper) continue;
+        const decision = stopper.observe(epoch, finite ? monitorValue(stopper.config.monitor, point, y, z, trials[k]) : null);
+        if (decision === 'improved') improved.push(k);
+        else if (decision === 'stop') stopped.push(k);
+      }
+      model.snapshot(improved);
+      model.freeze(stopped);
+      return stoppers.every((s) => s !== null && s.stoppedEpoch !== null);
+    },
+  });
+  model.restoreBest(stoppers.flatMap((s, k) => (s?.bestEpoch != null ? [k] : [])));
+  return { curves, stoppers };
+}
+
+/** The value early stopping watches: the trial's own loss, or any metric, on the validation split. */
+function monitorValue(monitor: string, point: EpochPoint, y: Float32Array, z: Float32Array, trial: Trial): number | null {
+  if (monitor === 'loss') return point.eval_loss ?? null;
+  if (monitor === 'log_loss') return point.eval_log_loss ?? null;
+  if (monitor === 'pr_auc') return point.eval_pr_auc ?? null;
+  const tuned = monitor.endsWith('_tuned') ? tuneThreshold(y, z, trial.config.train.threshold_metric ?? 'minority_f1') : null;
+  const v = (evaluateSplit(y, z, trial.config.train.threshold, tuned).metrics as unknown as Record<string, number | null>)[monitor];
+  return typeof v === 'number' ? v : null;
 }
 
 /** Predicted probabilities over each member's 2-D bounding box (original units), as bytes. */

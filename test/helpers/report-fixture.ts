@@ -10,6 +10,7 @@ import { expandGrid } from '../../src/scheduler/grid.js';
 import { parseSpec } from '../../src/scheduler/spec.js';
 import { SweepStore } from '../../src/store/store.js';
 import type { Metrics, Trial, TrialResult } from '../../src/types.js';
+import { untuned } from './results.js';
 
 export const XSS_NAME = '<script>alert(1)</script>';
 export const XSS_ERROR = 'boom <img src=x onerror="alert(2)"> & </td></tr></table><script>alert(3)</script>';
@@ -68,6 +69,8 @@ function metricsFor(f1: number): Metrics {
     tn: 80,
     fn: 7,
     predicted_positive_rate: 0.13,
+    ece: 0.04,
+    ...untuned,
     final_train_loss: 0.2 - f1 / 10,
   };
 }
@@ -85,10 +88,13 @@ function resultFor(t: Trial, opts: { error?: string }): TrialResult {
     alpha_used: loss === 'wbce' || loss === 'f2inv' ? 0.9 : null,
     train_positive_fraction: 0.1,
     n_train: 300,
+    n_val: 0,
     n_test: 100,
+    best_epoch: null,
+    stopped_epoch: null,
     timings,
   };
-  if (failed) return { ...base, state: 'failed', error: opts.error ?? XSS_ERROR, metrics: null, curves: [] };
+  if (failed) return { ...base, state: 'failed', error: opts.error ?? XSS_ERROR, metrics: null, validation_metrics: null, curves: [] };
   const f1 = F1[imb][loss][seed - 1];
   const R = 8;
   const probs = new Uint8Array(R * R);
@@ -106,6 +112,7 @@ function resultFor(t: Trial, opts: { error?: string }): TrialResult {
     ...base,
     state: 'complete',
     metrics: metricsFor(f1),
+    validation_metrics: null,
     curves: [1, 2, 3, 4, 5].map((e) => ({ epoch: e, train_loss: 0.5 / e, eval_loss: 0.6 / e, eval_log_loss: 0.4 / e + 0.1, eval_pr_auc: f1 - 0.05 / e })),
     grid: { dataset_key: datasetKey, resolution: R, x0: -1, x1: 1, y0: -1, y1: 1, probs: Buffer.from(probs).toString('base64') },
     points: { key: datasetKey, x, y, label },

@@ -1,6 +1,22 @@
 /** A complete trial result with fixed, plausible values, for tests that exercise the store or the loop without training. */
 import type { Metrics, TrialResult } from '../../src/types.js';
 
+/** The *_tuned fields of a trial without a validation split. */
+export const untuned = {
+  threshold_tuned: null,
+  accuracy_tuned: null,
+  balanced_accuracy_tuned: null,
+  minority_precision_tuned: null,
+  minority_recall_tuned: null,
+  minority_f1_tuned: null,
+  mcc_tuned: null,
+  tp_tuned: null,
+  fp_tuned: null,
+  tn_tuned: null,
+  fn_tuned: null,
+  predicted_positive_rate_tuned: null,
+} as const;
+
 export function fakeResult(key: string, metrics: Partial<Metrics> = {}): TrialResult {
   return {
     key,
@@ -10,7 +26,11 @@ export function fakeResult(key: string, metrics: Partial<Metrics> = {}): TrialRe
     alpha_used: null,
     train_positive_fraction: 0.1,
     n_train: 3000,
+    n_val: 600,
     n_test: 1000,
+    validation_metrics: null,
+    best_epoch: null,
+    stopped_epoch: null,
     metrics: {
       accuracy: 0.9,
       balanced_accuracy: 0.8,
@@ -27,6 +47,8 @@ export function fakeResult(key: string, metrics: Partial<Metrics> = {}): TrialRe
       tn: 840,
       fn: 40,
       predicted_positive_rate: 0.12,
+      ece: 0.05,
+      ...untuned,
       final_train_loss: 0.2,
       ...metrics,
     },
