@@ -78,6 +78,16 @@ const BAD_SPECS: BadSpec[] = [
     error: `error: spec.yaml: name: required (names the sweep and its database)`,
   },
   {
+    name: 'bad-threshold-metric',
+    yaml: 'name: x\ntrain: {threshold_metric: f1}\ngrid: {loss: [bce]}\n',
+    error: `error: spec.yaml:2:27: train.threshold_metric: must be one of minority_f1, balanced_accuracy, mcc, got "f1"`,
+  },
+  {
+    name: 'early-stopping-without-validation',
+    yaml: 'name: x\ndata: {validation_fraction: 0}\ntrain: {early_stopping: {patience: 2}}\ngrid: {loss: [bce]}\n',
+    error: `error: spec.yaml:3:25: train.early_stopping: needs a validation split: set data.validation_fraction above 0`,
+  },
+  {
     name: 'bad-objective',
     yaml: 'name: x\nobjective: f1\ngrid: {loss: [bce]}\n',
     error: `error: spec.yaml:2:12: objective: unknown metric "f1" (expected one of: minority_f1, pr_auc, roc_auc, minority_recall, minority_precision, balanced_accuracy, mcc, accuracy, brier, log_loss, ece, minority_f1_tuned, minority_recall_tuned, minority_precision_tuned, balanced_accuracy_tuned, mcc_tuned, accuracy_tuned)`,

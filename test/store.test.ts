@@ -14,7 +14,7 @@ import { describe, expect, it } from 'vitest';
 import { StoreError } from '../src/errors.js';
 import { expandGrid } from '../src/scheduler/grid.js';
 import { parseSpec } from '../src/scheduler/spec.js';
-import { APPLICATION_ID, MIGRATIONS } from '../src/store/schema.js';
+import { APPLICATION_ID, METRIC_COLUMNS, MIGRATIONS, VALIDATION_COLUMNS } from '../src/store/schema.js';
 import { openDatabase, type RunInfo, SCHEMA_VERSION, SweepStore } from '../src/store/store.js';
 import { fakeResult } from './helpers/results.js';
 
@@ -86,6 +86,26 @@ describe('schema', () => {
       expect(after.pragma('user_version', { simple: true })).toBe(SCHEMA_VERSION);
       after.close();
     }
+  });
+  it('a v1 database (before the validation split) opens, migrates, and keeps its trials; every metric column exists', () => {
+    const file = join(tmp(), 'v1.db');
+    const db = new Database(file);
+    db.exec(MIGRATIONS[0]);
+    db.pragma('user_version = 1');
+    db.pragma(`application_id = ${APPLICATION_ID}`);
+    db.prepare(`INSERT INTO sweeps (name, spec_text, objective, created_at, updated_at) VALUES ('s', 'name: s', 'minority_f1', 't', 't')`).run();
+    db.prepare(
+      `INSERT INTO trials (sweep_id, key, setting_key, setting, config, params, loss, seed, state, minority_f1, tp, n_train, n_test)
+       VALUES (1, 'old', 'sk', 'bce · 90:10', '{}', '{}', 'bce', 1, 'complete', 0.5, 7, 300, 100)`,
+    ).run();
+    db.close();
+    const store = new SweepStore(file, { create: false });
+    const columns = new Set((store.db.prepare(`SELECT name FROM pragma_table_info('trials')`).all() as { name: string }[]).map((c) => c.name));
+    for (const c of [...METRIC_COLUMNS, ...VALIDATION_COLUMNS, 'n_val', 'best_epoch', 'stopped_epoch']) expect(columns.has(c), c).toBe(true);
+    expect(store.db.prepare(`SELECT key, minority_f1, tp, n_val, minority_f1_tuned, val_minority_f1, ece FROM results`).all()).toEqual([
+      { key: 'old', minority_f1: 0.5, tp: 7, n_val: null, minority_f1_tuned: null, val_minority_f1: null, ece: null },
+    ]);
+    store.close();
   });
 });
 

@@ -365,7 +365,7 @@ function parseWith<T extends z.ZodType>(src: SpecSource, schema: T, value: unkno
   const path = [...base, ...(issue.path as PathPart[])];
   if (issue.code === 'unrecognized_keys') {
     const key = issue.keys[0];
-    const known = knownKeys(schema);
+    const known = knownKeys(schema, issue.path as PathPart[]);
     const extra = hint?.(key);
     const guess = closest(key, known);
     const detail = extra ?? (guess ? `unknown key (did you mean ${guess}?)` : `unknown key (expected one of: ${known.join(', ')})`);
@@ -374,8 +374,18 @@ function parseWith<T extends z.ZodType>(src: SpecSource, schema: T, value: unkno
   src.fail(path, describeIssue(issue));
 }
 
-function knownKeys(schema: z.ZodType): string[] {
-  const shape = (schema as unknown as { shape?: Record<string, unknown> }).shape;
+/** The keys of the object schema at `path` inside `schema` (through defaults and nullables). */
+function knownKeys(schema: z.ZodType, path: readonly PathPart[] = []): string[] {
+  let s: unknown = schema;
+  const unwrap = () => {
+    for (let def = (s as { def?: { innerType?: unknown } }).def; def?.innerType; def = (s as { def?: { innerType?: unknown } }).def) s = def.innerType;
+  };
+  for (const part of path) {
+    unwrap();
+    s = (s as { shape?: Record<string, unknown> }).shape?.[String(part)];
+  }
+  unwrap();
+  const shape = (s as { shape?: Record<string, unknown> } | undefined)?.shape;
   return shape ? Object.keys(shape) : [];
 }
 
@@ -519,7 +529,8 @@ function parseGrid(src: SpecSource, grid: Record<string, unknown>, generator: Ge
     values.forEach((v, i) => {
       const at: PathPart[] = Array.isArray(value) ? [...base, i] : base;
       if (v === undefined || v === null) {
-        if (!(path === 'data.informative' || path === 'data.seed')) src.fail(at, 'must not be empty');
+        // null is a value of these keys: all informative, the trial seed, no early stopping
+        if (!(path === 'data.informative' || path === 'data.seed' || path === 'train.early_stopping')) src.fail(at, 'must not be empty');
       }
       parsed.push(parseWith(src, schema, v, at));
     });

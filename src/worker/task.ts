@@ -12,7 +12,7 @@ import type { Cohort, DatasetPoints, DecisionGrid, EpochPoint, Trial, TrialResul
 import { initBackend } from './backend.js';
 import { type Dataset, decisionGridPoints, makeDataset, standardizeRows } from './data.js';
 import { EarlyStopper } from './early-stopping.js';
-import { evaluateSplit } from './evaluate.js';
+import { evaluateSplit, evaluateTrial } from './evaluate.js';
 import { resolveLoss } from './losses.js';
 import { averagePrecision, focalLossFromLogits, logLossFromLogits } from './metrics.js';
 import { BatchedMlp, fit, type MemberSpec } from './model.js';
@@ -27,6 +27,8 @@ const MAX_POINTS = 2000;
 export interface TrainCohortOptions {
   /** Throw if tfjs holds more tensors after the cohort than before (tests). Default false. */
   checkLeaks?: boolean;
+  /** Called after each epoch the cohort trains (tests: early stopping ends the cohort). */
+  onEpoch?: (epoch: number) => void;
 }
 
 /** Piscina entry point. */
@@ -63,7 +65,7 @@ export async function trainCohort(cohort: Cohort, opts: TrainCohortOptions = {})
   try {
     const setupMs = performance.now() - t0;
     const t1 = performance.now();
-    const { curves, stoppers } = train(model, trials, datasets, members);
+    const { curves, stoppers } = train(model, trials, datasets, members, opts.onEpoch);
     const trainMs = performance.now() - t1;
 
     const t2 = performance.now();
@@ -121,15 +123,13 @@ export async function trainCohort(cohort: Cohort, opts: TrainCohortOptions = {})
         continue;
       }
       const finalTrainLoss = kept ? kept.train_loss : Number.NaN;
-      // The cut is chosen on validation only; the test split is then read at it.
-      const tuned = zVal ? tuneThreshold(ds.yVal, zVal, t.config.train.threshold_metric ?? 'minority_f1') : null;
-      const test = evaluateSplit(ds.yTest, zTest, t.config.train.threshold, tuned);
+      const evaluated = evaluateTrial({ yVal: zVal ? ds.yVal : null, zVal, yTest: ds.yTest, zTest }, t.config.train);
       results.push({
         ...base,
         state: 'complete',
-        metrics: { ...test.metrics, final_train_loss: finalTrainLoss },
-        validation_metrics: zVal ? { ...evaluateSplit(ds.yVal, zVal, t.config.train.threshold, tuned).metrics, final_train_loss: finalTrainLoss } : null,
-        calibration: test.calibration,
+        metrics: { ...evaluated.test, final_train_loss: finalTrainLoss },
+        validation_metrics: evaluated.validation ? { ...evaluated.validation, final_train_loss: finalTrainLoss } : null,
+        calibration: evaluated.calibration,
         grid: grids?.[k],
         // one object per dataset: structured clone sends it once per cohort
         points: d0.nFeatures === 2 ? getOrCreate(points, dataKeys[k], () => datasetPoints(dataKeys[k], ds)) : undefined,
@@ -169,6 +169,7 @@ function train(
   trials: readonly Trial[],
   datasets: Dataset[],
   members: MemberSpec[],
+  onEpoch?: (epoch: number) => void,
 ): { curves: EpochPoint[][]; stoppers: (EarlyStopper | null)[] } {
   const K = trials.length;
   const d0 = datasets[0];
@@ -188,6 +189,7 @@ function train(
     evalEvery: trials[0].config.train.eval_every,
     onEpoch: (epoch, l) => {
       for (let k = 0; k < K; k++) if (active(k)) curves[k].push({ epoch, train_loss: l[k] });
+      onEpoch?.(epoch);
     },
     onEval: (epoch) => {
       const logits = model.predictLayout(xEval, nEval);

@@ -6,7 +6,7 @@
  * The search is exact, like scikit-learn's precision_recall_curve: every distinct validation score is
  * a candidate cut ("predicted positive iff logit >= cut"), the confusion matrix at each is counted in
  * one pass down the sorted scores, and the best cut by the metric wins; among equally good cuts the
- * one closest to p = 0.5 (the smallest |logit|). Cuts are logits, so saturated probabilities (p = 1
+ * one closest to p = 0.5 (the smallest |logit|; of two as close, the higher). Cuts are logits, so saturated probabilities (p = 1
  * in float64 for logits above ~37) stay distinct.
  */
 import type { ThresholdMetric } from '../types.js';
@@ -29,7 +29,8 @@ function metricValue(m: LabelMetrics, metric: ThresholdMetric): number {
 }
 
 /**
- * The cut that maximises `metric` over every distinct score of `logits` (ties: closest to p = 0.5).
+ * The cut that maximises `metric` over every distinct score of `logits` (ties: closest to p = 0.5,
+ * then the higher).
  * Needs at least one sample; labels are 0/1.
  */
 export function tuneThreshold(labels: ArrayLike<number>, logits: ArrayLike<number>, metric: ThresholdMetric): TunedThreshold {
