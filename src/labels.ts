@@ -9,11 +9,22 @@ export function imbalanceLabel(f: number | 'native'): string {
   return `${majority}:${minority}`;
 }
 
-/** "bce", "weighted_bce(α=0.9)", "focal(γ=2, α=inverse)". */
+/** "bce", "weighted_bce(α=0.9)", "focal(γ=2, α=inverse)", "class_balanced(β=0.99, γ=0)", "logit_adjusted(τ=1)", "poly1(ε=1)". */
 export function lossLabel(loss: LossConfig): string {
-  if (loss.kind === 'bce') return 'bce';
-  if (loss.kind === 'weighted_bce') return `weighted_bce(α=${loss.alpha})`;
-  return `focal(γ=${loss.gamma}, α=${loss.alpha})`;
+  switch (loss.kind) {
+    case 'bce':
+      return 'bce';
+    case 'weighted_bce':
+      return `weighted_bce(α=${loss.alpha})`;
+    case 'focal':
+      return `focal(γ=${loss.gamma}, α=${loss.alpha})`;
+    case 'class_balanced':
+      return `class_balanced(β=${loss.beta}, γ=${loss.gamma})`;
+    case 'logit_adjusted':
+      return `logit_adjusted(τ=${loss.tau})`;
+    case 'poly1':
+      return `poly1(ε=${loss.epsilon})`;
+  }
 }
 
 /** File-name-safe form of a sweep name, for the default database and report paths. */

@@ -28,6 +28,10 @@ interface CommonData {
   standardize: boolean;
   /** Dataset seed; null means "use the trial seed". */
   seed: number | null;
+  /** Resample the training split (seeded by the trial seed): random oversampling of the minority or undersampling of the majority. */
+  resample: ResampleMode;
+  /** Minority:majority ratio the resampling aims for (1 = 1:1); present only when resampling. */
+  resample_ratio?: number;
 }
 
 export interface ClassificationData extends CommonData {
@@ -112,9 +116,23 @@ export interface EarlyStopping {
 export type Alpha = number | 'none' | 'inverse';
 
 /** The loss kinds a spec may name and a worker trains. */
-export const LOSS_KINDS = ['bce', 'weighted_bce', 'focal'] as const;
+export const LOSS_KINDS = ['bce', 'weighted_bce', 'focal', 'class_balanced', 'logit_adjusted', 'poly1'] as const;
+export type LossKind = (typeof LOSS_KINDS)[number];
 
-export type LossConfig = { kind: 'bce' } | { kind: 'weighted_bce'; alpha: number | 'inverse' } | { kind: 'focal'; gamma: number; alpha: Alpha };
+export type LossConfig =
+  | { kind: 'bce' }
+  | { kind: 'weighted_bce'; alpha: number | 'inverse' }
+  | { kind: 'focal'; gamma: number; alpha: Alpha }
+  /** Cui et al. 2019: class weights (1 − β)/(1 − β^n_c) from the training counts, normalised to mean 1; focal when γ > 0. */
+  | { kind: 'class_balanced'; beta: number; gamma: number }
+  /** Menon et al. 2021: BCE on z + τ·log(π₁/π₀) (training priors); predictions use z. */
+  | { kind: 'logit_adjusted'; tau: number }
+  /** Leng et al. 2022: BCE + ε·(1 − p_t). */
+  | { kind: 'poly1'; epsilon: number };
+
+/** How the training split is resampled (validation and test keep the true ratio). */
+export const RESAMPLE_MODES = ['none', 'oversample', 'undersample'] as const;
+export type ResampleMode = (typeof RESAMPLE_MODES)[number];
 
 /** Everything that affects a trial's result, with defaults filled in; hashed into its key. */
 export interface TrialConfig {

@@ -10,7 +10,7 @@ import { type CsvOptions, type Dataset, datasetShape, decisionGridPoints, makeDa
 
 const fixture = (name: string) => fileURLToPath(new URL(`./fixtures/csv/${name}`, import.meta.url));
 
-const common = { imbalance: 0.1, test_fraction: 0.25, validation_fraction: 0, standardize: true, seed: null };
+const common = { imbalance: 0.1, test_fraction: 0.25, validation_fraction: 0, standardize: true, seed: null, resample: 'none' as const };
 
 function classification(over: Partial<ClassificationData> = {}): ClassificationData {
   return {

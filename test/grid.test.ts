@@ -130,8 +130,8 @@ description: same trials, written differently
   });
 
   it('are stable across versions (a changed key would orphan every stored result)', () => {
-    // config v2 (validation split by default, tuned thresholds): every v1 key changed on purpose
-    expect(keys(canonical)).toEqual(['4ea096a4161996d4', '58eb03aabf0db87e', 'a71b0a8657b6002a', '939e598eb58a146a']);
+    // config v2 (validation split by default, tuned thresholds, data.resample): every v1 key changed on purpose
+    expect(keys(canonical)).toEqual(['ac861a6b8b3cb368', '245486cc5a2b90bd', '3a8ba71949467085', 'c0ccdd663ab1069f']);
   });
 
   it('setting keys group trials that differ only by seed', () => {

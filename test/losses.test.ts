@@ -10,7 +10,7 @@ import {
   resolveLoss,
   weightedBinaryCrossEntropy,
 } from '../src/worker/losses.js';
-import { focalLossFromLogits } from '../src/worker/metrics.js';
+import { lossFromLogits } from '../src/worker/metrics.js';
 import { Rng } from '../src/worker/rng.js';
 
 /** One case of focal_refs.json (copied from ../shared/refs; see check_focal.mjs for the contract). */
@@ -70,13 +70,13 @@ describe('focal_refs.json (logit space)', () => {
   });
 });
 
-describe('focal_refs.json against the float64 evaluation loss (metrics.focalLossFromLogits)', () => {
+describe('focal_refs.json against the float64 evaluation loss (metrics.lossFromLogits)', () => {
   it.each(logitCases.map((c) => [c.id, c] as const))('%s', (_id, c) => {
     const gamma = c.loss === 'bce' ? 0 : c.gamma;
     const { positive, negative } = alphaWeights(c.loss === 'bce' ? null : c.alpha);
-    const each = c.labels.map((y, i) => focalLossFromLogits([y], [c.logits[i]], gamma, positive, negative));
+    const each = c.labels.map((y, i) => lossFromLogits([y], [c.logits[i]], { gamma, positive, negative }));
     const sum = each.reduce((a, b) => a + b, 0);
-    const got = c.reduction === 'none' ? each : [c.reduction === 'sum' ? sum : focalLossFromLogits(c.labels, c.logits, gamma, positive, negative)];
+    const got = c.reduction === 'none' ? each : [c.reduction === 'sum' ? sum : lossFromLogits(c.labels, c.logits, { gamma, positive, negative })];
     if (c.reduction === 'mean') expect(got[0]).toBeCloseTo(sum / c.labels.length, 12);
     const want = Array.isArray(c.expected_loss) ? c.expected_loss : [c.expected_loss];
     expect(mismatches('loss', got, want, c.tolerance.atol_loss, c.tolerance.rtol)).toEqual([]);
@@ -175,21 +175,38 @@ describe('focal loss properties', () => {
 });
 
 describe('resolveLoss', () => {
+  // 100 training rows, 10 positive
+  const counts = { negatives: 90, positives: 10 };
+  const none = { offset: 0, epsilon: 0 };
   it.each([
-    [{ kind: 'bce' } as const, 0.1, { gamma: 0, positive: 1, negative: 1, alphaUsed: null }],
-    [{ kind: 'weighted_bce', alpha: 0.75 } as const, 0.1, { gamma: 0, positive: 0.75, negative: 0.25, alphaUsed: 0.75 }],
-    [{ kind: 'focal', gamma: 2, alpha: 'none' } as const, 0.1, { gamma: 2, positive: 1, negative: 1, alphaUsed: null }],
-    [{ kind: 'focal', gamma: 1, alpha: 0.25 } as const, 0.1, { gamma: 1, positive: 0.25, negative: 0.75, alphaUsed: 0.25 }],
-    [{ kind: 'focal', gamma: 0, alpha: 0 } as const, 0.1, { gamma: 0, positive: 0, negative: 1, alphaUsed: 0 }],
-  ])('%j', (loss, fraction, want) => {
-    expect(resolveLoss(loss, fraction)).toEqual(want);
+    [{ kind: 'bce' } as const, { gamma: 0, positive: 1, negative: 1, alphaUsed: null, ...none }],
+    [{ kind: 'weighted_bce', alpha: 0.75 } as const, { gamma: 0, positive: 0.75, negative: 0.25, alphaUsed: 0.75, ...none }],
+    [{ kind: 'focal', gamma: 2, alpha: 'none' } as const, { gamma: 2, positive: 1, negative: 1, alphaUsed: null, ...none }],
+    [{ kind: 'focal', gamma: 1, alpha: 0.25 } as const, { gamma: 1, positive: 0.25, negative: 0.75, alphaUsed: 0.25, ...none }],
+    [{ kind: 'focal', gamma: 0, alpha: 0 } as const, { gamma: 0, positive: 0, negative: 1, alphaUsed: 0, ...none }],
+    [{ kind: 'poly1', epsilon: -0.5 } as const, { gamma: 0, positive: 1, negative: 1, alphaUsed: null, offset: 0, epsilon: -0.5 }],
+  ])('%j', (loss, want) => {
+    expect(resolveLoss(loss, counts)).toEqual(want);
   });
 
   it("resolves 'inverse' to the training majority fraction", () => {
-    const focal = resolveLoss({ kind: 'focal', gamma: 2, alpha: 'inverse' }, 0.1);
+    const focal = resolveLoss({ kind: 'focal', gamma: 2, alpha: 'inverse' }, counts);
     expect(focal.alphaUsed).toBeCloseTo(0.9, 15);
     expect(focal.positive).toBeCloseTo(0.9, 15);
     expect(focal.negative).toBeCloseTo(0.1, 15);
-    expect(resolveLoss({ kind: 'weighted_bce', alpha: 'inverse' }, 0.05).alphaUsed).toBeCloseTo(0.95, 15);
+    expect(resolveLoss({ kind: 'weighted_bce', alpha: 'inverse' }, { negatives: 95, positives: 5 }).alphaUsed).toBeCloseTo(0.95, 15);
+  });
+
+  it('class-balanced weights and the logit adjustment come from the training counts', () => {
+    const cb = resolveLoss({ kind: 'class_balanced', beta: 0.9, gamma: 1 }, counts);
+    // w_c ∝ (1 − β)/(1 − β^n_c): 0.1/(1 − 0.9^10) and 0.1/(1 − 0.9^90), scaled to mean 1
+    const w1 = 0.1 / (1 - 0.9 ** 10);
+    const w0 = 0.1 / (1 - 0.9 ** 90);
+    const scale = 100 / (90 * w0 + 10 * w1);
+    expect(cb.positive).toBeCloseTo(w1 * scale, 12);
+    expect(cb.negative).toBeCloseTo(w0 * scale, 12);
+    expect(cb.gamma).toBe(1);
+    expect(cb.alphaUsed).toBeCloseTo(w1 / (w0 + w1), 12);
+    expect(resolveLoss({ kind: 'logit_adjusted', tau: 1.5 }, counts).offset).toBeCloseTo(1.5 * Math.log(10 / 90), 14);
   });
 });

@@ -1,7 +1,8 @@
 /**
  * The batched MLP's hand-written backward pass against tfjs autodiff: one SGD step of a cohort moves
  * each member's weights by exactly −lr × the gradient tf.grads gives for that member alone (its own
- * mean focal loss through focalElementwise), in both tensor layouts, on cpu and wasm.
+ * mean loss through focalElementwise, logit offsets and Poly-1 terms included), in both tensor
+ * layouts, on cpu and wasm.
  */
 import * as tf from '@tensorflow/tfjs';
 import { describe, expect, it } from 'vitest';
@@ -14,7 +15,7 @@ const N = 48;
 const D = 3;
 const HIDDEN = [5, 4];
 
-function member(i: number, gamma: number, alpha: number | null, lr: number): MemberSpec {
+function member(i: number, gamma: number, alpha: number | null, lr: number, extras: { logitOffset?: number; epsilon?: number } = {}): MemberSpec {
   const rng = new Rng(100 + i, 'test-data');
   const xTrain = Float32Array.from({ length: N * D }, () => rng.normal());
   const yTrain = Float32Array.from({ length: N }, (_, j) => (j % 4 === 0 ? 1 : 0));
@@ -28,6 +29,7 @@ function member(i: number, gamma: number, alpha: number | null, lr: number): Mem
     learningRate: lr,
     momentum: 0,
     init: 'he',
+    ...extras,
   };
 }
 
@@ -44,7 +46,15 @@ function reference(m: MemberSpec, w0: { w: Float32Array[]; b: Float32Array[] }, 
         h = tf.add(tf.matMul(h as tf.Tensor2D, p[2 * l] as tf.Tensor2D), p[2 * l + 1]);
         if (l < p.length / 2 - 1) h = activation === 'relu' ? tf.relu(h) : tf.tanh(h);
       }
-      return tf.mean(focalElementwise(y, tf.reshape(h, [N]), m.gamma, { positive: m.positiveWeight, negative: m.negativeWeight })) as tf.Scalar;
+      return tf.mean(
+        focalElementwise(
+          y,
+          tf.reshape(h, [N]),
+          m.gamma,
+          { positive: m.positiveWeight, negative: m.negativeWeight },
+          { offset: m.logitOffset, epsilon: m.epsilon },
+        ),
+      ) as tf.Scalar;
     };
     const { value, grads } = tf.valueAndGrads(lossOf)(vars);
     return { loss: value.dataSync()[0], grads: grads.map((g) => g.dataSync() as Float32Array) };
@@ -68,7 +78,16 @@ describe.each(['cpu', 'wasm'] as const)('BatchedMlp backward on %s', (backend) =
   ] as [Layout, 'relu' | 'tanh'][])('%s layout, %s: one SGD step is −lr × the autodiff gradient of each member', async (layout, activation) => {
     await initBackend(backend);
     const before = tf.memory().numTensors;
-    const members = [member(0, 0, null, 0.5), member(1, 2, 0.25, 0.1), member(2, 0.5, 0.9, 1), member(3, 5, null, 0.3)];
+    const members = [
+      member(0, 0, null, 0.5),
+      member(1, 2, 0.25, 0.1),
+      member(2, 0.5, 0.9, 1),
+      member(3, 5, null, 0.3),
+      // logit adjustment, Poly-1, and Poly-1 on focal with class weights
+      member(4, 0, null, 0.4, { logitOffset: -2.2 }),
+      member(5, 0, null, 0.6, { epsilon: 1 }),
+      member(6, 2, 0.7, 0.2, { epsilon: -0.8, logitOffset: 0.5 }),
+    ];
     const model = new BatchedMlp(members, D, { hidden: HIDDEN, activation }, { optimizer: 'sgd', epochs: 1, batch_size: N }, layout);
     try {
       const initial = members.map((_, k) => model.memberWeights(k));

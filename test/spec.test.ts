@@ -50,7 +50,8 @@ const BAD_SPECS: BadSpec[] = [
   {
     name: 'loss-not-name',
     yaml: 'name: x\ngrid:\n  loss: [3]\n',
-    error: 'error: spec.yaml:3:10: grid.loss[0]: must be bce, weighted_bce, focal or a mapping like {focal: {gamma: [1, 2]}}, got 3',
+    error:
+      'error: spec.yaml:3:10: grid.loss[0]: must be a loss (bce, weighted_bce, focal, class_balanced, logit_adjusted, poly1) or a mapping like {focal: {gamma: [1, 2]}}, got 3',
   },
   {
     name: 'loss-params-list',
@@ -60,7 +61,7 @@ const BAD_SPECS: BadSpec[] = [
   {
     name: 'loss-unknown-no-guess',
     yaml: 'name: x\ngrid:\n  loss: [hinge]\n',
-    error: 'error: spec.yaml:3:10: grid.loss[0]: unknown loss "hinge" (expected one of: bce, weighted_bce, focal)',
+    error: 'error: spec.yaml:3:10: grid.loss[0]: unknown loss "hinge" (expected one of: bce, weighted_bce, focal, class_balanced, logit_adjusted, poly1)',
   },
   {
     name: 'yaml-syntax',
@@ -270,7 +271,7 @@ const BAD_SPECS: BadSpec[] = [
   {
     name: 'proto-data-key',
     yaml: 'name: x\ndata: {constructor: 1}\ngrid: {loss: [bce]}\n',
-    error: `error: spec.yaml:2:8: data.constructor: unknown key (expected one of: generator, imbalance, samples, features, informative, redundant, clusters_per_class, class_sep, flip_y, test_fraction, validation_fraction, standardize, seed)`,
+    error: `error: spec.yaml:2:8: data.constructor: unknown key (expected one of: generator, imbalance, samples, features, informative, redundant, clusters_per_class, class_sep, flip_y, test_fraction, validation_fraction, standardize, seed, resample, resample_ratio)`,
   },
   {
     name: 'timeout-too-long',

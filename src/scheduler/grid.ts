@@ -116,6 +116,7 @@ function buildConfig(spec: SweepSpec, picked: Picked): { config: TrialConfig; da
   };
 
   // data: resolve defaults that depend on other keys, then check cross-key constraints
+  if (data.resample === 'none') delete data.resample_ratio;
   const dataSeedFollows = data.seed === null || data.seed === undefined;
   data.seed = data.seed ?? seed;
   if (data.generator === 'classification') {
@@ -163,12 +164,25 @@ function buildConfig(spec: SweepSpec, picked: Picked): { config: TrialConfig; da
   return { config, dataSeedFollows };
 }
 
-/** Losses that are mathematically the same loss get the same config: focal with γ=0 is (weighted) BCE. */
+/**
+ * Losses that are mathematically the same loss get the same config: focal with γ = 0 is (weighted)
+ * BCE; class-balanced with β = 0 is BCE (γ = 0) or focal without α; τ = 0 and ε = 0 are BCE.
+ */
 function canonicalLoss(loss: LossConfig): LossConfig {
-  if (loss.kind === 'focal' && loss.gamma === 0) {
-    return loss.alpha === 'none' ? { kind: 'bce' } : { kind: 'weighted_bce', alpha: loss.alpha };
+  switch (loss.kind) {
+    case 'focal':
+      if (loss.gamma === 0) return loss.alpha === 'none' ? { kind: 'bce' } : { kind: 'weighted_bce', alpha: loss.alpha };
+      return loss;
+    case 'class_balanced':
+      if (loss.beta === 0) return canonicalLoss({ kind: 'focal', gamma: loss.gamma, alpha: 'none' });
+      return loss;
+    case 'logit_adjusted':
+      return loss.tau === 0 ? { kind: 'bce' } : loss;
+    case 'poly1':
+      return loss.epsilon === 0 ? { kind: 'bce' } : loss;
+    default:
+      return loss;
   }
-  return loss;
 }
 
 function checkedShape(data: DataConfig, csv: CsvSummary | null, fail: (paths: string[], detail: string) => never) {

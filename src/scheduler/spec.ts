@@ -19,6 +19,7 @@ import {
   METRICS,
   type MetricName,
   type ModelConfig,
+  RESAMPLE_MODES,
   THRESHOLD_METRICS,
   type TrainConfig,
 } from '../types.js';
@@ -149,6 +150,8 @@ const commonData = {
   validation_fraction: frac(0, 1, true, false).default(0.2),
   standardize: z.boolean().default(true),
   seed: int(0).nullable().default(null),
+  resample: z.enum(RESAMPLE_MODES).default('none'),
+  resample_ratio: frac(0, 1, false, true).default(1),
 };
 
 const dataSchemas = {
@@ -572,7 +575,7 @@ function parseLossAxis(src: SpecSource, value: unknown): GridAxis {
       if (p !== null && (typeof p !== 'object' || Array.isArray(p))) src.fail([...at, kind], `must be a mapping of parameters, got ${fmt(p)}`);
       params = (p ?? {}) as Record<string, unknown>;
     } else {
-      src.fail(at, `must be bce, weighted_bce, focal or a mapping like {focal: {gamma: [1, 2]}}, got ${fmt(item)}`);
+      src.fail(at, `must be a loss (${LOSS_KINDS.join(', ')}) or a mapping like {focal: {gamma: [1, 2]}}, got ${fmt(item)}`);
     }
     if (!LOSS_KINDS.includes(kind as (typeof LOSS_KINDS)[number])) {
       const guess = closest(kind, LOSS_KINDS);
@@ -585,7 +588,14 @@ function parseLossAxis(src: SpecSource, value: unknown): GridAxis {
     if (seenVariants.has(kind)) src.fail(at, `${kind} is listed twice (also at [${seenVariants.get(kind)}]); list its parameter values in one entry`);
     seenVariants.set(kind, i);
     const pAt: PathPart[] = typeof item === 'string' ? at : [...at, kind];
-    const allowed: Record<string, string[]> = { bce: [], weighted_bce: ['alpha'], focal: ['gamma', 'alpha'] };
+    const allowed: Record<string, string[]> = {
+      bce: [],
+      weighted_bce: ['alpha'],
+      focal: ['gamma', 'alpha'],
+      class_balanced: ['beta', 'gamma'],
+      logit_adjusted: ['tau'],
+      poly1: ['epsilon'],
+    };
     for (const k of Object.keys(params)) {
       if (!allowed[kind].includes(k)) {
         src.fail(
@@ -608,6 +618,38 @@ function parseLossAxis(src: SpecSource, value: unknown): GridAxis {
     if (kind === 'bce') {
       values.push({ kind: 'bce' });
       where.push(src.at(at));
+      return;
+    }
+    /** A list of numbers in [min, max] (or [min, max) with `below`), each checked where it is written. */
+    const numbers = (name: string, dflt: number, min: number, max: number, below = false): number[] =>
+      list(name, [dflt]).map(({ v, at: a }) => {
+        const range = `${below ? `in [${min}, ${max})` : max === Infinity ? `≥ ${min}` : `in [${min}, ${max}]`}`;
+        if (typeof v !== 'number' || !Number.isFinite(v)) src.fail(a, `must be a number ${range}, got ${fmt(v)}`);
+        if (v < min || (below ? v >= max : v > max)) src.fail(a, `must be ${range}, got ${v}`);
+        return v;
+      });
+    if (kind === 'class_balanced') {
+      // β: Cui et al.'s typical values are 0.9, 0.99, 0.999, 0.9999
+      for (const beta of numbers('beta', 0.999, 0, 1, true)) {
+        for (const gamma of numbers('gamma', 0, 0, 100)) {
+          values.push({ kind: 'class_balanced', beta, gamma });
+          where.push(src.at(pAt));
+        }
+      }
+      return;
+    }
+    if (kind === 'logit_adjusted') {
+      for (const tau of numbers('tau', 1, 0, Infinity)) {
+        values.push({ kind: 'logit_adjusted', tau });
+        where.push(src.at(pAt));
+      }
+      return;
+    }
+    if (kind === 'poly1') {
+      for (const epsilon of numbers('epsilon', 1, -1, Infinity)) {
+        values.push({ kind: 'poly1', epsilon });
+        where.push(src.at(pAt));
+      }
       return;
     }
     const alphas = list('alpha', kind === 'focal' ? ['none'] : ['inverse']).map(({ v, at: a }) => {

@@ -50,6 +50,10 @@ const V1_INTEGER_METRICS = new Set(['tp', 'fp', 'tn', 'fn']);
 
 /** Columns added by migration 2, frozen likewise (name, SQL type). */
 const V2_COLUMNS: [string, string][] = [
+  // the parameters of the remedies besides focal loss (class-balanced β, logit adjustment τ, Poly-1 ε)
+  ['beta', 'REAL'],
+  ['tau', 'REAL'],
+  ['epsilon', 'REAL'],
   ['n_val', 'INTEGER'],
   ['best_epoch', 'INTEGER'],
   ['stopped_epoch', 'INTEGER'],
@@ -185,7 +189,7 @@ export const MIGRATIONS: readonly string[] = [
     label BLOB NOT NULL
   );
   `,
-  // v2: validation split (n_val, val_* metrics), tuned thresholds (*_tuned), calibration (ece), early stopping
+  // v2: validation split (n_val, val_* metrics), tuned thresholds (*_tuned), calibration (ece), early stopping, the remedies' parameters
   V2_COLUMNS.map(([name, type]) => `ALTER TABLE trials ADD COLUMN ${name} ${type};`).join('\n'),
 ];
 
@@ -198,7 +202,7 @@ DROP VIEW IF EXISTS failures;
 
 -- One row per trial of the current spec, with the objective's value.
 CREATE VIEW results AS
-SELECT s.name AS sweep, t.key, t.state, t.setting, t.loss, t.gamma, t.alpha, t.alpha_used,
+SELECT s.name AS sweep, t.key, t.state, t.setting, t.loss, t.gamma, t.alpha, t.alpha_used, t.beta, t.tau, t.epsilon,
        t.imbalance_label AS imbalance, t.imbalance AS minority_fraction, t.seed,
        -- the swept data parameters besides ratio and seed ('' when none): settings are compared per dataset
        COALESCE((SELECT group_concat(j.key || '=' || j.value, ' · ') FROM json_each(t.params) j

@@ -9,7 +9,7 @@ import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
 import { StoreError } from '../errors.js';
 import { imbalanceLabel } from '../labels.js';
-import type { Trial, TrialResult } from '../types.js';
+import type { LossConfig, Trial, TrialResult } from '../types.js';
 import { APPLICATION_ID, METRIC_COLUMNS, MIGRATIONS, VALIDATION_COLUMNS, VIEWS } from './schema.js';
 
 export const SCHEMA_VERSION = MIGRATIONS.length;
@@ -249,14 +249,13 @@ export class SweepStore {
   plan(trials: readonly Trial[], retryFailed: boolean): PlanCounts {
     return this.db.transaction(() => {
       const insert = this.db.prepare(
-        `INSERT INTO trials (sweep_id, key, setting_key, setting, config, params, loss, gamma, alpha, imbalance, imbalance_label, seed, in_spec)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 1)
+        `INSERT INTO trials (sweep_id, key, setting_key, setting, config, params, loss, gamma, alpha, beta, tau, epsilon, imbalance, imbalance_label, seed, in_spec)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 1)
          ON CONFLICT(sweep_id, key) DO UPDATE SET in_spec = 1, setting_key = excluded.setting_key, setting = excluded.setting, params = excluded.params, config = excluded.config`,
       );
       this.db.prepare(`UPDATE trials SET in_spec = 0 WHERE sweep_id = ?`).run(this.sweepId);
       for (const t of trials) {
-        const loss = t.config.loss;
-        const alpha = loss.kind === 'bce' ? null : String(loss.alpha);
+        const loss = lossColumns(t.config.loss);
         const imb = t.config.data.imbalance;
         insert.run(
           this.sweepId,
@@ -266,8 +265,11 @@ export class SweepStore {
           JSON.stringify(t.config),
           JSON.stringify(t.params),
           loss.kind,
-          loss.kind === 'focal' ? loss.gamma : null,
-          alpha,
+          loss.gamma,
+          loss.alpha,
+          loss.beta,
+          loss.tau,
+          loss.epsilon,
           imb === 'native' ? null : imb,
           imbalanceLabel(imb),
           t.config.seed,
@@ -445,6 +447,25 @@ export class SweepStore {
 /** A run marked running by another process on this host that is still alive. */
 function isLiveHere(r: { pid: number; host: string }, host: string): boolean {
   return r.host === host && r.pid !== process.pid && pidAlive(r.pid);
+}
+
+/** A loss's parameters as the trials table's columns (null where a parameter does not apply). */
+function lossColumns(loss: LossConfig): {
+  kind: string;
+  gamma: number | null;
+  alpha: string | null;
+  beta: number | null;
+  tau: number | null;
+  epsilon: number | null;
+} {
+  return {
+    kind: loss.kind,
+    gamma: loss.kind === 'focal' || loss.kind === 'class_balanced' ? loss.gamma : null,
+    alpha: loss.kind === 'weighted_bce' || loss.kind === 'focal' ? String(loss.alpha) : null,
+    beta: loss.kind === 'class_balanced' ? loss.beta : null,
+    tau: loss.kind === 'logit_adjusted' ? loss.tau : null,
+    epsilon: loss.kind === 'poly1' ? loss.epsilon : null,
+  };
 }
 
 function finiteOrNull(v: number | null | undefined): number | null {

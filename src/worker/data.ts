@@ -8,6 +8,7 @@
 import { readFileSync, statSync } from 'node:fs';
 import { CsvError } from '../errors.js';
 import { fileSha256 } from '../file-hash.js';
+import { getOrCreate } from '../maps.js';
 import type { ClassificationData, CsvData, DataConfig, MoonsData } from '../types.js';
 import { Rng } from './rng.js';
 
@@ -31,6 +32,10 @@ export interface Dataset {
   /** Per-feature range over all rows in original units, padded 5% each side (decision-grid extent). */
   bounds: { min: number[]; max: number[] };
   trainPositiveFraction: number;
+  /** Class counts of the training data (after resampling): what class weights and priors are computed from. */
+  trainCounts: { negatives: number; positives: number };
+  /** Rows of the training split before resampling. */
+  nTrainOriginal: number;
   /** The test split in original units, for plotting. */
   testRaw: Float32Array;
 }
@@ -86,17 +91,70 @@ const TEST = 2;
 export function datasetShape(data: DataConfig, csv?: CsvSummary): DatasetShape {
   let nFeatures: number;
   let nTotal: number;
+  let kept: { positives: number; negatives: number } | null = null;
   if (data.generator === 'csv') {
     const summary = csv ?? summarizeCsv(data.path, data);
-    const kept = csvKeptCounts(summary.positives, summary.negatives, data.imbalance, data.path);
+    kept = csvKeptCounts(summary.positives, summary.negatives, data.imbalance, data.path);
     nFeatures = summary.nFeatures;
     nTotal = kept.positives + kept.negatives;
   } else {
     nFeatures = data.generator === 'moons' ? 2 : data.features;
     nTotal = data.samples;
   }
-  const [nTrain, nVal, nTest] = splitSizes(nTotal, data);
+  const sizes = splitSizes(nTotal, data);
+  const [, nVal, nTest] = sizes;
+  let nTrain = sizes[TRAIN];
+  if (data.resample !== 'none') {
+    // The resampled size follows from the training split's class counts alone (not the draws).
+    const positives = kept ? kept.positives : totalPositives(data as ClassificationData | MoonsData);
+    const trainPositives = allocatePositives(positives, nTotal - positives, sizes)[TRAIN];
+    nTrain = resampledCounts(nTrain - trainPositives, trainPositives, data).total;
+  }
   return { nFeatures, nTrain, nVal, nTest, nTotal };
+}
+
+// Positive counts of generated datasets with label noise, by data config (they need a generation).
+const positivesCache = new Map<string, number>();
+
+/**
+ * Positives in a generated dataset: exact from the ratio, unless flip_y relabels rows at random;
+ * then the dataset is generated once (with its data seed) and counted.
+ */
+function totalPositives(data: ClassificationData | MoonsData): number {
+  const nominal = classSizes(data).nPos;
+  if (data.generator !== 'classification' || data.flip_y === 0) return nominal;
+  if (data.seed === null) throw new Error('datasetShape: a resampled dataset with label noise needs its data seed');
+  const key = JSON.stringify({ ...data, resample: undefined, resample_ratio: undefined });
+  return getOrCreate(positivesCache, key, () => {
+    const raw = generate(data, data.seed as number);
+    let n = 0;
+    for (let i = 0; i < raw.n; i++) n += raw.y[i];
+    if (positivesCache.size > 10_000) positivesCache.clear();
+    return n;
+  });
+}
+
+/**
+ * Class counts after resampling a training split of `negatives` and `positives` rows. The minority
+ * is the smaller class; `resample_ratio` is the minority:majority ratio aimed for. Oversampling adds
+ * minority rows (drawn with replacement) up to round(ratio × majority); undersampling keeps
+ * round(minority / ratio) majority rows. A split already at or past the ratio is left as it is.
+ */
+export function resampledCounts(
+  negatives: number,
+  positives: number,
+  data: Pick<DataConfig, 'resample' | 'resample_ratio'>,
+): { negatives: number; positives: number; total: number } {
+  const ratio = data.resample_ratio ?? 1;
+  const minorityIsPositive = positives <= negatives;
+  const minority = minorityIsPositive ? positives : negatives;
+  const majority = minorityIsPositive ? negatives : positives;
+  let m = minority;
+  let M = majority;
+  if (data.resample === 'oversample') m = Math.max(minority, Math.round(ratio * majority));
+  else if (data.resample === 'undersample') M = Math.min(majority, Math.max(minority, Math.round(minority / ratio)));
+  const out = minorityIsPositive ? { negatives: M, positives: m } : { negatives: m, positives: M };
+  return { ...out, total: m + M };
 }
 
 /** [train, val, test] sizes: test first, validation out of the rest, train gets what is left. */
@@ -185,27 +243,70 @@ export function makeDataset(data: DataConfig, seed: number): Dataset {
     }
   }
 
+  let xTrain: Float32Array = standardizeRows(train.x, f, mean, std);
+  let yTrain: Float32Array = train.y;
+  // Resampled after the scaler is fitted: the scaler sees each training row once.
+  if (data.resample !== 'none') ({ x: xTrain, y: yTrain } = resample(xTrain, yTrain, f, data, new Rng(seed, 'data/resample')));
   let trainPositives = 0;
-  for (let i = 0; i < sizes[TRAIN]; i++) trainPositives += train.y[i];
+  for (let i = 0; i < yTrain.length; i++) trainPositives += yTrain[i];
 
   return {
     nFeatures: f,
     featureNames: raw.featureNames,
-    xTrain: standardizeRows(train.x, f, mean, std),
-    yTrain: train.y,
+    xTrain,
+    yTrain,
     xVal: standardizeRows(parts[VAL].x, f, mean, std),
     yVal: parts[VAL].y,
     xTest: standardizeRows(parts[TEST].x, f, mean, std),
     yTest: parts[TEST].y,
-    nTrain: sizes[TRAIN],
+    nTrain: yTrain.length,
+    nTrainOriginal: sizes[TRAIN],
     nVal: sizes[VAL],
     nTest: sizes[TEST],
     mean,
     std,
     bounds: paddedBounds(x, n, f),
-    trainPositiveFraction: trainPositives / sizes[TRAIN],
+    trainPositiveFraction: trainPositives / yTrain.length,
+    trainCounts: { negatives: yTrain.length - trainPositives, positives: trainPositives },
     testRaw: Float32Array.from(parts[TEST].x),
   };
+}
+
+/**
+ * The training rows resampled to `resampledCounts`: oversampling appends minority rows drawn with
+ * replacement; undersampling keeps a random subset of the majority. Rows otherwise keep their order.
+ */
+function resample(x: Float32Array, y: Float32Array, f: number, data: DataConfig, rng: Rng): { x: Float32Array; y: Float32Array } {
+  const n = y.length;
+  let positives = 0;
+  for (let i = 0; i < n; i++) positives += y[i];
+  const want = resampledCounts(n - positives, positives, data);
+  const minorityLabel = positives <= n - positives ? 1 : 0;
+  const rowsOf = (label: number) => {
+    const rows: number[] = [];
+    for (let i = 0; i < n; i++) if (y[i] === label) rows.push(i);
+    return rows;
+  };
+  let keep: number[];
+  if (data.resample === 'oversample') {
+    const minority = rowsOf(minorityLabel);
+    const extra = (minorityLabel === 1 ? want.positives : want.negatives) - minority.length;
+    keep = Array.from({ length: n }, (_, i) => i);
+    for (let k = 0; k < extra; k++) keep.push(minority[rng.int(minority.length)]);
+  } else {
+    const majority = rowsOf(1 - minorityLabel);
+    const keepMajority = minorityLabel === 1 ? want.negatives : want.positives;
+    rng.shuffle(majority);
+    const dropped = new Set(majority.slice(keepMajority));
+    keep = [];
+    for (let i = 0; i < n; i++) if (!dropped.has(i)) keep.push(i);
+  }
+  const out = { x: new Float32Array(keep.length * f), y: new Float32Array(keep.length) };
+  for (const [k, i] of keep.entries()) {
+    out.x.set(x.subarray(i * f, (i + 1) * f), k * f);
+    out.y[k] = y[i];
+  }
+  return out;
 }
 
 /** (x − mean) / std per column, as float32 model input. */

@@ -31,28 +31,34 @@ function checkInputs(labels: ArrayLike<number>, scores: ArrayLike<number>): void
 
 /** Mean binary cross-entropy from logits: mean softplus(−z), z = x for y = 1 and −x for y = 0. */
 export function logLossFromLogits(labels: ArrayLike<number>, logits: ArrayLike<number>): number {
-  return focalLossFromLogits(labels, logits, 0, 1, 1);
+  return lossFromLogits(labels, logits, { gamma: 0, positive: 1, negative: 1 });
+}
+
+/** The terms of the general loss (losses.ts): γ, the class weights, the logit offset b and Poly-1's ε. */
+export interface LossTerms {
+  gamma: number;
+  positive: number;
+  negative: number;
+  offset?: number;
+  epsilon?: number;
 }
 
 /**
- * Mean α-weighted focal loss from logits in float64, the formula training uses:
- * a_t·(1 − p_t)^γ·softplus(−z_t) with (1 − p_t)^γ = exp(−γ·softplus(z_t)), z_t = x for y = 1, −x for y = 0.
+ * Mean loss from logits in float64, the formula training uses (losses.ts): with s = (2y − 1)·(x + b),
+ * a_t·(1 − p_t)^γ·(softplus(−s) + ε·(1 − p_t)), (1 − p_t)^γ = exp(−γ·softplus(s)), 1 − p_t = sigmoid(−s).
  */
-export function focalLossFromLogits(
-  labels: ArrayLike<number>,
-  logits: ArrayLike<number>,
-  gamma: number,
-  positiveWeight: number,
-  negativeWeight: number,
-): number {
+export function lossFromLogits(labels: ArrayLike<number>, logits: ArrayLike<number>, terms: LossTerms): number {
   checkInputs(labels, logits);
+  const { gamma, positive: pw, negative: nw } = terms;
+  const offset = terms.offset ?? 0;
+  const epsilon = terms.epsilon ?? 0;
   let sum = 0;
   for (let i = 0; i < labels.length; i++) {
     const positive = isPositive(labels[i], i);
-    const zt = positive ? logits[i] : -logits[i];
-    const ce = softplus(-zt);
-    const mod = gamma === 0 ? 1 : Math.exp(-gamma * softplus(zt));
-    sum += (positive ? positiveWeight : negativeWeight) * mod * ce;
+    const s = positive ? logits[i] + offset : -(logits[i] + offset);
+    const ce = softplus(-s) + (epsilon === 0 ? 0 : epsilon * sigmoid(-s));
+    const mod = gamma === 0 ? 1 : Math.exp(-gamma * softplus(s));
+    sum += (positive ? pw : nw) * mod * ce;
   }
   return sum / labels.length;
 }

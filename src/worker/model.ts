@@ -20,11 +20,12 @@
  * - scalar constants are tensors made once per model, not per op;
  * - on wasm the products are depthwise convolutions instead of batched matMuls (see {@link Layout}).
  *
- * The loss and its gradient use the stable logit form of losses.ts (DESIGN.md "Numerics"); with
- * zt = (2y − 1)·z (z the logit), a_t the class weight and m = exp(−γ·softplus(zt)) = (1 − p_t)^γ:
+ * The loss and its gradient use the stable logit form of losses.ts; with zt = (2y − 1)·(z + b) (z the
+ * logit, b the member's logit offset), a_t the class weight, m = exp(−γ·softplus(zt)) = (1 − p_t)^γ
+ * and q = σ(−zt) = 1 − p_t:
  *
- *   loss      = a_t · m · softplus(−zt)
- *   ∂loss/∂zt = −a_t · m · (γ · σ(zt) · softplus(−zt) + σ(−zt))
+ *   loss      = a_t · m · (softplus(−zt) + ε·q)
+ *   ∂loss/∂zt = −a_t · m · (γ · σ(zt) · softplus(−zt) + σ(−zt) + ε·(γ + 1)·σ(zt)·q)
  *
  * which is what autodiff of focalElementwise gives (test/model-gradients.test.ts checks it).
  */
@@ -45,6 +46,10 @@ export interface MemberSpec {
   /** Loss weight of positives (α) and negatives (1 − α); 1 and 1 without class weighting. */
   positiveWeight: number;
   negativeWeight: number;
+  /** Added to the logit inside the loss only (logit adjustment); 0 otherwise. Predictions never see it. */
+  logitOffset?: number;
+  /** Poly-1's ε; 0 otherwise. */
+  epsilon?: number;
   learningRate: number;
   /** SGD momentum (unused by adam). */
   momentum: number;
@@ -145,6 +150,10 @@ export class BatchedMlp {
   /** Per-member γ and −γ, shaped to broadcast against the logits ([K, 1, 1] or [K]). */
   private readonly gamma: tf.Tensor;
   private readonly negGamma: tf.Tensor;
+  /** Per-member logit offset b, or null when every member's is 0. */
+  private readonly offset: tf.Tensor | null;
+  /** Per-member ε and ε·(γ + 1) of Poly-1, or null when every member's ε is 0. */
+  private readonly poly: { epsilon: tf.Tensor; slope: tf.Tensor } | null;
   /** Add biases (and sum their gradients) as matMuls with ones: the cpu backend's broadcasting is slow. */
   private readonly biasAsProduct = tf.getBackend() === 'cpu';
   private readonly scalars: Record<'beta1' | 'oneMinusBeta1' | 'beta2' | 'oneMinusBeta2' | 'one', tf.Scalar>;
@@ -210,6 +219,24 @@ export class BatchedMlp {
       members.map((m) => -m.gamma),
       perMember,
     );
+    this.offset = members.some((m) => m.logitOffset)
+      ? tf.tensor(
+          members.map((m) => m.logitOffset ?? 0),
+          perMember,
+        )
+      : null;
+    this.poly = members.some((m) => m.epsilon)
+      ? {
+          epsilon: tf.tensor(
+            members.map((m) => m.epsilon ?? 0),
+            perMember,
+          ),
+          slope: tf.tensor(
+            members.map((m) => (m.epsilon ?? 0) * (m.gamma + 1)),
+            perMember,
+          ),
+        }
+      : null;
     this.scalars = {
       beta1: tf.scalar(BETA1),
       oneMinusBeta1: tf.scalar(1 - BETA1),
@@ -388,14 +415,18 @@ export class BatchedMlp {
       const { logits: z, inputs, outputs } = this.forwardLayers(layers, batch.x, n);
 
       // loss and ∂loss/∂logit (see the header), elementwise on the logits' shape
-      const zt = tf.mul(batch.sign, z);
+      const zt = tf.mul(batch.sign, this.offset ? tf.add(z, this.offset) : z);
       const nzt = tf.neg(zt);
       const ce = tf.softplus(nzt); // −log p_t
       const mod = tf.exp(tf.mul(tf.softplus(zt), this.negGamma)); // (1 − p_t)^γ
       const am = tf.mul(batch.weight, mod);
-      const batchLoss = tf.sum(tf.mul(am, ce), conv ? [0, 1, 2] : [1, 2]) as tf.Tensor1D;
+      const q = this.poly ? tf.sigmoid(nzt) : null; // 1 − p_t
+      const perSample = q && this.poly ? tf.add(ce, tf.mul(this.poly.epsilon, q)) : ce;
+      const batchLoss = tf.sum(tf.mul(am, perSample), conv ? [0, 1, 2] : [1, 2]) as tf.Tensor1D;
       const lossSum: tf.Tensor1D = prev.lossSum ? tf.add(prev.lossSum, batchLoss) : batchLoss;
-      const inner = tf.add(tf.mul(tf.mul(tf.sigmoid(zt), ce), this.gamma), tf.sigmoid(nzt));
+      const sig = tf.sigmoid(zt);
+      let inner = tf.add(tf.mul(tf.mul(sig, ce), this.gamma), q ?? tf.sigmoid(nzt));
+      if (q && this.poly) inner = tf.add(inner, tf.mul(tf.mul(sig, q), this.poly.slope));
       let g: tf.Tensor = tf.mul(tf.mul(am, inner), batch.gradScale);
 
       // backward
@@ -530,6 +561,8 @@ export class BatchedMlp {
 
   dispose(): void {
     tf.dispose([this.params, ...this.slots, this.lr, this.gamma, this.negGamma, ...Object.values(this.scalars), ...this.onesByShape.values()]);
+    if (this.offset) this.offset.dispose();
+    if (this.poly) tf.dispose([this.poly.epsilon, this.poly.slope]);
     this.best?.dispose();
     this.best = null;
     if (this.momentum) this.momentum.dispose();

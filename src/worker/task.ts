@@ -14,7 +14,7 @@ import { type Dataset, decisionGridPoints, makeDataset, standardizeRows } from '
 import { EarlyStopper } from './early-stopping.js';
 import { evaluateSplit, evaluateTrial } from './evaluate.js';
 import { resolveLoss } from './losses.js';
-import { averagePrecision, focalLossFromLogits, logLossFromLogits } from './metrics.js';
+import { averagePrecision, logLossFromLogits, lossFromLogits } from './metrics.js';
 import { BatchedMlp, fit, type MemberSpec } from './model.js';
 import { checkCohort } from './payload.js';
 import { tuneThreshold } from './threshold.js';
@@ -47,7 +47,7 @@ export async function trainCohort(cohort: Cohort, opts: TrainCohortOptions = {})
   const trials = cohort.trials;
   const { datasets, dataKeys } = cohortData(trials);
   const d0 = datasets[0];
-  const losses = trials.map((t, i) => resolveLoss(t.config.loss, datasets[i].trainPositiveFraction));
+  const losses = trials.map((t, i) => resolveLoss(t.config.loss, datasets[i].trainCounts));
   const members: MemberSpec[] = trials.map((t, i) => ({
     seed: t.config.seed,
     xTrain: datasets[i].xTrain,
@@ -55,6 +55,8 @@ export async function trainCohort(cohort: Cohort, opts: TrainCohortOptions = {})
     gamma: losses[i].gamma,
     positiveWeight: losses[i].positive,
     negativeWeight: losses[i].negative,
+    logitOffset: losses[i].offset,
+    epsilon: losses[i].epsilon,
     learningRate: t.config.train.learning_rate,
     momentum: t.config.train.momentum ?? 0,
     init: t.config.model.init,
@@ -203,7 +205,13 @@ function train(
         const m = members[k];
         const finite = !z.some(Number.isNaN); // diverged: recorded as failed later
         if (finite) {
-          point.eval_loss = focalLossFromLogits(y, z, m.gamma, m.positiveWeight, m.negativeWeight);
+          point.eval_loss = lossFromLogits(y, z, {
+            gamma: m.gamma,
+            positive: m.positiveWeight,
+            negative: m.negativeWeight,
+            offset: m.logitOffset,
+            epsilon: m.epsilon,
+          });
           point.eval_log_loss = logLossFromLogits(y, z);
           point.eval_pr_auc = averagePrecision(y, z);
         }
@@ -253,9 +261,11 @@ function decisionGrids(model: BatchedMlp, dataKeys: readonly string[], datasets:
   }));
 }
 
-/** Key of a trial's dataset: its data config with the seed it is generated from (not the CSV path). */
+/** Key of a trial's dataset: its data config with the seeds it is made from (not the CSV path). */
 export function datasetKey(trial: Trial): string {
-  return shortHash({ ...trial.config.data, path: undefined, seed: trial.config.data.seed ?? trial.config.seed });
+  const data = trial.config.data;
+  // a resampled training split also depends on the trial seed
+  return shortHash({ ...data, path: undefined, seed: data.seed ?? trial.config.seed, resampleSeed: data.resample === 'none' ? undefined : trial.config.seed });
 }
 
 /** The test split in original units (at most MAX_POINTS), keyed by the data config and its seed. */

@@ -36,6 +36,7 @@ export function lossName(t: Trial): string {
   const l = t.config.loss;
   if (l.kind === 'bce') return 'bce';
   if (l.kind === 'weighted_bce') return 'wbce';
+  if (l.kind !== 'focal') throw new Error(`the report fixture has no ${l.kind} trials`);
   return `f${l.gamma}${l.alpha === 'none' ? 'none' : 'inv'}`;
 }
 
