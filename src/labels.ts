@@ -36,3 +36,20 @@ export function slug(name: string): string {
       .slice(0, 100) || 'sweep'
   );
 }
+
+/** One swept value as shown in labels: "train.learning_rate=0.01", "model.hidden=[16,16]". */
+export function paramLabel(path: string, value: unknown): string {
+  return `${path}=${Array.isArray(value) ? `[${value.join(',')}]` : String(value)}`;
+}
+
+/**
+ * A setting's label, "focal(γ=2, α=inverse) · 90:10 · train.learning_rate=0.01": the loss, the ratio,
+ * then the other swept values (seed, loss and ratio themselves left out) in grid order.
+ */
+export function settingLabel(loss: LossConfig, imbalance: number | 'native', params: Record<string, unknown>): string {
+  const parts = [lossLabel(loss), imbalanceLabel(imbalance)];
+  for (const [path, value] of Object.entries(params)) {
+    if (path !== 'seed' && path !== 'loss' && path !== 'data.imbalance') parts.push(paramLabel(path, value));
+  }
+  return parts.join(' · ');
+}

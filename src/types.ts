@@ -296,8 +296,14 @@ export interface TrialResult {
   timings: TrialTimings;
 }
 
+/** A metric's direction and its label for people. */
+export interface MetricInfo {
+  higherIsBetter: boolean;
+  label: string;
+}
+
 /** Metric names, their direction, and a short label. Objectives must be one of these. */
-export const METRICS: Record<string, { higherIsBetter: boolean; label: string }> = {
+export const METRICS = {
   minority_f1: { higherIsBetter: true, label: 'minority F1' },
   pr_auc: { higherIsBetter: true, label: 'PR-AUC' },
   roc_auc: { higherIsBetter: true, label: 'ROC-AUC' },
@@ -315,6 +321,14 @@ export const METRICS: Record<string, { higherIsBetter: boolean; label: string }>
   balanced_accuracy_tuned: { higherIsBetter: true, label: 'balanced accuracy (tuned threshold)' },
   mcc_tuned: { higherIsBetter: true, label: 'MCC (tuned threshold)' },
   accuracy_tuned: { higherIsBetter: true, label: 'accuracy (tuned threshold)' },
-};
+} as const satisfies Record<string, MetricInfo>;
 
 export type MetricName = keyof typeof METRICS;
+
+/** Every metric name, in the table's order. */
+export const METRIC_NAMES = Object.keys(METRICS) as MetricName[];
+
+/** Whether a string names a metric (objectives, --metric, early stopping monitors). */
+export function isMetricName(name: unknown): name is MetricName {
+  return typeof name === 'string' && Object.hasOwn(METRICS, name);
+}

@@ -8,7 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { bestRows } from '../src/report/best.js';
 import { buildReportModel, MAX_PLOT_POINTS, type ReportModel, samplePoints } from '../src/report/data.js';
 import { bceAt, focalLossAt, modulatingFactor } from '../src/report/lossfn.js';
-import { meanCI, pairedDiff, studentTCdf, t975, verdictOf } from '../src/report/stats.js';
+import { meanCI, pairedDiff, studentTCdf, t975, verdictOf } from '../src/analysis/stats.js';
 import { expandGrid } from '../src/scheduler/grid.js';
 import { parseSpec } from '../src/scheduler/spec.js';
 import { bestPerImbalance, groupByImbalance, groupSettings, rankBy, rankSettings, type TrialRow } from '../src/store/read.js';

@@ -6,7 +6,7 @@ import type Database from 'better-sqlite3';
 import { UsageError } from '../errors.js';
 import { analyzeSweep, type ImbalanceGroup, rankBy, type Setting, type SweepAnalysis } from '../store/read.js';
 import { METRICS } from '../types.js';
-import { pairedDiff, verdictOf } from './stats.js';
+import { pairedDiff, verdictOf } from '../analysis/stats.js';
 
 export type BestBy = 'imbalance' | 'none';
 

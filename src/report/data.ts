@@ -6,7 +6,7 @@
 import type Database from 'better-sqlite3';
 import { analyzeSweep, type ImbalanceGroup, loadRuns, metricOf, type RunRow, type Setting, type SweepAnalysis, type TrialRow } from '../store/read.js';
 import { METRICS } from '../types.js';
-import { type MeanCI, type PairedDiff, pairedDiff, type Verdict, verdictOf } from './stats.js';
+import { type MeanCI, type PairedDiff, pairedDiff, type Verdict, verdictOf } from '../analysis/stats.js';
 
 /** Metrics shown beside the objective in the best-settings tables, in this order. */
 const KEY_METRICS = ['minority_f1', 'minority_recall', 'minority_precision', 'pr_auc', 'balanced_accuracy'] as const;

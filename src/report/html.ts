@@ -20,7 +20,7 @@ import {
 import { TABLE_SCRIPT } from './client.js';
 import type { Contender, GroupSummary, ReportModel } from './data.js';
 import { renderSvg } from './render.js';
-import { type MeanCI, type PairedDiff, type Verdict, verdictOf } from './stats.js';
+import { type MeanCI, type PairedDiff, type Verdict, verdictOf } from '../analysis/stats.js';
 
 /** Escape text for HTML content and attribute values. */
 export function esc(s: unknown): string {

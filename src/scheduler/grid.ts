@@ -5,7 +5,7 @@
 
 import { shortHash } from '../canonical.js';
 import { GridTooLargeError, SpecError, type SpecLocation } from '../errors.js';
-import { imbalanceLabel, lossLabel } from '../labels.js';
+import { imbalanceLabel, settingLabel } from '../labels.js';
 import { getOrCreate } from '../maps.js';
 import { CONFIG_VERSION, type DataConfig, type LossConfig, type Trial, type TrialConfig } from '../types.js';
 import { type CsvSummary, datasetShape } from '../worker/data.js';
@@ -39,15 +39,6 @@ export function settingKey(config: TrialConfig, dataSeedFollows: boolean): strin
   return trialKey({ ...config, seed: -1, data: { ...config.data, seed: dataSeedFollows ? null : config.data.seed } });
 }
 
-/** "focal(γ=2, α=inverse) · 90:10 · train.learning_rate=0.01": the loss, the imbalance and the other swept values. */
-function settingLabel(config: TrialConfig, params: Record<string, unknown>): string {
-  const parts = [lossLabel(config.loss), imbalanceLabel(config.data.imbalance)];
-  for (const [path, value] of Object.entries(params)) {
-    if (path === 'seed' || path === 'loss' || path === 'data.imbalance') continue;
-    parts.push(`${path}=${Array.isArray(value) ? `[${value.join(',')}]` : String(value)}`);
-  }
-  return parts.join(' · ');
-}
 
 /** Number of grid combinations before merging duplicates. */
 export function countCombinations(spec: SweepSpec): number {
@@ -80,7 +71,7 @@ export function expandGrid(spec: SweepSpec, opts: ExpandOptions = {}): GridExpan
     const key = trialKey(config);
     if (!byKey.has(key)) {
       const params = paramsOf(config, spec);
-      byKey.set(key, { key, config, params, settingKey: settingKeyOf(config, dataSeedFollows), setting: settingLabel(config, params) });
+      byKey.set(key, { key, config, params, settingKey: settingKeyOf(config, dataSeedFollows), setting: settingLabel(config.loss, config.data.imbalance, params) });
     }
     // odometer: last axis fastest, so trials come out in the order the grid reads
     for (let a = spec.axes.length - 1; a >= 0; a--) {

@@ -54,7 +54,12 @@ const V2_COLUMNS: [string, string][] = [
   ['beta', 'REAL'],
   ['tau', 'REAL'],
   ['epsilon', 'REAL'],
+  ['resample', "TEXT NOT NULL DEFAULT 'none'"],
   ['n_val', 'INTEGER'],
+  // positives per split (the training split before any resampling): small counts make verdicts meaningless
+  ['train_positives', 'INTEGER'],
+  ['val_positives', 'INTEGER'],
+  ['test_positives', 'INTEGER'],
   ['best_epoch', 'INTEGER'],
   ['stopped_epoch', 'INTEGER'],
   ['ece', 'REAL'],
@@ -193,6 +198,15 @@ export const MIGRATIONS: readonly string[] = [
   V2_COLUMNS.map(([name, type]) => `ALTER TABLE trials ADD COLUMN ${name} ${type};`).join('\n'),
 ];
 
+/**
+ * A trial's dataset label: its swept data parameters besides the ratio and the seed, e.g.
+ * "data.class_sep=2 · data.flip_y=0.05" ('' when there are none). Settings are compared per ratio and
+ * dataset, so a winner is only paired with settings trained on the same data. One SQL expression
+ * for the views and the readers (store/read.ts), over a `trials` row aliased t.
+ */
+export const DATASET_SQL = `COALESCE((SELECT group_concat(j.key || '=' || CASE j.type WHEN 'true' THEN 'true' WHEN 'false' THEN 'false' ELSE j.value END, ' · ') FROM json_each(t.params) j
+                 WHERE j.key LIKE 'data.%' AND j.key NOT IN ('data.imbalance', 'data.seed')), '')`;
+
 /** SQL views; recreated on every open, so they always match this version's columns. */
 export const VIEWS = `
 DROP VIEW IF EXISTS results;
@@ -205,8 +219,7 @@ CREATE VIEW results AS
 SELECT s.name AS sweep, t.key, t.state, t.setting, t.loss, t.gamma, t.alpha, t.alpha_used, t.beta, t.tau, t.epsilon,
        t.imbalance_label AS imbalance, t.imbalance AS minority_fraction, t.seed,
        -- the swept data parameters besides ratio and seed ('' when none): settings are compared per dataset
-       COALESCE((SELECT group_concat(j.key || '=' || j.value, ' · ') FROM json_each(t.params) j
-                 WHERE j.key LIKE 'data.%' AND j.key NOT IN ('data.imbalance', 'data.seed')), '') AS dataset,
+       ${DATASET_SQL} AS dataset,
        s.objective,
        CASE s.objective ${Object.keys(METRICS)
          .map((m) => `WHEN '${m}' THEN t.${m}`)

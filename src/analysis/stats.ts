@@ -158,9 +158,10 @@ export function pairedDiff(a: ReadonlyMap<number, number | null>, b: ReadonlyMap
 /**
  * How a paired difference reads: 'better' / 'worse' when the whole 95% CI is on one side of zero,
  * 'unclear' when it straddles zero, 'same' when every seed tied, 'n1' with a single seed, 'none'
- * with no common seeds.
+ * with no common seeds ('too_few' is given by the analysis where a split has too few positives to
+ * tell anything).
  */
-export type Verdict = 'better' | 'worse' | 'unclear' | 'same' | 'n1' | 'none';
+export type Verdict = 'better' | 'worse' | 'unclear' | 'same' | 'n1' | 'none' | 'too_few';
 
 export function verdictOf(d: PairedDiff, higherIsBetter: boolean): Verdict {
   if (d.n === 0 || d.mean === null) return 'none';
@@ -171,4 +172,43 @@ export function verdictOf(d: PairedDiff, higherIsBetter: boolean): Verdict {
   if (lo > 0) return 'better';
   if (hi < 0) return 'worse';
   return 'unclear';
+}
+
+/**
+ * Two-sided p-value of the paired t-test that the mean difference is 0 (the test whose 95% interval
+ * the CI is: p < 0.05 exactly when the CI excludes 0). 0 when every seed moved by the same non-zero
+ * amount; null with fewer than 2 pairs.
+ */
+export function pairedPValue(d: PairedDiff): number | null {
+  if (d.n < 2 || d.mean === null || d.sd === null) return null;
+  if (d.sd === 0) return d.mean === 0 ? 1 : 0;
+  const t = Math.abs(d.mean) / (d.sd / Math.sqrt(d.n));
+  return Math.min(1, 2 * (1 - studentTCdf(t, d.n - 1)));
+}
+
+/**
+ * Holm–Bonferroni step-down adjustment (Holm 1979): the i-th smallest of m p-values becomes
+ * max over j ≤ i of min(1, (m − j + 1)·p_(j)). Controls the chance of calling any of the m
+ * comparisons a difference when none is, without Bonferroni's cost for the later ones. Nulls are
+ * not counted in m and stay null; the order of the input is kept.
+ */
+export function holmAdjust(ps: readonly (number | null)[]): (number | null)[] {
+  const idx = ps.flatMap((p, i) => (p === null ? [] : [i])).sort((a, b) => (ps[a] as number) - (ps[b] as number));
+  const m = idx.length;
+  const out: (number | null)[] = ps.map(() => null);
+  let running = 0;
+  for (const [rank, i] of idx.entries()) {
+    running = Math.max(running, Math.min(1, (m - rank) * (ps[i] as number)));
+    out[i] = running;
+  }
+  return out;
+}
+
+/** The verdict of a difference judged by a (possibly adjusted) p-value at the 5% level, as verdictOf reads a CI. */
+export function verdictFromP(d: PairedDiff, p: number | null, higherIsBetter: boolean): Verdict {
+  const plain = verdictOf(d, higherIsBetter);
+  if (plain === 'none' || plain === 'same' || plain === 'n1' || p === null) return plain;
+  if (p >= 0.05) return 'unclear';
+  const gain = higherIsBetter ? (d.mean as number) : -(d.mean as number);
+  return gain > 0 ? 'better' : 'worse';
 }
