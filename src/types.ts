@@ -282,6 +282,8 @@ export interface TrialResult {
   n_train: number;
   n_val: number;
   n_test: number;
+  /** Positives in each split (the training split before any resampling): too few make verdicts meaningless. */
+  positives: { train: number; val: number; test: number };
   /** Metrics on the test split. */
   metrics: Metrics | null;
   /** The same metrics on the validation split (settings are chosen on these); null without one. */

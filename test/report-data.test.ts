@@ -5,13 +5,15 @@
 import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { groupByRatio, rank } from '../src/analysis/ratio-group.js';
+import { groupSettings } from '../src/analysis/setting.js';
+import { meanCI, pairedDiff, studentTCdf, t975, verdictOf } from '../src/analysis/stats.js';
 import { bestRows } from '../src/report/best.js';
 import { buildReportModel, MAX_PLOT_POINTS, type ReportModel, samplePoints } from '../src/report/data.js';
 import { bceAt, focalLossAt, modulatingFactor } from '../src/report/lossfn.js';
-import { meanCI, pairedDiff, studentTCdf, t975, verdictOf } from '../src/analysis/stats.js';
 import { expandGrid } from '../src/scheduler/grid.js';
 import { parseSpec } from '../src/scheduler/spec.js';
-import { bestPerImbalance, groupByImbalance, groupSettings, rankBy, rankSettings, type TrialRow } from '../src/store/read.js';
+import type { TrialRow } from '../src/store/read.js';
 import { openDatabase, SweepStore } from '../src/store/store.js';
 import { FAILED, type Fixture, fixtureSpec, makeFixtureDb } from './helpers/report-fixture.js';
 
@@ -104,17 +106,17 @@ describe('report model on the fixture database', () => {
 
   it('counts trials and orders imbalance ratios from mild to extreme', () => {
     expect(model.counts).toMatchObject({ total: 24, complete: 23, failed: 1, interrupted: 0 });
-    expect(model.groups.map((g) => g.imbalance)).toEqual(['90:10', '97:3']);
+    expect(model.groups.map((g) => g.title)).toEqual(['90:10', '97:3']);
     expect(model.seeds).toEqual([1, 2, 3]);
     expect(model.wallMs).toBe(1234);
     expect(model.backends).toEqual([['cpu', 24]]); // the failed trial reported its backend too
   });
 
-  it('90:10: focal(γ=2, α=inverse) wins, clearly better than BCE', () => {
+  it('90:10: focal(γ=2, α=inverse) is chosen, clearly better than BCE', () => {
     const g = model.groups[0];
-    expect(g.group.best?.setting).toBe('focal(γ=2, α=inverse) · 90:10');
-    expect(g.group.ranked.map((s) => s.loss + (s.alpha ?? ''))).toEqual(['focalinverse', 'focalnone', 'weighted_bceinverse', 'bce']);
-    const win = g.contenders.find((c) => c.role === 'winner');
+    expect(g.group.chosen()?.label).toBe('focal(γ=2, α=inverse)');
+    expect(g.group.ranked().map((s) => s.lossLabel)).toEqual(['focal(γ=2, α=inverse)', 'focal(γ=2, α=none)', 'weighted_bce(α=inverse)', 'bce']);
+    const win = g.contenders.find((c) => c.role === 'chosen');
     const f1 = win?.stats.minority_f1;
     expect(f1?.n).toBe(3);
     expect(f1?.mean).toBeCloseTo(0.72, 12);
@@ -124,24 +126,26 @@ describe('report model on the fixture database', () => {
     expect(d?.lo).toBeCloseTo(0.1 - 0.0745241314, 8);
     expect(d?.hi).toBeCloseTo(0.1 + 0.0745241314, 8);
     expect(d?.better).toBe(3);
-    expect(g.verdict).toBe('better');
+    expect(g.group.comparisons().get(win?.setting.key as string)?.verdict).toBe('better');
+    expect(g.answer.finding).toBe('separates');
     // key metrics are carried for every contender: recall = F1 + 0.05 in the fixture
-    expect(win?.stats.minority_recall.mean).toBeCloseTo(0.77, 12);
-    expect(g.contenders.map((c) => c.role)).toEqual(['winner', 'best weighted BCE', 'BCE']);
+    expect(win?.stats.minority_recall?.mean).toBeCloseTo(0.77, 12);
+    expect(g.contenders.map((c) => c.role)).toEqual(['chosen', 'best weighted BCE', 'BCE']);
     const bce = g.contenders.find((c) => c.role === 'BCE');
-    expect(bce?.stats.minority_f1.half).toBeCloseTo(0.0496827542, 8);
+    expect(bce?.stats.minority_f1?.half).toBeCloseTo(0.0496827542, 8);
     expect(bce?.vsBce).toBeNull();
   });
 
-  it('97:3: the winner is within noise; the failed trial leaves n = 2 with a t(1) CI', () => {
+  it('97:3: the chosen setting is within noise; the failed trial leaves n = 2 with a t(1) CI', () => {
     const g = model.groups[1];
-    expect(g.group.best?.label).toBe('focal(γ=2, α=inverse)');
+    expect(g.group.chosen()?.label).toBe('focal(γ=2, α=inverse)');
     const d = g.contenders[0].vsBce?.minority_f1;
     expect(d?.mean).toBeCloseTo(0.0066666667, 8);
     expect(d?.half).toBeCloseTo(0.0940479359, 8);
     expect([d?.better, d?.worse]).toEqual([1, 2]);
-    expect(g.verdict).toBe('unclear');
-    const f2none = g.group.all.find((s) => s.loss === 'focal' && s.alpha === 'none');
+    expect(g.group.comparisons().get(g.group.chosen()?.key as string)?.verdict).toBe('unclear');
+    expect(g.answer.finding).toBe('no-difference');
+    const f2none = g.group.settings.find((s) => s.lossLabel === 'focal(γ=2, α=none)');
     const st = f2none?.stats('minority_f1');
     expect(st?.n).toBe(2);
     expect(st?.mean).toBeCloseTo(0.325, 12);
@@ -149,11 +153,12 @@ describe('report model on the fixture database', () => {
     expect(g.seedsPlanned).toBe(3);
   });
 
-  it('heatmap cells: γ = 0 holds BCE and weighted BCE; one best cell per ratio', () => {
-    const cells = model.heat.filter((c) => c.imbalance === '90:10');
-    expect(cells.map((c) => `${c.gamma}/${c.alpha}`).sort()).toEqual(['0/inverse', '0/none', '2/inverse', '2/none']);
-    expect(cells.filter((c) => c.best).map((c) => `${c.gamma}/${c.alpha}`)).toEqual(['2/inverse']);
-    expect(cells.find((c) => c.gamma === 0 && c.alpha === 'none')?.mean).toBeCloseTo(0.62, 12);
+  it('heatmap cells: γ = 0 holds BCE and weighted BCE; one chosen cell per ratio', () => {
+    expect(model.heatmaps.map((h) => h.family)).toEqual(['focal']);
+    const cells = model.heatmaps[0].cells.filter((c) => c.imbalance === '90:10');
+    expect(cells.map((c) => `${c.y}/${c.x}`).sort()).toEqual(['0/inverse', '0/none', '2/inverse', '2/none']);
+    expect(cells.filter((c) => c.best).map((c) => `${c.y}/${c.x}`)).toEqual(['2/inverse']);
+    expect(cells.find((c) => c.y === '0' && c.x === 'none')?.mean).toBeCloseTo(0.62, 12);
   });
 
   it('metric series, curves and decision panels for BCE vs best focal', () => {
@@ -165,6 +170,8 @@ describe('report model on the fixture database', () => {
     expect(row.panels.map((x) => x.role)).toEqual(['BCE', 'best focal']);
     expect(row.panels.every((x) => x.seed === 1 && x.resolution === 8 && x.probs.length === 64 && x.points.length === 40)).toBe(true);
     expect(row.panels[1].value).toBeCloseTo(0.7, 12);
+    expect(row.panels[1].accuracy).toBeCloseTo(0.9 + 0.7 / 20, 12);
+    expect(row.panels[1].minorityF1).toBeCloseTo(0.7, 12);
   });
 
   it('failures carry their message; the table has every trial', () => {
@@ -174,19 +181,23 @@ describe('report model on the fixture database', () => {
     expect(model.table.errors).toHaveLength(1);
   });
 
-  it('`best`, the run summary and the best_by_imbalance view agree with the report', () => {
+  it('`best` and the best_by_imbalance view agree with the report', () => {
     const db = openDatabase(fx.file, { readonly: true });
     try {
       const { rows } = bestRows(db, {});
       const top = rows.filter((r) => r.rank === 1);
-      expect(top.map((r) => r.setting_key)).toEqual(model.groups.map((g) => g.group.best?.setting_key));
+      expect(top.map((r) => r.setting_key)).toEqual(model.groups.map((g) => g.group.chosen()?.key));
       expect(top[0].delta_vs_bce).toBeCloseTo(0.1, 12);
       expect(top[0].verdict).toBe('better');
       expect(rows.filter((r) => r.imbalance === '90:10')).toHaveLength(3);
-      expect(bestPerImbalance(db, 'fixture', 'minority_f1').map((b) => b.best.setting_key)).toEqual(top.map((r) => r.setting_key));
-      const view = db.prepare(`SELECT setting_key FROM best_by_imbalance ORDER BY minority_fraction DESC`).all() as { setting_key: string }[];
+      const view = db.prepare(`SELECT setting_key, selection, objective_mean FROM best_by_imbalance ORDER BY minority_fraction DESC`).all() as {
+        setting_key: string;
+        selection: string;
+        objective_mean: number;
+      }[];
       expect(view.map((v) => v.setting_key)).toEqual(top.map((r) => r.setting_key));
-      expect(rankSettings(db, 'fixture', 'minority_f1')[0].mean).toBeCloseTo(0.72, 12);
+      expect(view.map((v) => v.selection)).toEqual(['validation', 'validation']);
+      expect(view[0].objective_mean).toBeCloseTo(0.72, 12);
       // another metric, lower is better
       const byLoss = bestRows(db, { metric: 'log_loss', by: 'none', top: 2 }).rows;
       expect(byLoss[0].mean).toBeLessThanOrEqual(byLoss[1].mean);
@@ -220,8 +231,8 @@ describe('report model on the fixture database', () => {
       row('c', 3, 0.5),
       row('z', 1, 0.9),
     ]);
-    expect(rankBy(settings, 'minority_f1').map((s) => s.setting_key)).toEqual(['z', 'c', 'b', 'a']);
-    expect(rankBy(settings, 'log_loss')).toEqual([]);
+    expect(rank(settings, 'minority_f1', 'test').map((s) => s.key)).toEqual(['z', 'c', 'b', 'a']);
+    expect(rank(settings, 'log_loss', 'test')).toEqual([]);
   });
 
   it('with a swept data parameter, each dataset is its own group: the BCE baseline is paired on the same data', () => {
@@ -243,6 +254,7 @@ describe('report model on the fixture database', () => {
           state: 'complete',
           minority_f1: f1,
           params: JSON.stringify({ 'data.imbalance': 0.05, 'data.class_sep': sep, seed: i + 1, loss }),
+          dataset: `data.class_sep=${sep}`,
         } as unknown as TrialRow);
       }
     };
@@ -251,12 +263,12 @@ describe('report model on the fixture database', () => {
     add('bce', 2, [0.79, 0.69, 0.59]);
     add('focal', 0.5, [0.7, 0.6, 0.5]);
     add('focal', 2, [0.82, 0.72, 0.62]);
-    const groups = groupByImbalance(groupSettings(rows), 'minority_f1');
-    expect(groups.map((g) => g.imbalance)).toEqual(['95:5 · data.class_sep=0.5', '95:5 · data.class_sep=2']);
+    const groups = groupByRatio(groupSettings(rows), 'minority_f1');
+    expect(groups.map((g) => g.title)).toEqual(['95:5 · data.class_sep=0.5', '95:5 · data.class_sep=2']);
     const sep2 = groups[1];
-    expect(sep2.best!.setting_key).toBe('focal/2');
-    expect(sep2.bce!.setting_key).toBe('bce/2');
-    expect(sep2.vsBce!.mean).toBeCloseTo(0.03, 12);
+    expect(sep2.chosen()?.key).toBe('focal/2');
+    expect(sep2.baseline()?.key).toBe('bce/2');
+    expect(sep2.comparisons().get('focal/2')?.diff.mean).toBeCloseTo(0.03, 12);
   });
 
   it('trials dropped from the spec (in_spec = 0) are left out', () => {
@@ -273,8 +285,8 @@ describe('report model on the fixture database', () => {
       );
       const m = buildReportModel(store.db, {});
       expect(m.counts.total).toBe(12);
-      expect(m.groups.map((g) => g.imbalance)).toEqual(['90:10']);
-      expect(m.groups[0].group.best).toBeNull();
+      expect(m.groups.map((g) => g.title)).toEqual(['90:10']);
+      expect(m.groups[0].group.chosen()).toBeNull();
     } finally {
       store.close();
     }
@@ -284,7 +296,7 @@ describe('report model on the fixture database', () => {
     const n = 5000;
     const x = Buffer.from(new Float32Array(n).map((_, i) => i).buffer);
     const label = Buffer.from(Uint8Array.from({ length: n }, (_, i) => (i % 50 === 0 ? 1 : 0)));
-    const { points, total } = samplePoints({ n, x, y: x, label });
+    const { points, total } = samplePoints({ n, x, y: x, label }) as NonNullable<ReturnType<typeof samplePoints>>;
     expect(total).toBe(n);
     expect(points).toHaveLength(MAX_PLOT_POINTS);
     expect(points.filter((p) => p.label === 1)).toHaveLength(100);

@@ -71,7 +71,7 @@ describe('runSweep', () => {
     expect(text).toContain('tiny: 12 trials in 4 cohorts, 2 threads, cpu backend');
     expect(text).toMatch(/Done: 12 complete, 0 failed in [\d.]+s \([\d.]+ trials\/s\)/);
     expect(text).toContain(`Results: ${t.db}`);
-    expect(text).toMatch(/Best by minority F1 \(mean over seeds\):\n {2}80:20 .*\n {2}90:10 /);
+    expect(text).toMatch(/Best by minority F1 \(mean over seeds, chosen on validation, reported on test\):\n {2}80:20 .*\n {2}90:10 /);
 
     const again = await runSweep({ specFile: t.spec, db: t.db, workers: 2, backend: 'cpu', out: t.sink });
     expect(again).toMatchObject({ exitCode: 0, planned: 0, ran: 0 });

@@ -201,7 +201,7 @@ export class RatioGroup {
   /** γ versus α for the best focal setting (null without one). */
   attribution(): Attribution | null {
     const focal = this.bestOf('focal');
-    if (!focal || focal.loss.kind !== 'focal') return null;
+    if (focal?.loss.kind !== 'focal') return null;
     const { gamma, alpha } = focal.loss;
     const gammaTwin = this.twin(focal, lossLabel(alpha === 'none' ? { kind: 'bce' } : { kind: 'weighted_bce', alpha: alpha as number | 'inverse' }));
     const alphaTwin = alpha === 'none' ? null : this.twin(focal, lossLabel({ kind: 'focal', gamma, alpha: 'none' }));

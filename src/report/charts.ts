@@ -2,8 +2,14 @@
  * The report's charts as Vega-Lite specs (plain JSON objects), built from the report model. Titles
  * and captions live in the HTML around them; the specs carry only data and encodings.
  */
-import { type CurvePoint, compareAlpha, type DecisionPanel, type HeatCell, type MetricPoint } from './data.js';
-import { focalLossAt, modulatingFactor } from './lossfn.js';
+import { familyWords } from '../analysis/answer.js';
+import type { Lens } from '../analysis/ratio-group.js';
+import type { Family } from '../analysis/setting.js';
+import { classBalancedWeights, logitAdjustment } from '../class-weights.js';
+import { fixed3 } from '../numbers.js';
+import type { LossConfig } from '../types.js';
+import { type CalibrationSeries, type CurvePoint, compareAlpha, type DecisionPanel, type HeatCell, type MetricPoint, type RemedyPoint } from './data.js';
+import { focalLossAt, logitAdjustedLossAt, modulatingFactor, poly1LossAt } from './lossfn.js';
 
 type Spec = Record<string, unknown>;
 
@@ -12,8 +18,8 @@ export const SERIES_COLORS: Record<string, string> = {
   BCE: '#6b7280',
   'best focal': '#d9480f',
   'best weighted BCE': '#1971c2',
-  winner: '#7048e8',
-  'winner (weighted BCE)': '#1971c2',
+  chosen: '#7048e8',
+  'chosen (weighted BCE)': '#1971c2',
 };
 
 function seriesScale(names: string[]) {
@@ -21,22 +27,20 @@ function seriesScale(names: string[]) {
   return { domain, range: domain.map((d) => SERIES_COLORS[d]) };
 }
 
-/** Number text for chart labels. */
-export function fmtNum(v: number, digits = 3): string {
-  if (!Number.isFinite(v)) return '—';
-  if (v !== 0 && Math.abs(v) < 10 ** -digits) return v.toPrecision(2);
-  return v.toFixed(digits);
+/** Number text for chart labels: three decimals, never 0.000 for a value that is not 0. */
+export function fmtNum(v: number): string {
+  return fixed3(v);
 }
 
 // ---------------------------------------------------------------- 3. heatmap
 
 /**
- * γ (rows) × α (columns) heatmap of the objective at one imbalance ratio. γ = 0 holds BCE (α none)
- * and weighted BCE. The best cell gets a heavy outline and a star.
+ * γ (rows) × α or β (columns) heatmap of the objective at one imbalance ratio. For focal loss γ = 0
+ * holds BCE (α none) and weighted BCE. The chosen setting's cell gets a heavy outline and a star.
  */
-export function heatmapSpec(cells: HeatCell[], metricLabel: string, higherIsBetter: boolean): Spec {
-  const gammas = [...new Set(cells.map((c) => c.gamma))].sort((a, b) => a - b).map(String);
-  const alphas = [...new Set(cells.map((c) => c.alpha))].sort(compareAlpha);
+export function heatmapSpec(cells: HeatCell[], xTitle: string, metricLabel: string, higherIsBetter: boolean): Spec {
+  const gammas = [...new Set(cells.map((c) => Number(c.y)))].sort((a, b) => a - b).map(String);
+  const alphas = [...new Set(cells.map((c) => c.x))].sort(compareAlpha);
   const means = cells.map((c) => c.mean);
   const lo = Math.min(...means);
   const hi = Math.max(...means);
@@ -44,11 +48,11 @@ export function heatmapSpec(cells: HeatCell[], metricLabel: string, higherIsBett
     // viridis is dark at the low end: light text there, dark text on the bright end
     const t = hi > lo ? (c.mean - lo) / (hi - lo) : 1;
     const brightness = higherIsBetter ? t : 1 - t;
-    const kind = c.gamma === 0 && c.alpha === 'none' ? 'BCE' : c.gamma === 0 ? 'wBCE' : '';
-    const second = c.best ? `★ ${kind || 'best'}` : kind;
+    const kind = c.kind;
+    const second = c.best ? `★ ${kind || 'chosen'}` : kind;
     return {
-      gamma: String(c.gamma),
-      alpha: c.alpha,
+      gamma: c.y,
+      alpha: c.x,
       mean: c.mean,
       text: second ? [fmtNum(c.mean), second] : [fmtNum(c.mean)],
       ink: brightness > 0.55 ? '#111827' : '#ffffff',
@@ -56,7 +60,7 @@ export function heatmapSpec(cells: HeatCell[], metricLabel: string, higherIsBett
     };
   });
   const cell = 58;
-  const x = { field: 'alpha', type: 'ordinal', sort: alphas, title: 'α', axis: { labelAngle: 0, orient: 'top' } };
+  const x = { field: 'alpha', type: 'ordinal', sort: alphas, title: xTitle, axis: { labelAngle: 0, orient: 'top' } };
   const y = { field: 'gamma', type: 'ordinal', sort: gammas, title: 'γ', axis: { labelAngle: 0 } };
   return {
     width: Math.max(1, alphas.length) * cell,
@@ -290,6 +294,7 @@ export function decisionSpec(p: DecisionPanel, size = 280): Spec {
   }
   const xDomain = [p.x0 - dx / 2, p.x1 + dx / 2];
   const yDomain = [p.y0 - dy / 2, p.y1 + dy / 2];
+  const contour = p.thresholdTuned === null ? [] : isoline(p, p.thresholdTuned * 255);
   const points = p.points
     .filter((q) => q.x >= xDomain[0] && q.x <= xDomain[1] && q.y >= yDomain[0] && q.y <= yDomain[1])
     .map((q) => ({ x: q.x, y: q.y, fill: q.label === 1 ? POINT_COLORS.minority : POINT_COLORS.majority, minority: q.label === 1 }));
@@ -308,6 +313,15 @@ export function decisionSpec(p: DecisionPanel, size = 280): Spec {
           fill: { field: 'fill', type: 'nominal', scale: null },
         },
       },
+      ...(contour.length
+        ? [
+            {
+              data: { values: contour },
+              mark: { type: 'rule', color: '#111827', strokeWidth: 1.6, strokeDash: [4, 3] },
+              encoding: { x: { field: 'x', type: 'quantitative' }, y: { field: 'y', type: 'quantitative' }, x2: { field: 'x2' }, y2: { field: 'y2' } },
+            },
+          ]
+        : []),
       {
         data: { values: points },
         mark: { type: 'circle', opacity: 0.9, strokeWidth: 0.6 },
@@ -320,5 +334,183 @@ export function decisionSpec(p: DecisionPanel, size = 280): Spec {
         },
       },
     ],
+  };
+}
+
+/**
+ * The line where the grid's probability crosses `level` (on the 0–255 byte scale), by marching
+ * squares: one segment per cell the level passes through, end points linearly interpolated.
+ */
+export function isoline(
+  p: Pick<DecisionPanel, 'resolution' | 'probs' | 'x0' | 'x1' | 'y0' | 'y1'>,
+  level: number,
+): { x: number; y: number; x2: number; y2: number }[] {
+  const R = p.resolution;
+  if (R < 2) return [];
+  const dx = (p.x1 - p.x0) / (R - 1);
+  const dy = (p.y1 - p.y0) / (R - 1);
+  const v = (r: number, c: number) => p.probs[r * R + c];
+  const out: { x: number; y: number; x2: number; y2: number }[] = [];
+  for (let r = 0; r < R - 1; r++) {
+    for (let c = 0; c < R - 1; c++) {
+      // corners: (c, r), (c + 1, r), (c + 1, r + 1), (c, r + 1); edges between them
+      const corners: [number, number, number][] = [
+        [c, r, v(r, c)],
+        [c + 1, r, v(r, c + 1)],
+        [c + 1, r + 1, v(r + 1, c + 1)],
+        [c, r + 1, v(r + 1, c)],
+      ];
+      const hits: [number, number][] = [];
+      for (let e = 0; e < 4; e++) {
+        const [ca, ra, va] = corners[e];
+        const [cb, rb, vb] = corners[(e + 1) % 4];
+        if (va >= level === vb >= level) continue;
+        const t = (level - va) / (vb - va);
+        hits.push([p.x0 + (ca + t * (cb - ca)) * dx, p.y0 + (ra + t * (rb - ra)) * dy]);
+      }
+      // 2 crossings: one segment; 4 (a saddle): pair them in order, which is as good as any choice at 64×64
+      for (let h = 0; h + 1 < hits.length; h += 2) out.push({ x: hits[h][0], y: hits[h][1], x2: hits[h + 1][0], y2: hits[h + 1][1] });
+    }
+  }
+  return out;
+}
+
+// ---------------------------------------------------------------- remedies
+
+const LENS_TITLES: Record<Lens, string> = { fixed: 'fixed threshold', tuned: 'tuned threshold', ranking: 'ranking (PR-AUC)' };
+const FAMILY_COLORS: Record<Family, string> = {
+  bce: '#6b7280',
+  weighted_bce: '#1971c2',
+  focal: '#d9480f',
+  class_balanced: '#2f9e44',
+  logit_adjusted: '#7048e8',
+  poly1: '#c2255c',
+  oversample: '#f08c00',
+  undersample: '#0c8599',
+};
+
+/** The best of each family per ratio (rows) and lens (columns): mean and 95% CI of the lens's metric. */
+export function remediesSpec(points: RemedyPoint[], imbalances: string[]): Spec {
+  const families = [...new Set(points.map((p) => p.family))];
+  const names = Object.keys(FAMILY_COLORS).filter((f) => families.includes(f as Family)) as Family[];
+  const label = (f: Family) => familyWords(f);
+  const color = { field: 'name', type: 'nominal', scale: { domain: names.map(label), range: names.map((f) => FAMILY_COLORS[f]) }, legend: null };
+  const y = { field: 'name', type: 'nominal', sort: names.map(label), title: null };
+  return {
+    data: { values: points.map((p) => ({ ...p, name: label(p.family), lensTitle: LENS_TITLES[p.lens], lo: p.lo ?? p.mean, hi: p.hi ?? p.mean })) },
+    facet: {
+      row: { field: 'imbalance', type: 'ordinal', sort: imbalances, title: null, header: { labelAngle: 0, labelAlign: 'left', labelFontSize: 13 } },
+      column: { field: 'lensTitle', type: 'nominal', sort: Object.values(LENS_TITLES), title: null, header: { labelFontSize: 12 } },
+    },
+    spec: {
+      width: 200,
+      height: Math.max(60, names.length * 16),
+      layer: [
+        {
+          mark: { type: 'rule', strokeWidth: 2 },
+          encoding: { y, x: { field: 'lo', type: 'quantitative', scale: { zero: false }, title: 'mean ± 95% CI' }, x2: { field: 'hi' }, color },
+        },
+        { mark: { type: 'point', filled: true, size: 50, opacity: 1 }, encoding: { y, x: { field: 'mean', type: 'quantitative' }, color } },
+      ],
+    },
+    resolve: { scale: { x: 'independent' } },
+  };
+}
+
+// ---------------------------------------------------------------- calibration
+
+/** Reliability diagrams: one panel per ratio, BCE and the best focal setting, with the diagonal. */
+export function calibrationSpec(series: CalibrationSeries[], imbalances: string[]): Spec {
+  const values = series.flatMap((s) => s.bins.map((b) => ({ imbalance: s.imbalance, series: s.series, meanP: b.meanP, rate: b.rate, count: b.count })));
+  const diagonal = imbalances.flatMap((imbalance) => [
+    { imbalance, meanP: 0, rate: 0, series: 'perfect' },
+    { imbalance, meanP: 1, rate: 1, series: 'perfect' },
+  ]);
+  const names = [...new Set(series.map((s) => s.series))];
+  const color = { field: 'series', type: 'nominal', scale: seriesScale(names), legend: { title: null, orient: 'top', direction: 'horizontal' } };
+  const x = { field: 'meanP', type: 'quantitative', title: 'mean predicted P(minority)', scale: { domain: [0, 1] } };
+  const y = { field: 'rate', type: 'quantitative', title: 'share of positives', scale: { domain: [0, 1] } };
+  return {
+    data: { values: [...diagonal, ...values] },
+    facet: { field: 'imbalance', type: 'ordinal', sort: imbalances, title: null, header: { labelFontSize: 12 } },
+    columns: Math.min(4, imbalances.length),
+    spec: {
+      width: 190,
+      height: 190,
+      layer: [
+        { transform: [{ filter: "datum.series == 'perfect'" }], mark: { type: 'line', color: '#adb5bd', strokeDash: [4, 3] }, encoding: { x, y } },
+        { transform: [{ filter: "datum.series != 'perfect'" }], mark: { type: 'line', strokeWidth: 1.6 }, encoding: { x, y, color } },
+        {
+          transform: [{ filter: "datum.series != 'perfect'" }],
+          mark: { type: 'point', filled: true },
+          encoding: { x, y, color, size: { field: 'count', type: 'quantitative', scale: { type: 'sqrt', range: [10, 160] }, legend: null } },
+        },
+      ],
+    },
+  };
+}
+
+// ---------------------------------------------------------------- the remedies as losses
+
+/** The remedy curves to draw: each swept Poly-1 ε, logit-adjustment τ and class-balanced β, at one minority share. */
+export function remedyCurves(
+  losses: LossConfig[],
+  fraction: number | null,
+): { fraction: number | null; curves: { name: string; at: (pt: number) => number }[] } {
+  const curves: { name: string; at: (pt: number) => number }[] = [];
+  const seen = new Set<string>();
+  const share = fraction ?? 0.05;
+  const n = 1000;
+  const positives = Math.max(1, Math.round(share * n));
+  for (const l of losses) {
+    let name: string | null = null;
+    let at: ((pt: number) => number) | null = null;
+    if (l.kind === 'poly1') {
+      name = `Poly-1 ε = ${l.epsilon}`;
+      at = (pt) => poly1LossAt(pt, l.epsilon);
+    } else if (l.kind === 'logit_adjusted') {
+      const b = logitAdjustment(l.tau, n - positives, positives);
+      name = `logit-adjusted τ = ${l.tau}`;
+      at = (pt) => logitAdjustedLossAt(pt, b);
+    } else if (l.kind === 'class_balanced' && l.gamma === 0) {
+      const w = classBalancedWeights(l.beta, n - positives, positives).positive;
+      name = `class-balanced β = ${l.beta}`;
+      at = (pt) => w * focalLossAt(pt, 0);
+    }
+    if (name && at && !seen.has(name) && curves.length < 8) {
+      seen.add(name);
+      curves.push({ name, at });
+    }
+  }
+  return { fraction, curves };
+}
+
+export function remedyCurvesSpec(r: ReturnType<typeof remedyCurves>): Spec {
+  const all = [{ name: 'CE', at: (pt: number) => focalLossAt(pt, 0) }, ...r.curves];
+  const values: { pt: number; value: number; curve: string }[] = [];
+  for (const c of all) {
+    for (let i = 1; i <= 120; i++) {
+      const pt = i / 120;
+      const v = c.at(pt);
+      if (Number.isFinite(v) && v <= 8) values.push({ pt, value: v, curve: c.name });
+    }
+  }
+  const order = all.map((c) => c.name);
+  return {
+    width: 420,
+    height: 260,
+    data: { values },
+    mark: { type: 'line', strokeWidth: 2, clip: true },
+    encoding: {
+      x: { field: 'pt', type: 'quantitative', title: 'probability of the true class of a minority example, p_t', scale: { domain: [0, 1] } },
+      y: { field: 'value', type: 'quantitative', title: 'loss', scale: { domain: [0, 8] } },
+      color: {
+        field: 'curve',
+        type: 'nominal',
+        sort: order,
+        scale: { domain: order, range: ['#111827', '#c2255c', '#7048e8', '#2f9e44', '#f08c00', '#0c8599', '#1971c2', '#5c940d', '#d9480f'] },
+        legend: { title: null, orient: 'right' },
+      },
+    },
   };
 }

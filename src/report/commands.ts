@@ -6,14 +6,13 @@ import type { Argv } from 'yargs';
 import { UsageError } from '../errors.js';
 import type { RunSummary } from '../scheduler/run.js';
 import { openDatabase } from '../store/store.js';
-import { METRICS } from '../types.js';
-import { BEST_COLUMNS, type BestBy, bestDisplay, bestRows } from './best.js';
+import { METRIC_NAMES, METRICS } from '../types.js';
+import { BEST_BY, BEST_COLUMNS, type BestBy, bestDisplay, bestRows } from './best.js';
 import { FORMATS, writeRows } from './format.js';
 import { openInBrowser, resolveDb } from './locate.js';
 import { prepareQuery } from './query.js';
 
 const DB_HELP = 'results database [default: the only results/*.db in this folder]';
-const METRIC_NAMES = Object.keys(METRICS);
 
 /** Flag values are checked here rather than with yargs `choices`, so a bad one is a one-line error. */
 function oneOf<T extends string>(flag: string, value: unknown, allowed: readonly T[]): T {
@@ -99,7 +98,12 @@ export function bestBuilder(y: Argv) {
     .option('db', { type: 'string', describe: DB_HELP })
     .option('sweep', { type: 'string', describe: 'sweep name, when the database holds several' })
     .option('metric', { alias: 'm', type: 'string', describe: `metric to rank by: ${METRIC_NAMES.join(', ')} [default: the sweep's objective]` })
-    .option('by', { type: 'string', default: 'imbalance', describe: 'imbalance: rank within each imbalance ratio; none: rank over all settings' })
+    .option('by', {
+      type: 'string',
+      default: 'imbalance',
+      describe:
+        'imbalance: rank within each imbalance ratio; family: the best of each family (each loss, each resampling mode) per ratio; none: rank over all settings',
+    })
     .option('top', { alias: 'k', type: 'number', describe: 'settings to show per imbalance ratio (--by imbalance) or in all (--by none) [default: 3 / 10]' })
     .option('format', { alias: 'f', type: 'string', default: 'table', describe: 'table for people; csv or json (full precision, more columns) for programs' })
     .example('$0 best', 'top 3 settings per imbalance ratio by the objective')
@@ -108,7 +112,7 @@ export function bestBuilder(y: Argv) {
 
 export function bestHandler(argv: { db?: string; sweep?: string; metric?: string; by?: string; top?: number; format?: string }): void {
   const format = oneOf('format', argv.format ?? 'table', FORMATS);
-  const by = oneOf<BestBy>('by', argv.by ?? 'imbalance', ['imbalance', 'none']);
+  const by = oneOf<BestBy>('by', argv.by ?? 'imbalance', BEST_BY);
   if (argv.metric !== undefined) oneOf('metric', argv.metric, METRIC_NAMES);
   const file = resolveDb(argv.db);
   if (argv.top !== undefined && (!Number.isInteger(argv.top) || argv.top < 1))
@@ -121,17 +125,22 @@ export function bestHandler(argv: { db?: string; sweep?: string; metric?: string
     db.close();
   }
   const write = stdoutWriter();
-  const { analysis, rows } = result;
+  const { analysis, rows, answers } = result;
   if (format === 'table') {
     if (!rows.length) {
       write(`No complete trials in sweep ${JSON.stringify(analysis.sweep.name)} yet.\n`);
       return;
     }
     const d = bestDisplay(rows, analysis.metric);
-    write(
-      `${analysis.sweep.name}: best by ${METRICS[analysis.metric].label} (${analysis.higherIsBetter ? 'higher' : 'lower'} is better), mean over seeds; Δ = setting − best BCE at the same ratio, paired by seed\n`,
-    );
+    const where = analysis.selection === 'validation' ? 'ranked by the validation mean, reported on test' : 'ranked and reported on test (no validation split)';
+    write(`${analysis.sweep.name}: best by ${METRICS[analysis.metric].label} (${analysis.higherIsBetter ? 'higher' : 'lower'} is better), ${where}\n`);
+    for (const a of answers) write(`${a}\n`);
+    write('\n');
     writeRows(write, 'table', d.columns, d.rows, { footer: false, maxWidth: 80, right: new Set(['#', 'seeds']) });
+    write(
+      "* chosen on validation: its verdict reads its 95% CI; other rows are one of many compared, so their verdicts use Holm's correction. " +
+        'Δ = setting − best BCE at the same ratio, paired by seed. lenses: fixed threshold, tuned thresholds, ranking (PR-AUC); + better, − worse, ~ no clear difference, = baseline.\n',
+    );
     return;
   }
   writeRows(

@@ -1,18 +1,27 @@
 /**
- * Everything the report shows, read from the database into plain values: the summary, the best
- * settings per imbalance ratio with CIs and paired differences to BCE, heatmap cells, metric series,
- * training curves, decision grids, failures and the all-trials table. No HTML or charts here.
+ * Everything the report shows, as plain values: the answer (src/analysis), the summary, the best
+ * settings per ratio with CIs and paired differences to BCE, attribution, remedies, heatmap cells,
+ * metric series, calibration, training curves, decision grids, failures and the all-trials table.
+ * Rows come from the store's readers; no SQL and no HTML here.
  */
 import type Database from 'better-sqlite3';
-import { analyzeSweep, type ImbalanceGroup, loadRuns, metricOf, type RunRow, type Setting, type SweepAnalysis, type TrialRow } from '../store/read.js';
-import { METRICS } from '../types.js';
-import { type MeanCI, type PairedDiff, pairedDiff, type Verdict, verdictOf } from '../analysis/stats.js';
+import { answerSweep, type RatioAnswer } from '../analysis/answer.js';
+import { type Attribution, type Lens, type LensAnswer, lensMetrics, type RatioGroup } from '../analysis/ratio-group.js';
+import type { Family, Setting } from '../analysis/setting.js';
+import { type MeanCI, type PairedDiff, pairedDiff } from '../analysis/stats.js';
+import { analyzeSweep, fixedThreshold, type SweepAnalysis } from '../analysis/sweep.js';
+import { getOrCreate } from '../maps.js';
+import { loadArtifact, loadDatasetPoints, loadEpochs, loadRuns, metricOf, type RunRow, type TrialRow, trialsWithArtifact } from '../store/read.js';
+import { type Calibration, METRICS, type MetricName } from '../types.js';
 
 /** Metrics shown beside the objective in the best-settings tables, in this order. */
-const KEY_METRICS = ['minority_f1', 'minority_recall', 'minority_precision', 'pr_auc', 'balanced_accuracy'] as const;
+const KEY_METRICS: MetricName[] = ['minority_f1', 'minority_f1_tuned', 'pr_auc', 'minority_recall', 'minority_precision', 'balanced_accuracy', 'ece'];
 
 /** Most test points drawn on one decision-region plot (all minority points are kept when possible). */
 export const MAX_PLOT_POINTS = 800;
+
+/** Largest decision grid the report draws (resolution per side): a bigger one is skipped as corrupt. */
+export const MAX_GRID_RESOLUTION = 256;
 
 export interface ReportOptions {
   /** Sweep name; default: the only sweep in the database. */
@@ -25,56 +34,94 @@ export interface ReportOptions {
   now?: Date;
 }
 
-/** A compared setting at one imbalance ratio, with every key metric's mean ± CI and Δ to BCE. */
+export type Role = 'chosen' | 'best focal' | 'best weighted BCE' | 'BCE';
+
+/** A compared setting at one ratio, with every key metric's mean ± CI (test) and Δ to BCE. */
 export interface Contender {
-  role: 'winner' | 'best focal' | 'BCE' | 'best weighted BCE';
+  role: Role;
   setting: Setting;
-  /** Per metric (objective first). */
-  stats: Record<string, MeanCI>;
-  /** Setting − BCE paired by seed, per metric; null for the BCE row itself or without a baseline. */
-  vsBce: Record<string, PairedDiff> | null;
+  /** Per metric (objective first), on test. */
+  stats: Partial<Record<MetricName, MeanCI>>;
+  /** Setting − BCE paired by seed on test, per metric; null for the BCE row itself or without a baseline. */
+  vsBce: Partial<Record<MetricName, PairedDiff>> | null;
 }
 
 export interface GroupSummary {
-  imbalance: string;
+  group: RatioGroup;
+  answer: RatioAnswer;
+  /** Title: the ratio, and the dataset when data parameters are swept. */
+  title: string;
   minority_fraction: number | null;
-  group: ImbalanceGroup;
   contenders: Contender[];
-  /** Winner vs BCE on the objective. */
-  verdict: Verdict;
-  /** Best focal vs BCE on the objective (same as verdict when the winner is focal). */
-  focalVerdict: Verdict;
+  lenses: Record<Lens, LensAnswer>;
+  attribution: Attribution | null;
+  /** The best of each family under each lens (Remedies). */
+  remedies: ReturnType<RatioGroup['remedies']>;
   /** Planned seeds per setting at this ratio (max over settings). */
   seedsPlanned: number;
-  /** Other settings with exactly the winner's mean (the winner is then picked by seeds, then label). */
+  /** Other settings with exactly the chosen one's validation mean (the chosen one is then picked by seeds, then label). */
   tiedWithBest: Setting[];
 }
 
+/** One cell of a heatmap: x and y are the swept parameters (α × γ for focal, β × γ for class-balanced). */
 export interface HeatCell {
   imbalance: string;
-  gamma: number;
-  alpha: string;
+  x: string;
+  y: string;
   mean: number;
   n: number;
   half: number | null;
-  /** Setting label of the cell (the best one when other swept parameters put several settings in a cell). */
+  /** Setting label of the cell (the best one when other swept values put several settings in a cell). */
   setting: string;
   /** Settings that fell in this cell. */
   settings: number;
   best: boolean;
+  /** 'BCE', 'wBCE' for focal's γ = 0 row; '' otherwise. */
+  kind: string;
+}
+
+export interface Heatmap {
+  /** 'focal' (γ × α, with γ = 0 from (weighted) BCE) or 'class_balanced' (γ × β). */
+  family: 'focal' | 'class_balanced';
+  xTitle: string;
+  cells: HeatCell[];
 }
 
 export interface MetricPoint {
   imbalance: string;
   order: number;
   series: 'BCE' | 'best focal' | 'best weighted BCE';
-  metric: string;
+  metric: MetricName;
   label: string;
   mean: number;
   lo: number | null;
   hi: number | null;
   n: number;
   setting: string;
+}
+
+/** One family's best setting at one ratio under one lens, for the Remedies chart. */
+export interface RemedyPoint {
+  imbalance: string;
+  family: Family;
+  lens: Lens;
+  metric: MetricName;
+  mean: number;
+  lo: number | null;
+  hi: number | null;
+  n: number;
+  setting: string;
+}
+
+/** A reliability curve: one setting's calibration bins pooled over its seeds. */
+export interface CalibrationSeries {
+  imbalance: string;
+  series: 'BCE' | 'best focal';
+  setting: string;
+  /** ECE over seeds (mean ± CI). */
+  ece: MeanCI;
+  /** Per non-empty bin: mean predicted p, observed positive rate, rows. */
+  bins: { meanP: number; rate: number; count: number }[];
 }
 
 export interface CurvePoint {
@@ -92,6 +139,11 @@ export interface DecisionPanel {
   setting: string;
   seed: number;
   value: number | null;
+  /** Test accuracy and minority F1 of the shown trial (at the fixed threshold), as the article compares them. */
+  accuracy: number | null;
+  minorityF1: number | null;
+  /** The trial's validation-tuned threshold (drawn as a line over the 0.5 boundary); null without one. */
+  thresholdTuned: number | null;
   resolution: number;
   x0: number;
   x1: number;
@@ -133,11 +185,13 @@ export interface ReportModel {
   generatedAt: string;
   dbPath: string;
   analysis: SweepAnalysis;
-  metric: string;
+  metric: MetricName;
   metricLabel: string;
   higherIsBetter: boolean;
+  /** The fixed decision threshold of the spec (null when swept). */
+  threshold: number | null;
   /** The objective, then the other key metrics. */
-  metrics: string[];
+  metrics: MetricName[];
   counts: Record<'total' | 'complete' | 'failed' | 'interrupted' | 'queued' | 'running', number>;
   runs: RunRow[];
   /** The latest run is still marked running. */
@@ -147,13 +201,18 @@ export interface ReportModel {
   machine: Record<string, unknown> | null;
   versions: Record<string, string> | null;
   seeds: number[];
+  headline: string;
   groups: GroupSummary[];
-  heat: HeatCell[];
+  heatmaps: Heatmap[];
   heatNote: string | null;
   metricPoints: MetricPoint[];
+  remedyPoints: RemedyPoint[];
+  calibration: CalibrationSeries[];
   curves: CurvePoint[];
   decision: DecisionRow[];
   decisionNote: string | null;
+  /** Artifacts the report skipped because they did not read back (corrupt or foreign rows). */
+  skipped: string[];
   failures: FailureRow[];
   table: TrialTable;
   /** Swept parameters other than loss/imbalance/seed (e.g. train.learning_rate). */
@@ -176,7 +235,10 @@ export function buildReportModel(db: Database.Database, opts: ReportOptions = {}
   }
   const last = runs.at(-1);
   const otherParams = new Set<string>();
-  for (const s of analysis.settings) for (const p of s.otherParams) otherParams.add(p.split('=')[0]);
+  for (const s of analysis.settings) for (const p of s.context) otherParams.add(p.split('=')[0]);
+  const threshold = fixedThreshold(analysis.sweep);
+  const answer = answerSweep(analysis, threshold);
+  const skipped: string[] = [];
 
   return {
     generatedAt: (opts.now ?? new Date()).toISOString(),
@@ -185,6 +247,7 @@ export function buildReportModel(db: Database.Database, opts: ReportOptions = {}
     metric,
     metricLabel: METRICS[metric].label,
     higherIsBetter: analysis.higherIsBetter,
+    threshold,
     metrics,
     counts,
     runs,
@@ -194,11 +257,15 @@ export function buildReportModel(db: Database.Database, opts: ReportOptions = {}
     machine: parseJson(last?.machine) as Record<string, unknown> | null,
     versions: parseJson(last?.versions) as Record<string, string> | null,
     seeds: [...seeds].sort((a, b) => a - b),
-    groups: analysis.groups.map((g) => summarizeGroup(g, metrics, analysis.higherIsBetter, metric)),
-    ...heatCells(analysis),
+    headline: answer.headline,
+    groups: analysis.groups.map((g, i) => summarizeGroup(g, answer.ratios[i], metrics)),
+    ...heatmaps(analysis),
     metricPoints: metricPoints(analysis.groups, metrics),
+    remedyPoints: remedyPoints(analysis.groups),
+    calibration: calibrationSeries(db, analysis.groups, skipped),
     curves: curvePoints(db, analysis.groups),
-    ...decisionRows(db, analysis.groups, metric),
+    ...decisionRows(db, analysis.groups, metric, skipped),
+    skipped,
     failures: trials
       .filter((t) => t.state === 'failed' || t.state === 'interrupted')
       .map((t) => ({
@@ -225,41 +292,47 @@ function parseJson(s: string | null | undefined): unknown {
   }
 }
 
-/** The settings compared at one ratio: the winner, the best focal (if not the winner), the best weighted BCE, BCE. */
-function summarizeGroup(g: ImbalanceGroup, metrics: string[], higher: boolean, metric: string): GroupSummary {
-  const picks: [Contender['role'], Setting | null][] = [
-    ['winner', g.best],
-    ['best focal', g.bestFocal],
-    ['best weighted BCE', g.bestWeighted],
-    ['BCE', g.bce],
+/** The settings compared at one ratio: the chosen one, the best focal and weighted BCE (when different), and BCE. */
+function summarizeGroup(g: RatioGroup, answer: RatioAnswer, metrics: MetricName[]): GroupSummary {
+  const bce = g.baseline();
+  const picks: [Role, Setting | null][] = [
+    ['chosen', g.chosen()],
+    ['best focal', g.bestOf('focal')],
+    ['best weighted BCE', g.bestOf('weighted_bce')],
+    ['BCE', bce],
   ];
   const seen = new Set<string>();
   const contenders: Contender[] = [];
   for (const [role, s] of picks) {
-    if (!s || seen.has(s.setting_key)) continue;
-    seen.add(s.setting_key);
-    const stats: Record<string, MeanCI> = {};
+    if (!s || seen.has(s.key)) continue;
+    seen.add(s.key);
+    const stats: Contender['stats'] = {};
     for (const m of metrics) stats[m] = s.stats(m);
-    let vsBce: Record<string, PairedDiff> | null = null;
-    if (g.bce && s !== g.bce) {
+    let vsBce: Contender['vsBce'] = null;
+    if (bce && s !== bce) {
       vsBce = {};
-      for (const m of metrics) vsBce[m] = pairedDiff(s.values(m), g.bce.values(m), METRICS[m].higherIsBetter);
+      for (const m of metrics) vsBce[m] = pairedDiff(s.values(m), bce.values(m), METRICS[m].higherIsBetter);
     }
     contenders.push({ role, setting: s, stats, vsBce });
   }
-  const winner = contenders.find((c) => c.role === 'winner');
-  const focal = contenders.find((c) => c.setting === g.bestFocal);
-  const verdict: Verdict = !g.best ? 'none' : g.best === g.bce ? 'same' : winner?.vsBce ? verdictOf(winner.vsBce[metric], higher) : 'none';
-  const focalVerdict: Verdict = !g.bestFocal ? 'none' : focal?.vsBce ? verdictOf(focal.vsBce[metric], higher) : 'none';
+  const chosen = g.chosen();
+  const mean = (s: Setting) => s.stats(g.objective, g.selection).mean as number;
   return {
-    imbalance: g.imbalance,
-    minority_fraction: g.minority_fraction,
     group: g,
+    answer,
+    title: g.title,
+    minority_fraction: g.minorityFraction,
     contenders,
-    verdict,
-    focalVerdict,
-    seedsPlanned: Math.max(0, ...g.all.map((s) => s.trials.length)),
-    tiedWithBest: g.best ? g.ranked.slice(1).filter((s) => Math.abs((s.stats(metric).mean as number) - (g.best?.stats(metric).mean as number)) <= 1e-12) : [],
+    lenses: g.lenses(),
+    attribution: g.attribution(),
+    remedies: g.remedies(),
+    seedsPlanned: Math.max(0, ...g.settings.map((s) => s.trials.length)),
+    tiedWithBest: chosen
+      ? g
+          .ranked()
+          .slice(1)
+          .filter((s) => Math.abs(mean(s) - mean(chosen)) <= 1e-12)
+      : [],
   };
 }
 
@@ -269,45 +342,56 @@ export function compareAlpha(a: string, b: string): number {
   return rank(a) - rank(b);
 }
 
-function heatCells(a: SweepAnalysis): { heat: HeatCell[]; heatNote: string | null } {
-  const heat: HeatCell[] = [];
+/** γ × α of focal loss (γ = 0 from BCE and weighted BCE) and γ × β of class-balanced loss, per ratio, of the objective on test. */
+function heatmaps(a: SweepAnalysis): { heatmaps: Heatmap[]; heatNote: string | null } {
   let merged = false;
-  for (const g of a.groups) {
-    const cells = new Map<string, HeatCell>();
-    // ranked is best first, so the first setting to land in a cell is the cell's best
-    for (const s of g.ranked) {
-      const id = `${s.gammaValue}|${s.alphaValue}`;
-      const st = s.stats(a.metric);
-      const hit = cells.get(id);
-      if (hit) {
-        hit.settings++;
-        merged = true;
-        continue;
+  const build = (family: Heatmap['family'], xTitle: string, cellOf: (s: Setting) => { x: string; y: string; kind: string } | null): Heatmap => {
+    const cells: HeatCell[] = [];
+    for (const g of a.groups) {
+      const byCell = new Map<string, HeatCell>();
+      // ranked best first (on the selection split), so the first setting to land in a cell is the cell's best
+      for (const s of g.ranked()) {
+        const at = s.resample === 'none' ? cellOf(s) : null;
+        if (!at) continue;
+        const id = `${at.x}|${at.y}`;
+        const st = s.stats(a.metric);
+        const hit = byCell.get(id);
+        if (hit) {
+          hit.settings++;
+          merged = true;
+          continue;
+        }
+        if (st.mean === null) continue;
+        byCell.set(id, { imbalance: g.title, ...at, mean: st.mean, n: st.n, half: st.half, setting: s.label, settings: 1, best: s === g.chosen() });
       }
-      cells.set(id, {
-        imbalance: g.imbalance,
-        gamma: s.gammaValue,
-        alpha: s.alphaValue,
-        mean: st.mean as number,
-        n: st.n,
-        half: st.half,
-        setting: s.label,
-        settings: 1,
-        best: s === g.best,
-      });
+      cells.push(...byCell.values());
     }
-    heat.push(...cells.values());
-  }
-  return { heat, heatNote: merged ? 'Other swept parameters put several settings in some cells; each cell shows its best setting.' : null };
+    return { family, xTitle, cells };
+  };
+  const focal = build('focal', 'α', (s) => {
+    const l = s.loss;
+    if (l.kind === 'bce') return { x: 'none', y: '0', kind: 'BCE' };
+    if (l.kind === 'weighted_bce') return { x: String(l.alpha), y: '0', kind: 'wBCE' };
+    if (l.kind === 'focal') return { x: String(l.alpha), y: String(l.gamma), kind: '' };
+    return null;
+  });
+  const cb = build('class_balanced', 'β', (s) => (s.loss.kind === 'class_balanced' ? { x: String(s.loss.beta), y: String(s.loss.gamma), kind: '' } : null));
+  // a class-balanced map with one β and one γ says nothing a table does not
+  const cbCells = new Set(cb.cells.map((c) => `${c.x}|${c.y}`));
+  const out = [focal.cells.some((c) => c.kind === '') ? focal : null, cbCells.size > 1 ? cb : null].filter((h): h is Heatmap => h !== null);
+  return {
+    heatmaps: out,
+    heatNote: merged ? 'Other swept values put several settings in some cells; each cell shows its best setting (chosen on validation).' : null,
+  };
 }
 
-function metricPoints(groups: ImbalanceGroup[], metrics: string[]): MetricPoint[] {
+function metricPoints(groups: RatioGroup[], metrics: MetricName[]): MetricPoint[] {
   const out: MetricPoint[] = [];
   groups.forEach((g, order) => {
     const series: [MetricPoint['series'], Setting | null][] = [
-      ['BCE', g.bce],
-      ['best focal', g.bestFocal],
-      ['best weighted BCE', g.bestWeighted],
+      ['BCE', g.baseline()],
+      ['best focal', g.bestOf('focal')],
+      ['best weighted BCE', g.bestOf('weighted_bce')],
     ];
     for (const [name, s] of series) {
       if (!s) continue;
@@ -315,7 +399,7 @@ function metricPoints(groups: ImbalanceGroup[], metrics: string[]): MetricPoint[
         const st = s.stats(m);
         if (st.mean === null) continue;
         out.push({
-          imbalance: g.imbalance,
+          imbalance: g.title,
           order,
           series: name,
           metric: m,
@@ -332,25 +416,86 @@ function metricPoints(groups: ImbalanceGroup[], metrics: string[]): MetricPoint[
   return out;
 }
 
-/** The settings whose curves and decision regions are drawn at one ratio: BCE, best focal, and the winner if it is neither. */
-function plotted(g: ImbalanceGroup): [string, Setting][] {
-  const out: [string, Setting][] = [];
-  if (g.bce) out.push(['BCE', g.bce]);
-  if (g.bestFocal) out.push(['best focal', g.bestFocal]);
-  if (g.best && g.best !== g.bce && g.best !== g.bestFocal) out.push([g.best.loss === 'weighted_bce' ? 'winner (weighted BCE)' : 'winner', g.best]);
+function remedyPoints(groups: RatioGroup[]): RemedyPoint[] {
+  const out: RemedyPoint[] = [];
+  for (const g of groups) {
+    const metrics = lensMetrics(g.objective);
+    for (const r of g.remedies()) {
+      for (const lens of ['fixed', 'tuned', 'ranking'] as Lens[]) {
+        const s = r.byLens[lens].setting;
+        const st = s?.stats(metrics[lens]);
+        if (!s || !st || st.mean === null) continue;
+        out.push({ imbalance: g.title, family: r.family, lens, metric: metrics[lens], mean: st.mean, lo: st.lo, hi: st.hi, n: st.n, setting: s.label });
+      }
+    }
+  }
   return out;
 }
 
-function curvePoints(db: Database.Database, groups: ImbalanceGroup[]): CurvePoint[] {
-  const stmt = db.prepare(`SELECT epoch, train_loss, eval_log_loss, eval_pr_auc FROM epochs WHERE trial_id = ? ORDER BY epoch`);
+/** A stored calibration artifact if it reads back as bins of equal length with sane counts; null otherwise. */
+function readCalibration(meta: string | null): Calibration | null {
+  const c = parseJson(meta) as Calibration | null;
+  const ok = (xs: unknown) => Array.isArray(xs) && xs.length > 0 && xs.length <= 1000 && xs.every((v) => typeof v === 'number' && Number.isFinite(v) && v >= 0);
+  if (!c || !ok(c.count) || !ok(c.sum_p) || !ok(c.positives)) return null;
+  return c.count.length === c.sum_p.length && c.count.length === c.positives.length ? c : null;
+}
+
+/** Reliability curves of BCE and the best focal setting per ratio: bins pooled over each setting's seeds. */
+function calibrationSeries(db: Database.Database, groups: RatioGroup[], skipped: string[]): CalibrationSeries[] {
+  const out: CalibrationSeries[] = [];
+  for (const g of groups) {
+    const pairs: [CalibrationSeries['series'], Setting | null][] = [
+      ['BCE', g.baseline()],
+      ['best focal', g.bestOf('focal')],
+    ];
+    for (const [series, s] of pairs) {
+      if (!s) continue;
+      let pooled: Calibration | null = null;
+      for (const t of s.complete) {
+        const art = loadArtifact(db, t.id, 'calibration');
+        if (!art) continue;
+        const c = readCalibration(art.meta);
+        if (!c) {
+          skipped.push(`calibration of trial ${t.key}`);
+          continue;
+        }
+        if (!pooled) pooled = { count: c.count.map(() => 0), sum_p: c.sum_p.map(() => 0), positives: c.positives.map(() => 0) };
+        if (pooled.count.length !== c.count.length) continue;
+        for (let b = 0; b < c.count.length; b++) {
+          pooled.count[b] += c.count[b];
+          pooled.sum_p[b] += c.sum_p[b];
+          pooled.positives[b] += c.positives[b];
+        }
+      }
+      if (!pooled) continue;
+      const p = pooled;
+      const bins = p.count.flatMap((n, b) => (n > 0 ? [{ meanP: p.sum_p[b] / n, rate: p.positives[b] / n, count: n }] : []));
+      out.push({ imbalance: g.title, series, setting: s.label, ece: s.stats('ece'), bins });
+    }
+  }
+  return out;
+}
+
+/** The settings whose curves and decision regions are drawn at one ratio: BCE, best focal, and the chosen one if it is neither. */
+function plotted(g: RatioGroup): [string, Setting][] {
+  const out: [string, Setting][] = [];
+  const bce = g.baseline();
+  const focal = g.bestOf('focal');
+  const chosen = g.chosen();
+  if (bce) out.push(['BCE', bce]);
+  if (focal) out.push(['best focal', focal]);
+  if (chosen && chosen !== bce && chosen !== focal) out.push([chosen.loss.kind === 'weighted_bce' ? 'chosen (weighted BCE)' : 'chosen', chosen]);
+  return out;
+}
+
+function curvePoints(db: Database.Database, groups: RatioGroup[]): CurvePoint[] {
   const out: CurvePoint[] = [];
   for (const g of groups) {
     for (const [series, s] of plotted(g)) {
       for (const t of s.complete) {
-        const rows = stmt.all(t.id) as { epoch: number; train_loss: number | null; eval_log_loss: number | null; eval_pr_auc: number | null }[];
-        for (const r of rows) {
+        for (const r of loadEpochs(db, t.id)) {
           const push = (measure: string, value: number | null) => {
-            if (typeof value === 'number' && Number.isFinite(value)) out.push({ imbalance: g.imbalance, series, seed: t.seed, epoch: r.epoch, measure, value });
+            if (typeof value === 'number' && Number.isFinite(value)) out.push({ imbalance: g.title, series, seed: t.seed, epoch: r.epoch, measure, value });
           };
           push('training loss (own loss)', r.train_loss);
           push('eval log loss (BCE)', r.eval_log_loss);
@@ -362,21 +507,50 @@ function curvePoints(db: Database.Database, groups: ImbalanceGroup[]): CurvePoin
   return out;
 }
 
-function decisionRows(db: Database.Database, groups: ImbalanceGroup[], metric: string): { decision: DecisionRow[]; decisionNote: string | null } {
-  const any = db.prepare(`SELECT 1 FROM artifacts WHERE kind = 'decision_grid' AND trial_id = ? LIMIT 1`);
-  const gridStmt = db.prepare(`SELECT meta, data FROM artifacts WHERE trial_id = ? AND kind = 'decision_grid'`);
-  const pointsStmt = db.prepare(`SELECT n, x, y, label FROM datasets WHERE key = ?`);
+interface GridMeta {
+  dataset_key: string;
+  resolution: number;
+  x0: number;
+  x1: number;
+  y0: number;
+  y1: number;
+}
+
+/** A stored decision grid if its meta parses, its bounds are finite and its blob holds resolution² bytes. */
+function readGrid(art: { meta: string | null; data: Buffer | null } | undefined): { meta: GridMeta; probs: Uint8Array } | null {
+  if (!art?.data) return null;
+  const meta = parseJson(art.meta) as GridMeta | null;
+  if (!meta || typeof meta !== 'object') return null;
+  const R = meta.resolution;
+  if (!Number.isInteger(R) || R < 2 || R > MAX_GRID_RESOLUTION || art.data.byteLength !== R * R) return null;
+  if (![meta.x0, meta.x1, meta.y0, meta.y1].every((v) => typeof v === 'number' && Number.isFinite(v)) || typeof meta.dataset_key !== 'string') return null;
+  return { meta, probs: new Uint8Array(art.data.buffer, art.data.byteOffset, art.data.byteLength) };
+}
+
+function decisionRows(
+  db: Database.Database,
+  groups: RatioGroup[],
+  metric: MetricName,
+  skipped: string[],
+): { decision: DecisionRow[]; decisionNote: string | null } {
   const decision: DecisionRow[] = [];
   let anyGrid = false;
   for (const g of groups) {
     const shown = plotted(g);
     if (!shown.length) continue;
     // one seed for every panel, so all panels show the same dataset: the smallest seed they all have with a grid
-    const withGrid = shown.map(([, s]) => new Map(s.complete.filter((t) => any.get(t.id)).map((t) => [t.seed, t])));
+    const withGrid = shown.map(([, s]) => {
+      const ids = trialsWithArtifact(
+        db,
+        s.complete.map((t) => t.id),
+        'decision_grid',
+      );
+      return new Map(s.complete.filter((t) => ids.has(t.id)).map((t) => [t.seed, t]));
+    });
     const common = [...withGrid[0].keys()].filter((seed) => withGrid.every((m) => m.has(seed))).sort((a, b) => a - b);
     if (!common.length) {
       decision.push({
-        imbalance: g.imbalance,
+        imbalance: g.title,
         panels: [],
         missing: withGrid.some((m) => m.size)
           ? 'no seed has a decision grid for every setting shown'
@@ -384,33 +558,42 @@ function decisionRows(db: Database.Database, groups: ImbalanceGroup[], metric: s
       });
       continue;
     }
-    anyGrid = true;
     const seed = common[0];
     const panels: DecisionPanel[] = [];
     for (let i = 0; i < shown.length; i++) {
       const [role, s] = shown[i];
       const t = withGrid[i].get(seed) as TrialRow;
-      const art = gridStmt.get(t.id) as { meta: string; data: Buffer };
-      const meta = JSON.parse(art.meta) as { dataset_key: string; resolution: number; x0: number; x1: number; y0: number; y1: number };
-      const pts = pointsStmt.get(meta.dataset_key) as { n: number; x: Buffer; y: Buffer; label: Buffer } | undefined;
-      const { points, total } = pts ? samplePoints(pts) : { points: [], total: 0 };
+      const grid = readGrid(loadArtifact(db, t.id, 'decision_grid'));
+      if (!grid) {
+        skipped.push(`decision grid of trial ${t.key}`);
+        continue;
+      }
+      const pts = loadDatasetPoints(db, grid.meta.dataset_key);
+      const sampled = pts ? samplePoints(pts) : null;
+      if (pts && !sampled) skipped.push(`test points of dataset ${grid.meta.dataset_key}`);
+      anyGrid = true;
       panels.push({
-        imbalance: g.imbalance,
+        imbalance: g.title,
         role,
         setting: s.label,
         seed,
         value: metricOf(t, metric),
-        resolution: meta.resolution,
-        x0: meta.x0,
-        x1: meta.x1,
-        y0: meta.y0,
-        y1: meta.y1,
-        probs: new Uint8Array(art.data.buffer, art.data.byteOffset, art.data.byteLength),
-        points,
-        pointsTotal: total,
+        accuracy: metricOf(t, 'accuracy'),
+        minorityF1: metricOf(t, 'minority_f1'),
+        thresholdTuned: typeof t.threshold_tuned === 'number' ? t.threshold_tuned : null,
+        resolution: grid.meta.resolution,
+        x0: grid.meta.x0,
+        x1: grid.meta.x1,
+        y0: grid.meta.y0,
+        y1: grid.meta.y1,
+        probs: grid.probs,
+        points: sampled?.points ?? [],
+        pointsTotal: sampled?.total ?? 0,
       });
     }
-    decision.push({ imbalance: g.imbalance, panels });
+    decision.push(
+      panels.length ? { imbalance: g.title, panels } : { imbalance: g.title, panels, missing: 'the stored decision grids did not read back (skipped)' },
+    );
   }
   return { decision, decisionNote: anyGrid ? null : 'Decision regions are drawn for 2-D data; this sweep recorded no decision grids.' };
 }
@@ -422,11 +605,20 @@ function floats(b: Buffer): Float32Array {
   return new Float32Array(copy.buffer);
 }
 
-/** Test points to draw: every minority point (up to the cap), then majority points at an even stride. */
-export function samplePoints(p: { n: number; x: Buffer; y: Buffer; label: Buffer }): { points: { x: number; y: number; label: number }[]; total: number } {
+/**
+ * Test points to draw: every minority point (up to the cap), then majority points at an even stride.
+ * Null when the stored blobs do not hold n points.
+ */
+export function samplePoints(p: {
+  n: number;
+  x: Buffer;
+  y: Buffer;
+  label: Buffer;
+}): { points: { x: number; y: number; label: number }[]; total: number } | null {
+  if (!Number.isInteger(p.n) || p.n < 0 || p.x.byteLength !== 4 * p.n || p.y.byteLength !== 4 * p.n || p.label.byteLength !== p.n) return null;
   const xs = floats(p.x);
   const ys = floats(p.y);
-  const n = Math.min(p.n, xs.length, ys.length, p.label.length);
+  const n = p.n;
   const pos: number[] = [];
   const neg: number[] = [];
   for (let i = 0; i < n; i++) (p.label[i] === 1 ? pos : neg).push(i);
@@ -443,8 +635,9 @@ function r4(v: unknown): number | null {
   return typeof v === 'number' && Number.isFinite(v) ? Number(v.toPrecision(4)) : null;
 }
 
-const TABLE_METRICS = [
+const TABLE_METRICS: MetricName[] = [
   'minority_f1',
+  'minority_f1_tuned',
   'minority_recall',
   'minority_precision',
   'pr_auc',
@@ -454,9 +647,10 @@ const TABLE_METRICS = [
   'accuracy',
   'brier',
   'log_loss',
+  'ece',
 ];
 
-function trialTable(trials: TrialRow[], metric: string): TrialTable {
+function trialTable(trials: TrialRow[], metric: MetricName): TrialTable {
   const metricsShown = [metric, ...TABLE_METRICS.filter((m) => m !== metric)];
   const columns: TrialTable['columns'] = [
     { name: 'setting', label: 'setting', type: 'text' },
@@ -467,6 +661,7 @@ function trialTable(trials: TrialRow[], metric: string): TrialTable {
     { name: 'seed', label: 'seed', type: 'int' },
     { name: 'state', label: 'state', type: 'text' },
     ...metricsShown.map((m) => ({ name: m, label: METRICS[m].label, type: 'num' as const })),
+    { name: 'val_objective', label: `${METRICS[metric].label} (validation)`, type: 'num' },
     { name: 'train_s', label: 'train s', type: 'num' },
     { name: 'key', label: 'key', type: 'text' },
     { name: 'error', label: 'error', type: 'text' },
@@ -475,15 +670,11 @@ function trialTable(trials: TrialRow[], metric: string): TrialTable {
   const settingIdx = new Map<string, number>();
   const errors: string[] = [];
   const errorIdx = new Map<string, number>();
-  const intern = (list: string[], idx: Map<string, number>, s: string) => {
-    let i = idx.get(s);
-    if (i === undefined) {
-      i = list.length;
+  const intern = (list: string[], idx: Map<string, number>, s: string) =>
+    getOrCreate(idx, s, () => {
       list.push(s);
-      idx.set(s, i);
-    }
-    return i;
-  };
+      return list.length - 1;
+    });
   const rows = trials.map((t) => [
     intern(settings, settingIdx, t.setting),
     t.imbalance,
@@ -493,6 +684,7 @@ function trialTable(trials: TrialRow[], metric: string): TrialTable {
     t.seed,
     t.state,
     ...metricsShown.map((m) => r4(t[m])),
+    r4(metricOf(t, metric, 'validation')),
     typeof t.train_ms === 'number' ? Math.round(t.train_ms / 10) / 100 : null,
     t.key,
     t.error ? intern(errors, errorIdx, t.error) : null,

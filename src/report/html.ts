@@ -4,23 +4,30 @@
  * request and every script but ours (by hash). Every string from the database goes through esc().
  */
 import { createHash } from 'node:crypto';
+import { type Finding, familyWords } from '../analysis/answer.js';
+import type { Attribution, Comparison, Lens } from '../analysis/ratio-group.js';
+import { type MeanCI, type PairedDiff, type Verdict, verdictOf } from '../analysis/stats.js';
 import { formatDuration } from '../duration.js';
-import { METRICS } from '../types.js';
+import { fixed3, signed3 } from '../numbers.js';
+import { isMetricName, METRICS } from '../types.js';
 import {
   BAND_COLORS,
+  calibrationSpec,
   decisionSpec,
   heatmapSpec,
   lossCurveGammas,
   lossCurvesSpec,
   metricsVsImbalanceSpec,
   POINT_COLORS,
+  remediesSpec,
+  remedyCurves,
+  remedyCurvesSpec,
   SERIES_COLORS,
   trainingCurvesSpec,
 } from './charts.js';
 import { TABLE_SCRIPT } from './client.js';
-import type { Contender, GroupSummary, ReportModel } from './data.js';
+import type { GroupSummary, ReportModel } from './data.js';
 import { renderSvg } from './render.js';
-import { type MeanCI, type PairedDiff, type Verdict, verdictOf } from '../analysis/stats.js';
 
 /** Escape text for HTML content and attribute values. */
 export function esc(s: unknown): string {
@@ -37,25 +44,18 @@ export function jsonForScript(value: unknown): string {
     .replace(/\u2029/g, '\\u2029');
 }
 
-const MINUS = '\u2212';
-
-/** 3 decimals, proper minus sign; '—' for null. */
-export function num(v: number | null | undefined, digits = 3): string {
-  if (v === null || v === undefined || !Number.isFinite(v)) return '—';
-  const s = v !== 0 && Math.abs(v) < 10 ** -digits ? v.toPrecision(2) : v.toFixed(digits);
-  return s.replace('-', MINUS);
+/** 3 decimals, proper minus sign; a value that is not 0 never shows as 0.000; '—' for null. */
+export function num(v: number | null | undefined): string {
+  return fixed3(v);
 }
 
-export function signed(v: number | null | undefined, digits = 3): string {
-  if (v === null || v === undefined || !Number.isFinite(v)) return '—';
-  const s = num(Math.abs(v), digits);
-  if (s === num(0, digits)) return s;
-  return (v > 0 ? '+' : MINUS) + s;
+export function signed(v: number | null | undefined): string {
+  return signed3(v);
 }
 
 /** "0.712 ± 0.031" (n ≥ 2), "0.712 (n=1, no CI)", "—". */
-function meanText(ci: MeanCI): string {
-  if (ci.mean === null) return '—';
+function meanText(ci: MeanCI | undefined): string {
+  if (!ci || ci.mean === null) return '—';
   if (ci.n < 2 || ci.half === null) return `${num(ci.mean)} (n=1, no CI)`;
   return `${num(ci.mean)} ± ${num(ci.half)}`;
 }
@@ -68,8 +68,8 @@ function pretty(label: string | null | undefined): string {
 }
 
 /** "+0.012 [−0.010, +0.034]", "+0.012 (n=1, no CI)", or "identical on every seed". */
-function deltaText(d: PairedDiff): string {
-  if (d.mean === null) return '—';
+function deltaText(d: PairedDiff | undefined): string {
+  if (!d || d.mean === null) return '—';
   if (d.ties === d.n) return d.n === 1 ? 'identical (n=1)' : `identical on all ${d.n} seeds`;
   if (d.n < 2 || d.lo === null || d.hi === null) return `${signed(d.mean)} (n=1, no CI)`;
   return `${signed(d.mean)} [${signed(d.lo)}, ${signed(d.hi)}]`;
@@ -79,19 +79,20 @@ const VERDICT_TEXT: Record<Verdict, string> = {
   better: 'better than BCE',
   worse: 'worse than BCE',
   unclear: 'no clear difference',
-  same: 'BCE is best',
+  same: 'identical to BCE',
   n1: 'one seed: no CI',
   none: 'no BCE baseline',
+  too_few: 'too few positives to tell',
 };
 
-function badge(v: Verdict): string {
-  return `<span class="badge badge-${v}">${esc(VERDICT_TEXT[v])}</span>`;
+function badge(v: Verdict, text = VERDICT_TEXT[v]): string {
+  return `<span class="badge badge-${v}">${esc(text)}</span>`;
 }
 
-function imbalanceTitle(g: { imbalance: string; minority_fraction: number | null }): string {
-  if (g.minority_fraction === null) return esc(g.imbalance);
+function imbalanceTitle(g: { title: string; minority_fraction: number | null }): string {
+  if (g.minority_fraction === null) return esc(g.title);
   const pct = Math.round(g.minority_fraction * 1000) / 10;
-  return `${esc(g.imbalance)} <span class="muted">(minority ${esc(pct)}%)</span>`;
+  return `${esc(g.title)} <span class="muted">(minority ${esc(pct)}%)</span>`;
 }
 
 function duration(ms: number): string {
@@ -100,125 +101,81 @@ function duration(ms: number): string {
 
 // ---------------------------------------------------------------- the answer
 
-function contender(gs: GroupSummary, role: Contender['role']): Contender | undefined {
-  return gs.contenders.find((c) => c.role === role);
+const LENS_TITLE: Record<Lens, string> = { fixed: 'fixed threshold', tuned: 'tuned threshold', ranking: 'ranking (PR-AUC)' };
+
+/** The three lenses of one ratio as a small table: who was compared, Δ vs BCE with its CI, the verdict. */
+function lensTable(m: ReportModel, gs: GroupSummary): string {
+  const rows = (['fixed', 'tuned', 'ranking'] as Lens[])
+    .map((lens) => {
+      const l = gs.lenses[lens];
+      const c = l.comparison;
+      const title = lens === 'fixed' && m.threshold !== null ? `at ${m.threshold}` : LENS_TITLE[lens];
+      if (!c) return `<tr><th scope="row">${esc(title)}</th><td colspan="3" class="muted">${l.challenger ? 'no BCE to compare with' : 'not swept'}</td></tr>`;
+      return `<tr><th scope="row">${esc(title)}</th><td>${esc(pretty(l.challenger?.label))}</td><td class="num">${esc(deltaText(c.diff))}</td><td>${badge(c.verdict)}</td></tr>`;
+    })
+    .join('');
+  return `<table class="lenses"><thead><tr><th>lens</th><th>best ${esc(familyWords(gs.group.answerFamily))}</th><th class="num">Δ vs BCE [95% CI]</th><th>verdict</th></tr></thead><tbody>${rows}</tbody></table>`;
 }
 
-/** "95% CI −0.01 to +0.02, better on 2 of 3 seeds" (or the n=1 / tie forms). */
-function ciClause(d: PairedDiff): string {
-  if (d.ties === d.n) return `identical on ${d.n === 1 ? 'the only seed' : `all ${d.n} seeds`}`;
-  if (d.n < 2 || d.lo === null || d.hi === null) return 'one seed, no CI';
-  return `95% CI ${signed(d.lo)} to ${signed(d.hi)}, better on ${d.better} of ${d.n} seeds`;
-}
+const FINDING_CLASS: Record<Finding, string> = {
+  separates: 'better',
+  'operating-point': 'unclear',
+  'no-difference': 'unclear',
+  worse: 'worse',
+  'other-better': 'unclear',
+  'too-few': 'none',
+  'no-baseline': 'none',
+  'no-results': 'none',
+};
 
-/** One sentence per imbalance ratio, for the top of the page. */
-function answerClause(m: ReportModel, gs: GroupSummary): string {
-  const g = gs.group;
-  const metric = esc(m.metricLabel);
-  const where = `<b>${esc(gs.imbalance)}</b>`;
-  if (!g.best) return `${where}: no complete trials yet.`;
-  const win = contender(gs, 'winner') as Contender;
-  const tie = gs.tiedWithBest.length
-    ? ` (tied with ${esc(
-        gs.tiedWithBest
-          .map((s) => pretty(s.label))
-          .slice(0, 3)
-          .join(', '),
-      )}${gs.tiedWithBest.length > 3 ? '…' : ''})`
-    : '';
-  const name = `<b>${esc(pretty(g.best.label))}</b>${tie}`;
-  const d = win.vsBce?.[m.metric];
-  const focal = g.bestFocal && g.bestFocal !== g.best ? contender(gs, 'best focal') : undefined;
-  const fd = focal?.vsBce?.[m.metric];
-  const focalNote = focal && fd ? ` The best focal setting, ${esc(pretty(focal.setting.label))}, is ${signed(fd.mean)} vs BCE (${ciClause(fd)}).` : '';
-  switch (gs.verdict) {
-    case 'better':
-      return `${where}: ${name} beats BCE by <b>${signed(d?.mean)}</b> ${metric} (${ciClause(d as PairedDiff)}).${focalNote}`;
-    case 'worse':
-      return `${where}: ${name} has the best mean, but seed by seed it is worse than BCE (${ciClause(d as PairedDiff)}).${focalNote}`;
-    case 'unclear':
-      return `${where}: ${name} is best, but only ${signed(d?.mean)} ${metric} over BCE — within noise (${ciClause(d as PairedDiff)}).${focalNote}`;
-    case 'same':
-      return `${where}: plain <b>BCE</b> is the best setting.${focalNote}`;
-    case 'n1':
-      return `${where}: ${name} is ${signed(d?.mean)} ${metric} over BCE on a single seed — no confidence interval; add seeds to be sure.${focalNote}`;
-    case 'none':
-      return `${where}: ${name} is best at ${num(win.stats[m.metric].mean)} ${metric} (BCE was not run at this ratio).`;
-  }
-}
+const FINDING_TEXT: Record<Finding, string> = {
+  separates: 'separates the classes better',
+  'operating-point': 'only moves the operating point',
+  'no-difference': 'no clear difference',
+  worse: 'BCE is the better choice',
+  'other-better': 'another setting is better',
+  'too-few': 'too few positives to tell',
+  'no-baseline': 'no BCE baseline',
+  'no-results': 'no results yet',
+};
 
 function answerCard(m: ReportModel, gs: GroupSummary): string {
-  const g = gs.group;
-  const win = contender(gs, 'winner') as Contender;
-  const bce = contender(gs, 'BCE');
-  const st = win.stats[m.metric];
-  const partial = st.n < gs.seedsPlanned ? ` <span class="warn">(${st.n} of ${gs.seedsPlanned} seeds done)</span>` : '';
-  let compare: string;
-  let delta = '';
-  let foot = badge(gs.verdict);
-  if (gs.verdict === 'same') {
-    const focal = g.bestFocal ? contender(gs, 'best focal') : undefined;
-    const fd = focal?.vsBce?.[m.metric];
-    compare = focal ? `best focal: ${esc(pretty(focal.setting.label))} ${esc(meanText(focal.stats[m.metric]))}` : 'no focal setting completed';
-    if (fd) delta = `<div class="delta">Δ ${signed(fd.mean)}</div><div class="delta-ci">${esc(ciClause(fd))}</div>`;
-  } else if (bce) {
-    const d = win.vsBce?.[m.metric] as PairedDiff;
-    compare = `BCE ${esc(meanText(bce.stats[m.metric]))}`;
-    delta = `<div class="delta">Δ ${signed(d.mean)}</div><div class="delta-ci">${d.n >= 2 && d.lo !== null ? `95% CI [${signed(d.lo)}, ${signed(d.hi)}]` : esc(ciClause(d))}</div>`;
-    if (d.n) foot += ` <span class="muted">better on ${d.better} of ${d.n} seed${d.n === 1 ? '' : 's'}</span>`;
-  } else {
-    compare = 'BCE was not run at this ratio';
-  }
-  return `<div class="card verdict-${gs.verdict}">
+  const chosen = gs.group.chosen();
+  const st = chosen?.stats(m.metric);
+  const partial = st && st.n < gs.seedsPlanned ? ` <span class="warn">(${st.n} of ${gs.seedsPlanned} seeds done)</span>` : '';
+  const finding = gs.answer.finding;
+  const tie = gs.tiedWithBest.length
+    ? `<div class="tie">tied on validation with ${esc(
+        gs.tiedWithBest
+          .slice(0, 2)
+          .map((s) => pretty(s.label))
+          .join(', '),
+      )}${gs.tiedWithBest.length > 2 ? ` and ${gs.tiedWithBest.length - 2} more` : ''}</div>`
+    : '';
+  return `<div class="card verdict-${FINDING_CLASS[finding]}">
   <div class="card-head">${imbalanceTitle(gs)}</div>
-  <div class="winner">${esc(pretty(g.best?.label))}</div>${
-    gs.tiedWithBest.length
-      ? `<div class="tie">tied with ${esc(
-          gs.tiedWithBest
-            .slice(0, 2)
-            .map((s) => pretty(s.label))
-            .join(', '),
-        )}${gs.tiedWithBest.length > 2 ? ` and ${gs.tiedWithBest.length - 2} more` : ''}</div>`
-      : ''
-  }
-  <div class="score"><span class="big">${num(st.mean)}</span> <span class="pm">${st.half !== null ? `± ${num(st.half)}` : '(n=1)'}</span> <span class="muted small">${esc(m.metricLabel)}</span>${partial}</div>
-  <div class="vs">${compare}</div>
-  ${delta}
-  <div class="card-foot">${foot}</div>
+  <div class="winner">${esc(pretty(chosen?.label ?? '—'))}</div>${tie}
+  <div class="score"><span class="big">${num(st?.mean)}</span> <span class="pm">${st?.half != null ? `± ${num(st.half)}` : st ? '(n=1)' : ''}</span> <span class="muted small">${esc(m.metricLabel)} on test</span>${partial}</div>
+  ${finding === 'too-few' || finding === 'no-results' || finding === 'no-baseline' ? '' : lensTable(m, gs)}
+  <div class="card-foot">${badge(FINDING_CLASS[finding] as Verdict, FINDING_TEXT[finding])}</div>
 </div>`;
 }
 
-/** The one-line answer over all ratios. */
-function verdictLine(groups: GroupSummary[]): string {
-  const list = (gs: GroupSummary[]) => gs.map((g) => `<b>${esc(g.imbalance)}</b>`).join(', ');
-  const better = groups.filter((g) => g.verdict === 'better');
-  const unclear = groups.filter((g) => g.verdict === 'unclear' || g.verdict === 'worse');
-  const n1 = groups.filter((g) => g.verdict === 'n1');
-  const same = groups.filter((g) => g.verdict === 'same');
-  const kinds = new Set(better.map((g) => g.group.best?.loss));
-  const who = kinds.size === 1 && kinds.has('focal') ? 'Focal loss' : kinds.size === 1 && kinds.has('weighted_bce') ? 'Weighted BCE' : 'A tuned loss';
-  const parts: string[] = [];
-  if (better.length) parts.push(`${who} clearly beats BCE at ${better.length === groups.length ? 'every imbalance ratio' : list(better)}`);
-  if (unclear.length)
-    parts.push(
-      `${parts.length ? 'no' : 'No'} setting is clearly better than BCE at ${unclear.length === groups.length ? 'any imbalance ratio' : list(unclear)}`,
-    );
-  if (same.length) parts.push(`${parts.length ? 'plain' : 'Plain'} BCE is the best setting at ${same.length === groups.length ? 'every ratio' : list(same)}`);
-  if (n1.length) parts.push(`${parts.length ? 'with' : 'With'} one seed there is no CI at ${list(n1)}`);
-  return parts.length ? `<p class="verdict-line">${parts.join('; ')}.</p>` : '';
-}
-
 function answerSection(m: ReportModel): string {
-  const groups = m.groups.filter((g) => g.group.best);
+  const groups = m.groups.filter((g) => g.group.chosen());
   if (!groups.length) {
     return `<section id="answer" class="answer"><h2>The answer</h2><p class="lead">No trial has completed yet${m.running ? ' — the sweep is still running' : ''}. ${m.counts.failed ? `${m.counts.failed} failed: see <a href="#failures">failed trials</a>.` : ''}</p></section>`;
   }
+  const selection =
+    m.analysis.selection === 'validation'
+      ? 'chosen on validation, reported on test'
+      : '<span class="warn">chosen on the test split itself (no validation split): margins are optimistic</span>';
   return `<section id="answer" class="answer">
-<h2>The answer <span class="muted small">best setting at each imbalance ratio by ${esc(m.metricLabel)} (${m.higherIsBetter ? 'higher' : 'lower'} is better), mean ± 95% CI over seeds, on the test split</span></h2>
-${verdictLine(groups)}
+<h2>The answer <span class="muted small">best setting at each imbalance ratio by ${esc(m.metricLabel)} (${m.higherIsBetter ? 'higher' : 'lower'} is better), ${selection}; mean ± 95% CI over seeds</span></h2>
+<p class="verdict-line">${esc(m.headline)}</p>
 <div class="cards">${groups.map((gs) => answerCard(m, gs)).join('\n')}</div>
-<ul class="lead">${groups.map((gs) => `<li>${answerClause(m, gs)}</li>`).join('')}</ul>
-<p class="fine">Δ is the best setting minus the best BCE setting at the same ratio, paired by seed (same seed = same dataset, split and initialisation), with a Student-t 95% CI over seeds. “Better than BCE” means the whole CI is on the better side of zero. The best setting is picked on these same test scores, so its margin is optimistic when many settings are close; trust margins whose CI clears zero comfortably.</p>
+<ul class="lead">${groups.map((gs) => `<li>${esc(gs.answer.text)}</li>`).join('')}</ul>
+<p class="fine">Each setting is chosen by its mean ${esc(m.metricLabel)} over seeds on the <b>validation</b> split and reported on the <b>test</b> split, which played no part in the choice. Three lenses: the label metric at the fixed threshold; the same metric when every trial, BCE included, uses its own threshold tuned on validation; and PR-AUC, which needs no threshold. A loss that wins only at the fixed threshold moves the operating point: a practitioner who tunes the threshold gets the same from BCE. Δ is the setting minus the best BCE setting (chosen the same way), paired by seed (same seed = same dataset, split and initialisation), with a Student-t 95% CI over seeds. The chosen setting's verdict reads its CI; every other setting in the tables and in <code>focal-sweep best</code> is one of many looked at, so its verdict uses Holm's correction over the settings compared at its ratio. A ratio whose validation or test split has fewer than 10 positives gets no verdict.</p>
 </section>`;
 }
 
@@ -256,9 +213,15 @@ function summarySection(m: ReportModel): string {
     ['Sweep', esc(s.name)],
     [
       'Objective',
-      `${esc(METRICS[s.objective]?.label ?? s.objective)}${m.metric !== s.objective ? ` <span class="warn">(this report ranks by ${esc(m.metricLabel)}, from --objective)</span>` : ''}`,
+      `${esc(isMetricName(s.objective) ? METRICS[s.objective].label : s.objective)}${m.metric !== s.objective ? ` <span class="warn">(this report ranks by ${esc(m.metricLabel)}, from --objective)</span>` : ''}`,
     ],
     ['Trials', `${trialsText} <span class="muted">of ${c.total} in the spec</span>`],
+    [
+      'Selection',
+      m.analysis.selection === 'validation'
+        ? 'settings chosen on the validation split, reported on the test split'
+        : '<span class="warn">settings chosen on the test split (the sweep has no validation split: data.validation_fraction 0), so the winners’ margins are optimistic</span>',
+    ],
     [
       'Grid',
       `${m.analysis.settings.length} settings × ${m.seeds.length} seed${m.seeds.length === 1 ? '' : 's'} (${esc(m.seeds.join(', '))}) over ${m.groups.length} imbalance ratio${m.groups.length === 1 ? '' : 's'}${m.otherParams.length ? `; also swept: ${esc(m.otherParams.join(', '))}` : ''}`,
@@ -298,7 +261,7 @@ function bestTable(m: ReportModel, gs: GroupSummary): string {
         .map((c) => {
           const v = `<td class="num">${esc(meanText(c.stats[metric]))}</td>`;
           if (!c.vsBce) return v;
-          const d = c.vsBce[metric];
+          const d = c.vsBce[metric] as PairedDiff;
           const verdict = { better: 'pos', worse: 'neg' }[verdictOf(d, METRICS[metric].higherIsBetter) as string] ?? '';
           return `${v}<td class="num delta-col ${verdict}">${esc(deltaText(d))}${d.n ? ` <span class="muted small">${d.better}/${d.n}</span>` : ''}</td>`;
         })
@@ -306,18 +269,85 @@ function bestTable(m: ReportModel, gs: GroupSummary): string {
       return `<tr${metric === m.metric ? ' class="objective"' : ''}><th scope="row">${esc(METRICS[metric].label)}${metric === m.metric ? ' <span class="muted small">(objective)</span>' : ''}</th>${cells}</tr>`;
     })
     .join('');
-  const seeds = cons.map((c) => `${esc(c.role)}: ${c.stats[m.metric].n}`).join(', ');
-  return `<div class="group"><h3>${imbalanceTitle(gs)} ${badge(gs.verdict)}</h3>
+  const seeds = cons.map((c) => `${esc(c.role)}: ${c.stats[m.metric]?.n ?? 0}`).join(', ');
+  const chosen = gs.group.chosen();
+  const v = chosen ? gs.group.comparisons().get(chosen.key)?.verdict : undefined;
+  return `<div class="group"><h3>${imbalanceTitle(gs)} ${v ? badge(v) : chosen?.isBaseline ? badge('same', 'BCE chosen') : ''}</h3>
 <div class="table-wrap"><table class="best"><thead><tr><th></th>${head}</tr></thead><tbody>${body}</tbody></table></div>
-<p class="caption">Mean ± 95% CI half-width over seeds (seeds per setting — ${seeds}). Δ columns: that setting minus BCE, paired by seed, mean [95% CI]; the small n/m is how many of the paired seeds it was better on. Green: the CI is entirely on the better side; red: entirely on the worse side.</p></div>`;
+<p class="caption">Test split: mean ± 95% CI half-width over seeds (seeds per setting — ${seeds}). Each setting was chosen by its validation mean. Δ columns: that setting minus BCE, paired by seed, mean [95% CI]; the small n/m is how many of the paired seeds it was better on. Green: the CI is entirely on the better side; red: entirely on the worse side (uncorrected: see <code>focal-sweep best</code> for Holm-corrected verdicts of every row).</p></div>`;
 }
 
 function bestSection(m: ReportModel): string {
-  const groups = m.groups.filter((g) => g.group.best);
+  const groups = m.groups.filter((g) => g.group.chosen());
   return `<section id="best">
 <h2>2. Best settings per imbalance ratio</h2>
-<p>For each ratio: the best setting by ${esc(m.metricLabel)}, the best focal and weighted-BCE settings when different, and the BCE baseline, each on the key metrics.</p>
+<p>For each ratio: the setting chosen by ${esc(m.metricLabel)} on validation, the best focal and weighted-BCE settings when different, and the BCE baseline, each on the key metrics of the test split.</p>
 ${groups.length ? groups.map((g) => bestTable(m, g)).join('\n') : '<p class="empty">No complete trials yet.</p>'}
+</section>`;
+}
+
+// ---------------------------------------------------------------- 3. γ or α
+
+function comparisonCell(c: Comparison | null | undefined): string {
+  if (!c) return '<td class="muted">—</td><td></td>';
+  return `<td class="num">${esc(deltaText(c.diff))}</td><td>${badge(c.verdict, c.verdict === 'better' ? 'it helps' : c.verdict === 'worse' ? 'it hurts' : VERDICT_TEXT[c.verdict])}</td>`;
+}
+
+function attributionSection(m: ReportModel): string {
+  const rows = m.groups
+    .filter((g) => g.attribution)
+    .map((g) => {
+      const a = g.attribution as Attribution;
+      const lens = (l: Lens) => {
+        const x = a.byLens[l];
+        return `<tr><td>${esc(LENS_TITLE[l])}</td>${comparisonCell(x.gamma)}${comparisonCell(x.alpha)}</tr>`;
+      };
+      return `<div class="group"><h3>${imbalanceTitle(g)}: ${esc(pretty(a.focal.label))}</h3>
+<div class="table-wrap"><table class="plain"><thead><tr><th>lens</th><th class="num">γ: vs ${esc(pretty(a.gammaTwin?.label ?? 'its γ = 0 twin (not run)'))}</th><th></th><th class="num">α: vs ${esc(pretty(a.alphaTwin?.label ?? (a.focal.loss.kind === 'focal' && a.focal.loss.alpha === 'none' ? '— (α = none)' : 'its α = none twin (not run)')))}</th><th></th></tr></thead>
+<tbody>${(['fixed', 'tuned', 'ranking'] as Lens[]).map(lens).join('')}</tbody></table></div>
+${g.answer.attribution ? `<p>${esc(g.answer.attribution)}</p>` : ''}</div>`;
+    });
+  return `<section id="attribution">
+<h2>3. γ or α: where the focal gain comes from</h2>
+<p>The best focal setting (γ*, α*) at each ratio against its twins with everything else equal: weighted BCE at α* (γ = 0: what the focusing term γ adds) and focal at γ* without α (what the class weighting α adds), paired by seed on test. The sweep adds these γ = 0 controls by itself (<code>grid.controls</code>).</p>
+${rows.length ? rows.join('\n') : '<p class="empty">No focal setting has completed.</p>'}
+</section>`;
+}
+
+// ---------------------------------------------------------------- 4. remedies
+
+async function remediesSection(m: ReportModel): Promise<string> {
+  const tables = m.groups
+    .filter((g) => g.remedies.length > 1)
+    .map((g) => {
+      const rows = g.remedies
+        .map((r) => {
+          const cells = (['fixed', 'tuned', 'ranking'] as Lens[])
+            .map((l) => {
+              const x = r.byLens[l];
+              const metric = g.lenses[l].metric;
+              const st = x.setting?.stats(metric);
+              return `<td>${esc(pretty(x.setting?.label ?? '—'))}<br><span class="num">${esc(meanText(st))}</span></td>${comparisonCell(x.comparison)}`;
+            })
+            .join('');
+          return `<tr><th scope="row">${esc(familyWords(r.family))}</th>${cells}</tr>`;
+        })
+        .join('');
+      return `<div class="group"><h3>${imbalanceTitle(g)}</h3><div class="table-wrap"><table class="plain remedies"><thead><tr><th>family</th>${(['fixed', 'tuned', 'ranking'] as Lens[]).map((l) => `<th>${esc(LENS_TITLE[l])}: best</th><th>Δ vs BCE</th><th></th>`).join('')}</tr></thead><tbody>${rows}</tbody></table></div></div>`;
+    });
+  const svg =
+    m.remedyPoints.length && tables.length
+      ? await renderSvg(
+          remediesSpec(
+            m.remedyPoints,
+            m.groups.map((g) => g.title),
+          ),
+        )
+      : '';
+  return `<section id="remedies">
+<h2>4. Remedies side by side</h2>
+<p>The best setting of each family (each loss, and each resampling mode) at every ratio, through each lens, against BCE: each family's best is chosen on validation by that lens's metric and compared with BCE on test, paired by seed.</p>
+${tables.length ? `${svg ? figure(svg, 'Each family’s best setting per lens: mean and 95% CI over seeds on test.') : ''}${tables.join('\n')}` : '<p class="empty">Only one family was swept.</p>'}
 </section>`;
 }
 
@@ -329,47 +359,72 @@ function figure(svg: string, caption: string, cls = ''): string {
 
 async function heatmapSection(m: ReportModel): Promise<string> {
   const parts: string[] = [];
-  for (const gs of m.groups) {
-    const cells = m.heat.filter((c) => c.imbalance === gs.imbalance);
-    if (!cells.length) continue;
-    const svg = await renderSvg(heatmapSpec(cells, m.metricLabel, m.higherIsBetter));
-    parts.push(`<div class="heat"><h3>${imbalanceTitle(gs)}</h3>${figure(svg, '')}</div>`);
+  for (const h of m.heatmaps) {
+    for (const gs of m.groups) {
+      const cells = h.cells.filter((c) => c.imbalance === gs.title);
+      if (!cells.length) continue;
+      const svg = await renderSvg(heatmapSpec(cells, h.xTitle, m.metricLabel, m.higherIsBetter));
+      parts.push(`<div class="heat"><h3>${h.family === 'focal' ? 'focal' : 'class-balanced'} · ${imbalanceTitle(gs)}</h3>${figure(svg, '')}</div>`);
+    }
   }
   return `<section id="heatmaps">
-<h2>3. γ × α heatmaps of ${esc(m.metricLabel)}</h2>
-<p>Mean ${esc(m.metricLabel)} over seeds for every γ (rows) and α (columns) at each imbalance ratio. Row γ = 0 holds plain BCE (α none) and weighted BCE; ★ marks the best cell. Colour scales are per ratio.${m.heatNote ? ` ${esc(m.heatNote)}` : ''}</p>
+<h2>5. Heatmaps of ${esc(m.metricLabel)}</h2>
+<p>Mean ${esc(m.metricLabel)} over seeds on test for every γ (rows) and α (columns) at each imbalance ratio${m.heatmaps.some((h) => h.family === 'class_balanced') ? ', and for class-balanced loss every γ and β' : ''}. Row γ = 0 holds plain BCE (α none) and weighted BCE; ★ marks the setting chosen on validation. Colour scales are per ratio.${m.heatNote ? ` ${esc(m.heatNote)}` : ''}</p>
 ${parts.length ? `<div class="heats">${parts.join('\n')}</div>` : '<p class="empty">No complete trials yet.</p>'}
 </section>`;
 }
 
 async function vsImbalanceSection(m: ReportModel): Promise<string> {
-  const imbalances = m.groups.map((g) => g.imbalance);
+  const imbalances = m.groups.map((g) => g.title);
   const labels = m.metrics.map((x) => METRICS[x].label);
   const svg = m.metricPoints.length ? await renderSvg(metricsVsImbalanceSpec(m.metricPoints, imbalances, labels)) : '';
   const weighted = m.metricPoints.some((p) => p.series === 'best weighted BCE');
   return `<section id="vs-imbalance">
-<h2>4. Metrics against imbalance ratio</h2>
-<p>BCE vs the best focal setting${weighted ? ' vs the best weighted BCE' : ''} at each ratio (chosen by ${esc(m.metricLabel)}), on each key metric: mean and 95% CI over seeds (CIs clipped to the metric's range).${weighted ? '' : ' Weighted BCE was not swept.'}</p>
+<h2>6. Metrics against imbalance ratio</h2>
+<p>BCE vs the best focal setting${weighted ? ' vs the best weighted BCE' : ''} at each ratio (chosen by ${esc(m.metricLabel)} on validation), on each key metric of the test split: mean and 95% CI over seeds (CIs clipped to the metric's range).${weighted ? '' : ' Weighted BCE was not swept.'}</p>
 ${svg ? figure(svg, '') : '<p class="empty">No complete trials yet.</p>'}
 </section>`;
 }
 
+async function calibrationSection(m: ReportModel): Promise<string> {
+  const svg = m.calibration.length
+    ? await renderSvg(
+        calibrationSpec(
+          m.calibration,
+          m.groups.map((g) => g.title),
+        ),
+      )
+    : '';
+  const ece = m.calibration.map((c) => `${esc(c.imbalance)} ${esc(c.series)}: ECE ${esc(meanText(c.ece))}`).join(' · ');
+  return `<section id="calibration">
+<h2>7. Calibration</h2>
+<p>Reliability of the predicted probabilities on test: each point is one of 15 equal-width bins of predicted P(minority), pooled over seeds, against the share of positives in it; the diagonal is perfect calibration. Focal loss and α push probabilities away from the true frequencies, which matters to anyone who thresholds or averages them. Expected calibration error (ECE, lower is better) is the count-weighted distance to the diagonal.</p>
+${svg ? `${figure(svg, ece)}` : '<p class="empty">No calibration recorded (trials of an older version of focal-sweep).</p>'}
+</section>`;
+}
+
 async function lossSection(m: ReportModel): Promise<string> {
-  const swept = [...new Set(m.analysis.settings.filter((s) => s.loss === 'focal' && s.gamma !== null).map((s) => s.gamma as number))];
+  const swept = [...new Set(m.analysis.settings.flatMap((s) => (s.loss.kind === 'focal' ? [s.loss.gamma] : [])))];
   const gammas = lossCurveGammas(swept);
   const svg = await renderSvg(lossCurvesSpec(gammas, swept));
+  const remedies = remedyCurves(
+    m.analysis.settings.map((s) => s.loss),
+    m.groups[Math.floor((m.groups.length - 1) / 2)]?.minority_fraction ?? null,
+  );
+  const remedySvg = remedies.curves.length ? await renderSvg(remedyCurvesSpec(remedies)) : '';
   return `<section id="loss-functions">
-<h2>5. The loss functions</h2>
+<h2>8. The loss functions</h2>
 <p>Focal loss FL(p<sub>t</sub>) = −α<sub>t</sub>(1 − p<sub>t</sub>)<sup>γ</sup> log p<sub>t</sub>, where p<sub>t</sub> is the predicted probability of the true class. γ = 0 is cross-entropy (CE/BCE). Larger γ shrinks the loss of well-classified examples (p<sub>t</sub> &gt; 0.6) by orders of magnitude, so training focuses on the hard ones; α<sub>t</sub> (α for the minority, 1 − α for the majority; “inverse” = the majority fraction) re-weights the classes and is left at 1 here. Solid lines: γ values in this sweep; dashed: for reference.</p>
 ${figure(svg, '')}
+${remedySvg ? `<p>The other remedies in this sweep, as losses of a minority example (y = 1) over its p_t, beside CE: Poly-1 adds ε·(1 − p_t); logit adjustment trains on z + τ·log(π₁/π₀), which for a rare class raises the loss of every minority example${remedies.fraction !== null ? ` (drawn at the minority share ${esc(Math.round(remedies.fraction * 1000) / 10)}%)` : ''}; class-balanced weights scale CE by the minority weight w₁ (drawn for 1,000 training rows at that share).</p>${figure(remedySvg, '')}` : ''}
 </section>`;
 }
 
 async function trainingSection(m: ReportModel): Promise<string> {
-  const imbalances = m.groups.map((g) => g.imbalance).filter((i) => m.curves.some((c) => c.imbalance === i));
+  const imbalances = m.groups.map((g) => g.title).filter((i) => m.curves.some((c) => c.imbalance === i));
   const svg = m.curves.length ? await renderSvg(trainingCurvesSpec(m.curves, imbalances)) : '';
   return `<section id="training">
-<h2>6. Training curves of the best trials</h2>
+<h2>9. Training curves of the best trials</h2>
 <p>BCE vs the best focal setting at each ratio (and the overall winner when it is neither), one line per seed. Training loss is each trial's own loss, so its scale differs between losses; the evaluation log loss (BCE on the evaluation split) and PR-AUC are comparable.</p>
 ${svg ? figure(svg, '') : '<p class="empty">No per-epoch curves recorded.</p>'}
 </section>`;
@@ -383,7 +438,7 @@ function decisionLegend(): string {
 async function decisionSection(m: ReportModel): Promise<string> {
   const rows: string[] = [];
   for (const row of m.decision) {
-    const gs = m.groups.find((g) => g.imbalance === row.imbalance);
+    const gs = m.groups.find((g) => g.title === row.imbalance);
     if (!row.panels.length) {
       rows.push(`<div class="drow"><h3>${gs ? imbalanceTitle(gs) : esc(row.imbalance)}</h3><p class="empty">${esc(row.missing ?? '')}</p></div>`);
       continue;
@@ -397,7 +452,7 @@ async function decisionSection(m: ReportModel): Promise<string> {
       panels.push(
         figure(
           svg,
-          `<span class="role" style="border-color:${color};color:${color}">${esc(p.role)}</span> ${esc(pretty(p.setting))}<br><span class="muted">seed ${esc(p.seed)} · ${esc(m.metricLabel)} ${num(p.value)}${esc(shown)}</span>`,
+          `<span class="role" style="border-color:${color};color:${color}">${esc(p.role)}</span> ${esc(pretty(p.setting))}<br><span class="muted">seed ${esc(p.seed)} · test accuracy ${num(p.accuracy)} · minority F1 ${num(p.minorityF1)}${p.thresholdTuned !== null ? ` · tuned threshold ${num(p.thresholdTuned)}` : ''}${esc(shown)}</span>`,
           'dpanel',
         ),
       );
@@ -405,8 +460,8 @@ async function decisionSection(m: ReportModel): Promise<string> {
     rows.push(`<div class="drow"><h3>${gs ? imbalanceTitle(gs) : esc(row.imbalance)}</h3><div class="panels">${panels.join('')}</div></div>`);
   }
   return `<section id="decision">
-<h2>7. Decision regions</h2>
-<p>Predicted probability of the minority class over the 2-D feature space, BCE vs the best focal setting, with the test points of the same dataset (the same seed in every panel of a row).</p>
+<h2>10. Decision regions</h2>
+<p>Predicted probability of the minority class over the 2-D feature space, BCE vs the best focal setting, with the test points of the same dataset (the same seed in every panel of a row). The colours change at p = 0.5; the dashed line is the trial's own threshold tuned on validation.</p>
 ${m.decisionNote ? `<p class="empty">${esc(m.decisionNote)}</p>` : `${decisionLegend()}${rows.join('\n')}`}
 </section>`;
 }
@@ -418,7 +473,7 @@ const MAX_FAILURE_ROWS = 500;
 function failuresSection(m: ReportModel): string {
   const f = m.failures;
   if (!f.length) {
-    return `<section id="failures"><h2>8. Failed and interrupted trials</h2><p class="ok">None: every trial that ran completed.${m.counts.queued ? ` ${m.counts.queued} trial${m.counts.queued === 1 ? ' has' : 's have'} not run yet.` : ''}</p></section>`;
+    return `<section id="failures"><h2>11. Failed and interrupted trials</h2><p class="ok">None: every trial that ran completed.${m.counts.queued ? ` ${m.counts.queued} trial${m.counts.queued === 1 ? ' has' : 's have'} not run yet.` : ''}</p></section>`;
   }
   const byMessage = new Map<string, { n: number; states: Set<string>; example: string }>();
   for (const x of f) {
@@ -442,7 +497,7 @@ function failuresSection(m: ReportModel): string {
     )
     .join('');
   return `<section id="failures">
-<h2>8. Failed and interrupted trials <span class="count bad">${f.length}</span></h2>
+<h2>11. Failed and interrupted trials <span class="count bad">${f.length}</span></h2>
 <p>Rerun failed trials with <code>focal-sweep run SPEC --retry-failed</code>; interrupted ones rerun on the next <code>run</code>. By message:</p>
 <div class="table-wrap"><table class="plain"><thead><tr><th class="num">trials</th><th>state</th><th>message</th><th>example setting</th></tr></thead><tbody>${grouped}</tbody></table></div>
 <details${f.length <= 20 ? ' open' : ''}><summary>Every failed or interrupted trial${f.length > MAX_FAILURE_ROWS ? ` (first ${MAX_FAILURE_ROWS} of ${f.length}; all are in the trials table below and in the <code>failures</code> SQL view)` : ''}</summary>
@@ -456,7 +511,7 @@ function failuresSection(m: ReportModel): string {
 function trialsSection(m: ReportModel): string {
   const data = { ...m.table, sort: m.metric, dir: m.higherIsBetter ? 'desc' : 'asc' };
   return `<section id="trials">
-<h2>9. All trials <span class="count">${m.table.rows.length}</span></h2>
+<h2>12. All trials <span class="count">${m.table.rows.length}</span></h2>
 <p>Click a column to sort; type to filter (every word must match the setting, state, key or error). Metrics are rounded to 4 significant digits here; the database has full precision: <code>focal-sweep query "select * from results" --db ${esc(m.dbPath)}</code>.</p>
 <div id="trials-table"></div>
 <noscript><p class="empty">The table needs JavaScript. Everything in it is in the database: <code>sqlite3 ${esc(m.dbPath)} "select * from results"</code>.</p></noscript>
@@ -526,13 +581,16 @@ export const SECTIONS: [string, string][] = [
   ['answer', 'The answer'],
   ['summary', '1. Summary'],
   ['best', '2. Best settings'],
-  ['heatmaps', '3. γ × α heatmaps'],
-  ['vs-imbalance', '4. Metrics vs imbalance'],
-  ['loss-functions', '5. Loss functions'],
-  ['training', '6. Training curves'],
-  ['decision', '7. Decision regions'],
-  ['failures', '8. Failures'],
-  ['trials', '9. All trials'],
+  ['attribution', '3. γ or α'],
+  ['remedies', '4. Remedies'],
+  ['heatmaps', '5. Heatmaps'],
+  ['vs-imbalance', '6. Metrics vs imbalance'],
+  ['calibration', '7. Calibration'],
+  ['loss-functions', '8. Loss functions'],
+  ['training', '9. Training curves'],
+  ['decision', '10. Decision regions'],
+  ['failures', '11. Failures'],
+  ['trials', '12. All trials'],
 ];
 
 /** The whole page. */
@@ -547,8 +605,11 @@ export async function renderHtml(m: ReportModel, version: string): Promise<strin
     answerSection(m),
     summarySection(m),
     bestSection(m),
+    attributionSection(m),
+    await remediesSection(m),
     await heatmapSection(m),
     await vsImbalanceSection(m),
+    await calibrationSection(m),
     await lossSection(m),
     await trainingSection(m),
     await decisionSection(m),

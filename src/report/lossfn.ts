@@ -5,6 +5,8 @@
  *
  *   CE(p_t)  = −log p_t
  *   FL(p_t)  = −α_t · (1 − p_t)^γ · log p_t
+ *   Poly-1   = −log p_t + ε·(1 − p_t)
+ *   LA(p_t)  = −log σ(logit(p_t) + b)
  */
 
 /** −α_t·(1 − p_t)^γ·log(p_t) for p_t in (0, 1]; α_t = 1 when omitted (no class weighting). */
@@ -25,4 +27,19 @@ export function bceAt(pt: number): number {
 /** The modulating factor (1 − p_t)^γ: how much focal loss down-weights an example relative to BCE. */
 export function modulatingFactor(pt: number, gamma: number): number {
   return gamma === 0 ? 1 : (1 - pt) ** gamma;
+}
+
+/** Poly-1 at p_t: −log p_t + ε·(1 − p_t). */
+export function poly1LossAt(pt: number, epsilon: number): number {
+  return focalLossAt(pt, 0) + epsilon * (1 - pt);
+}
+
+/**
+ * Logit-adjusted loss of an example whose model probability for its class is p_t: −log σ(logit(p_t) + b)
+ * (b = τ·log(π₁/π₀) for a minority example). Through softplus, so it is finite for p_t near 0 and 1.
+ */
+export function logitAdjustedLossAt(pt: number, b: number): number {
+  if (!(pt > 0 && pt < 1)) return pt === 1 && b === 0 ? 0 : Number.NaN;
+  const z = Math.log(pt) - Math.log1p(-pt) + b;
+  return Math.max(-z, 0) + Math.log1p(Math.exp(-Math.abs(z)));
 }

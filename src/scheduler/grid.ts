@@ -39,7 +39,6 @@ export function settingKey(config: TrialConfig, dataSeedFollows: boolean): strin
   return trialKey({ ...config, seed: -1, data: { ...config.data, seed: dataSeedFollows ? null : config.data.seed } });
 }
 
-
 /** Number of grid combinations before merging duplicates. */
 export function countCombinations(spec: SweepSpec): number {
   return spec.axes.reduce((n, a) => n * a.values.length, 1);
@@ -71,7 +70,13 @@ export function expandGrid(spec: SweepSpec, opts: ExpandOptions = {}): GridExpan
     const key = trialKey(config);
     if (!byKey.has(key)) {
       const params = paramsOf(config, spec);
-      byKey.set(key, { key, config, params, settingKey: settingKeyOf(config, dataSeedFollows), setting: settingLabel(config.loss, config.data.imbalance, params) });
+      byKey.set(key, {
+        key,
+        config,
+        params,
+        settingKey: settingKeyOf(config, dataSeedFollows),
+        setting: settingLabel(config.loss, config.data.imbalance, params),
+      });
     }
     // odometer: last axis fastest, so trials come out in the order the grid reads
     for (let a = spec.axes.length - 1; a >= 0; a--) {

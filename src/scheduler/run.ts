@@ -3,11 +3,14 @@
  * report progress, and stop cleanly on a signal. The scheduler process is the only writer of the DB.
  */
 import { resolve } from 'node:path';
+import { answerSweep } from '../analysis/answer.js';
+import type { Setting } from '../analysis/setting.js';
+import { analyzeSweep } from '../analysis/sweep.js';
 import { formatDuration } from '../duration.js';
 import { firstLine, UsageError } from '../errors.js';
 import { slug } from '../labels.js';
 import { machineInfo, versions } from '../machine.js';
-import { bestPerImbalance } from '../store/read.js';
+import { fixed3 } from '../numbers.js';
 import { SweepStore } from '../store/store.js';
 import { parseThreadCount } from '../threads.js';
 import { type BackendChoice, type Cohort, METRICS, type Trial, type TrialResult } from '../types.js';
@@ -392,6 +395,16 @@ async function dispatchAll(
   if (fatal) throw fatal;
 }
 
+const VERDICT_WORDS: Record<string, string> = {
+  better: 'better than BCE',
+  worse: 'worse than BCE',
+  unclear: 'no clear difference from BCE',
+  same: 'identical to BCE',
+  n1: 'one seed, no CI',
+  none: 'not compared',
+  too_few: 'too few positives to tell',
+};
+
 function summaryLines(store: SweepStore, spec: SweepSpec, s: RunSummary, alreadyComplete: number, interrupted: boolean): string[] {
   const secs = s.wallMs / 1000;
   const rate = secs > 0 && s.ran > 0 ? ` (${((s.complete + s.failed) / secs).toFixed(1)} trials/s)` : '';
@@ -405,22 +418,34 @@ function summaryLines(store: SweepStore, spec: SweepSpec, s: RunSummary, already
       `${s.failed} trial${s.failed === 1 ? '' : 's'} failed: see focal-sweep query "select key, error from failures" --db ${s.db}; rerun them with --retry-failed`,
     );
   lines.push(`Results: ${s.db}`);
-  const best = bestPerImbalance(store.db, spec.name, spec.objective);
-  if (best.length) {
-    const label = METRICS[spec.objective].label;
-    lines.push(`Best by ${label} (mean over seeds):`);
-    const shown = best.slice(0, 8).map(({ best: b, bce }) => ({
-      group: b.imbalance,
-      // the setting without its ratio and data parameters (the group says those)
-      what: b.setting
-        .split(' · ')
-        .filter((part, i) => i !== 1 && !part.startsWith('data.'))
-        .join(' · '),
-      tail: `${b.mean.toFixed(3)} over ${b.seeds} seed${b.seeds === 1 ? '' : 's'}${bce && bce.setting_key !== b.setting_key ? `  (bce ${bce.mean.toFixed(3)})` : ''}`,
-    }));
+  const a = analyzeSweep(store.db, spec.name, spec.objective);
+  const chosen = a.groups.filter((g) => g.chosen());
+  if (chosen.length) {
+    const where = a.selection === 'validation' ? 'chosen on validation, reported on test' : 'chosen and reported on test: no validation split';
+    lines.push(`Best by ${METRICS[spec.objective].label} (mean over seeds, ${where}):`);
+    const shown = chosen.slice(0, 8).map((g) => {
+      const b = g.chosen() as Setting;
+      const st = b.stats(spec.objective);
+      const bce = g.baseline();
+      const verdict = g.comparisons().get(b.key)?.verdict;
+      return {
+        group: g.title,
+        what: b.label,
+        tail: `${fixed3(st.mean)} over ${st.n} seed${st.n === 1 ? '' : 's'}${bce && bce !== b ? `  (bce ${fixed3(bce.stats(spec.objective).mean)}${verdict ? `; ${VERDICT_WORDS[verdict]}` : ''})` : ''}`,
+      };
+    });
     const w1 = Math.max(...shown.map((x) => x.group.length));
     const w2 = Math.max(...shown.map((x) => x.what.length));
     for (const x of shown) lines.push(`  ${x.group.padEnd(w1)}  ${x.what.padEnd(w2)}  ${x.tail}`);
+    lines.push(answerSweep(a, spec.train.threshold).headline);
+  }
+  // settings still short of the seeds the spec asks for (an interrupted or partly failed run)
+  const short = a.settings.filter((st) => st.complete.length < st.trials.length);
+  if (short.length && interrupted) {
+    const examples = short.slice(0, 3).map((st) => `${st.label} at ${st.ratio} (${st.complete.length} of ${st.trials.length})`);
+    lines.push(
+      `${short.length} setting${short.length === 1 ? ' has' : 's have'} fewer complete seeds than the spec asks for, e.g. ${examples.join('; ')}: their numbers are partial`,
+    );
   }
   return lines;
 }

@@ -135,7 +135,9 @@ export function loadEpochs(db: Database.Database, trialId: number): EpochRow[] {
 
 /** A trial's artifact of one kind (decision_grid, calibration): its JSON meta text and blob, or undefined. */
 export function loadArtifact(db: Database.Database, trialId: number, kind: string): { meta: string | null; data: Buffer | null } | undefined {
-  return db.prepare(`SELECT meta, data FROM artifacts WHERE trial_id = ? AND kind = ?`).get(trialId, kind) as { meta: string | null; data: Buffer | null } | undefined;
+  return db.prepare(`SELECT meta, data FROM artifacts WHERE trial_id = ? AND kind = ?`).get(trialId, kind) as
+    | { meta: string | null; data: Buffer | null }
+    | undefined;
 }
 
 /** Which of these trials have an artifact of this kind. */

@@ -214,7 +214,7 @@ DROP VIEW IF EXISTS settings;
 DROP VIEW IF EXISTS best_by_imbalance;
 DROP VIEW IF EXISTS failures;
 
--- One row per trial of the current spec, with the objective's value.
+-- One row per trial of the current spec, with the objective's value on test and on validation.
 CREATE VIEW results AS
 SELECT s.name AS sweep, t.key, t.state, t.setting, t.loss, t.gamma, t.alpha, t.alpha_used, t.beta, t.tau, t.epsilon,
        t.imbalance_label AS imbalance, t.imbalance AS minority_fraction, t.seed,
@@ -224,19 +224,28 @@ SELECT s.name AS sweep, t.key, t.state, t.setting, t.loss, t.gamma, t.alpha, t.a
        CASE s.objective ${Object.keys(METRICS)
          .map((m) => `WHEN '${m}' THEN t.${m}`)
          .join(' ')} END AS objective_value,
+       CASE s.objective ${Object.keys(METRICS)
+         .map((m) => `WHEN '${m}' THEN t.val_${m}`)
+         .join(' ')} END AS objective_val,
+       t.resample,
        ${METRIC_COLUMNS.map((c) => `t.${c}`).join(', ')},
        ${VALIDATION_COLUMNS.map((c) => `t.${c}`).join(', ')},
-       t.n_train, t.n_val, t.n_test, t.train_positive_fraction, t.best_epoch, t.stopped_epoch,
+       t.n_train, t.n_val, t.n_test, t.train_positives, t.val_positives, t.test_positives, t.train_positive_fraction, t.best_epoch, t.stopped_epoch,
        t.backend, t.worker, t.cohort_size, t.train_ms, t.attempts, t.error, t.params, t.setting_key, t.run_id, t.finished_at
 FROM trials t JOIN sweeps s ON s.id = t.sweep_id
 WHERE t.in_spec = 1;
 
--- Complete trials aggregated over seeds: one row per setting.
+-- Complete trials aggregated over seeds: one row per setting. Settings are chosen by selection_mean:
+-- the objective's mean on validation, or on test when the setting has no validation split.
 CREATE VIEW settings AS
-SELECT sweep, setting_key, setting, loss, gamma, alpha, imbalance, minority_fraction, dataset, objective,
+SELECT sweep, setting_key, setting, loss, gamma, alpha, beta, tau, epsilon, resample, imbalance, minority_fraction, dataset, objective,
        COUNT(*) AS seeds,
        AVG(objective_value) AS objective_mean,
        COUNT(objective_value) AS objective_seeds,
+       AVG(objective_val) AS objective_val_mean,
+       CASE WHEN COUNT(objective_val) = COUNT(*) THEN 'validation' ELSE 'test' END AS selection,
+       CASE WHEN COUNT(objective_val) = COUNT(*) THEN AVG(objective_val) ELSE AVG(objective_value) END AS selection_mean,
+       CASE WHEN COUNT(objective_val) = COUNT(*) THEN COUNT(objective_val) ELSE COUNT(objective_value) END AS selection_seeds,
        ${Object.keys(METRICS)
          .map((m) => `AVG(${m}) AS ${m}`)
          .join(', ')}
@@ -244,20 +253,21 @@ FROM results
 WHERE state = 'complete'
 GROUP BY sweep, setting_key;
 
--- The best setting at each imbalance ratio and dataset (by the sweep's objective and its direction;
--- ties go to more seeds, then the setting label: the same order as \`focal-sweep best\` and the report).
+-- The setting chosen at each imbalance ratio and dataset: best selection_mean (validation) in the
+-- objective's direction, shown with its test numbers (objective_mean); ties go to more seeds, then
+-- the setting label: the same order as \`focal-sweep best\` and the report.
 CREATE VIEW best_by_imbalance AS
 SELECT * FROM (
   SELECT st.*,
          ROW_NUMBER() OVER (
            PARTITION BY st.sweep, st.imbalance, st.dataset
-           ORDER BY st.objective_mean IS NULL,
+           ORDER BY st.selection_mean IS NULL,
                     CASE WHEN st.objective IN (${Object.entries(METRICS)
                       .filter(([, m]) => !m.higherIsBetter)
                       .map(([k]) => `'${k}'`)
                       .join(', ')})
-                         THEN st.objective_mean ELSE -st.objective_mean END,
-                    st.objective_seeds DESC, st.setting
+                         THEN st.selection_mean ELSE -st.selection_mean END,
+                    st.selection_seeds DESC, st.setting
          ) AS rank
   FROM settings st
 ) WHERE rank = 1;

@@ -249,8 +249,8 @@ export class SweepStore {
   plan(trials: readonly Trial[], retryFailed: boolean): PlanCounts {
     return this.db.transaction(() => {
       const insert = this.db.prepare(
-        `INSERT INTO trials (sweep_id, key, setting_key, setting, config, params, loss, gamma, alpha, beta, tau, epsilon, imbalance, imbalance_label, seed, in_spec)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 1)
+        `INSERT INTO trials (sweep_id, key, setting_key, setting, config, params, loss, gamma, alpha, beta, tau, epsilon, resample, imbalance, imbalance_label, seed, in_spec)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 1)
          ON CONFLICT(sweep_id, key) DO UPDATE SET in_spec = 1, setting_key = excluded.setting_key, setting = excluded.setting, params = excluded.params, config = excluded.config`,
       );
       this.db.prepare(`UPDATE trials SET in_spec = 0 WHERE sweep_id = ?`).run(this.sweepId);
@@ -270,6 +270,7 @@ export class SweepStore {
           loss.beta,
           loss.tau,
           loss.epsilon,
+          t.config.data.resample ?? 'none',
           imb === 'native' ? null : imb,
           imbalanceLabel(imb),
           t.config.seed,
@@ -358,6 +359,9 @@ export class SweepStore {
           eval_ms: r.timings.eval_ms,
           n_train: r.n_train,
           n_val: r.n_val ?? null,
+          train_positives: r.positives?.train ?? null,
+          val_positives: r.positives?.val ?? null,
+          test_positives: r.positives?.test ?? null,
           n_test: r.n_test,
           best_epoch: r.best_epoch ?? null,
           stopped_epoch: r.stopped_epoch ?? null,
@@ -410,7 +414,7 @@ export class SweepStore {
         // attempts: at least 1 (results collected from Redis after a coordinator restart were never marked running here)
         `UPDATE trials SET state = @state, error = @error, run_id = @run_id, attempts = MAX(attempts, 1), backend = @backend, worker = @worker, finished_at = @finished_at,
            cohort_size = @cohort_size, setup_ms = @setup_ms, train_ms = @train_ms, eval_ms = @eval_ms,
-           n_train = @n_train, n_val = @n_val, n_test = @n_test, train_positive_fraction = @train_positive_fraction, alpha_used = @alpha_used,
+           n_train = @n_train, n_val = @n_val, n_test = @n_test, train_positives = @train_positives, val_positives = @val_positives, test_positives = @test_positives, train_positive_fraction = @train_positive_fraction, alpha_used = @alpha_used,
            best_epoch = @best_epoch, stopped_epoch = @stopped_epoch,
            ${[...METRIC_COLUMNS, ...VALIDATION_COLUMNS].map((c) => `${c} = @${c}`).join(', ')}
          WHERE id = @id`,

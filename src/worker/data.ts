@@ -36,6 +36,8 @@ export interface Dataset {
   trainCounts: { negatives: number; positives: number };
   /** Rows of the training split before resampling. */
   nTrainOriginal: number;
+  /** Positives per split (training before resampling). */
+  splitPositives: { train: number; val: number; test: number };
   /** The test split in original units, for plotting. */
   testRaw: Float32Array;
 }
@@ -268,6 +270,7 @@ export function makeDataset(data: DataConfig, seed: number): Dataset {
     bounds: paddedBounds(x, n, f),
     trainPositiveFraction: trainPositives / yTrain.length,
     trainCounts: { negatives: yTrain.length - trainPositives, positives: trainPositives },
+    splitPositives: { train: countOnes(train.y), val: countOnes(parts[VAL].y), test: countOnes(parts[TEST].y) },
     testRaw: Float32Array.from(parts[TEST].x),
   };
 }
@@ -307,6 +310,12 @@ function resample(x: Float32Array, y: Float32Array, f: number, data: DataConfig,
     out.y[k] = y[i];
   }
   return out;
+}
+
+function countOnes(y: ArrayLike<number>): number {
+  let n = 0;
+  for (let i = 0; i < y.length; i++) n += y[i];
+  return n;
 }
 
 /** (x − mean) / std per column, as float32 model input. */

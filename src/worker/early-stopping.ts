@@ -3,7 +3,7 @@
  * monitored validation value is checked on evaluation epochs; an improvement by more than
  * `min_delta` marks the epoch whose weights are kept; `patience` epochs without one stop the member.
  */
-import { type EarlyStopping, METRICS } from '../types.js';
+import { type EarlyStopping, isMetricName, METRICS } from '../types.js';
 
 export type StopDecision = 'improved' | 'wait' | 'stop';
 
@@ -17,7 +17,7 @@ export class EarlyStopper {
   private readonly higherIsBetter: boolean;
 
   constructor(readonly config: EarlyStopping) {
-    this.higherIsBetter = config.monitor === 'loss' ? false : (METRICS[config.monitor]?.higherIsBetter ?? false);
+    this.higherIsBetter = isMetricName(config.monitor) ? METRICS[config.monitor].higherIsBetter : false; // 'loss': lower is better
   }
 
   /**

@@ -108,6 +108,7 @@ export async function trainCohort(cohort: Cohort, opts: TrainCohortOptions = {})
         n_train: ds.nTrain,
         n_val: ds.nVal,
         n_test: ds.nTest,
+        positives: ds.splitPositives,
         curves: curves[k],
         best_epoch: stopper?.bestEpoch ?? null,
         stopped_epoch: stopper ? (stopper.stoppedEpoch ?? curves[k].length) : null,

@@ -28,6 +28,7 @@ export function fakeResult(key: string, metrics: Partial<Metrics> = {}): TrialRe
     n_train: 3000,
     n_val: 600,
     n_test: 1000,
+    positives: { train: 300, val: 60, test: 100 },
     validation_metrics: null,
     best_epoch: null,
     stopped_epoch: null,
