@@ -169,7 +169,6 @@ export function describeIssue(issue: Issue): string {
   }
 }
 
-
 export type PathPart = string | number;
 
 /** Formats ['grid', 'loss', 1, 'focal', 'gamma', 2] as grid.loss[1].focal.gamma[2]. */

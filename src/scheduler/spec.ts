@@ -146,7 +146,6 @@ function editDistance(a: string, b: string): number {
 
 // ------------------------------------------------------------------ the loader
 
-
 class SpecSource {
   readonly lines = new LineCounter();
   readonly doc: Document.Parsed;

@@ -8,6 +8,7 @@ import { threadId } from 'node:worker_threads';
 import * as tf from '@tensorflow/tfjs';
 import { shortHash } from '../canonical.js';
 import { getOrCreate } from '../maps.js';
+import { MAX_DATASET_POINTS } from '../result-check.js';
 import type { Cohort, DatasetPoints, DecisionGrid, EpochPoint, Trial, TrialResult } from '../types.js';
 import { initBackend } from './backend.js';
 import { type Dataset, decisionGridPoints, makeDataset, standardizeRows } from './data.js';
@@ -16,10 +17,8 @@ import { averagePrecision, classificationMetrics, focalLossFromLogits, logLossFr
 import { BatchedMlp, fit, type MemberSpec } from './model.js';
 import { checkCohort } from './payload.js';
 
-/** Decision-region grid resolution for 2-D data. */
+/** Decision-region grid resolution for 2-D data (the coordinator stores up to MAX_GRID_RESOLUTION). */
 const GRID_RESOLUTION = 64;
-/** Most test points stored per 2-D dataset for plotting. */
-const MAX_POINTS = 2000;
 
 export interface TrainCohortOptions {
   /** Throw if tfjs holds more tensors after the cohort than before (tests). Default false. */
@@ -191,9 +190,9 @@ export function datasetKey(trial: Trial): string {
   return shortHash({ ...trial.config.data, path: undefined, seed: trial.config.data.seed ?? trial.config.seed });
 }
 
-/** The test split in original units (at most MAX_POINTS), keyed by the data config and its seed. */
+/** The test split in original units (at most MAX_DATASET_POINTS), keyed by the data config and its seed. */
 function datasetPoints(key: string, ds: Dataset): DatasetPoints {
-  const n = Math.min(ds.nTest, MAX_POINTS);
+  const n = Math.min(ds.nTest, MAX_DATASET_POINTS);
   const x: number[] = [];
   const y: number[] = [];
   const label: number[] = [];
