@@ -184,6 +184,42 @@ describe('Redis as a trust boundary', () => {
     }
   });
 
+  it('a sweep restarted with a key after a run without one: its unsigned jobs left in Redis are replaced by signed ones', async () => {
+    const dir = tmp('rekey');
+    const spec = writeSpec(dir, 'dist-rekey', { seeds: 2, cohortSize: 5 });
+    const db = join(dir, 'r.db');
+    const queue = 'q-rekey';
+    const args = ['run', spec, '--db', db, '--redis', redis().url, '--queue', queue, '--workers', '1', '--progress', 'jsonl', '--no-report'];
+    const first = new Proc('coordinator without a key', args, dir);
+    await first.until('plan', countOf('plan'));
+    const q = new Queue(queue, { connection: { host: '127.0.0.1', port: redis().port } });
+    const waiting = new QueueEvents(queue, { connection: { host: '127.0.0.1', port: redis().port } });
+    // both unsigned jobs in Redis (waiting: no worker yet), then the coordinator dies
+    await waiting.waitUntilReady();
+    await new Promise<void>((resolve) => {
+      const check = async () => {
+        if ((await q.getWaitingCount()) < 2) return;
+        waiting.off('waiting', check);
+        resolve();
+      };
+      waiting.on('waiting', check);
+      void check();
+    });
+    first.child.kill('SIGKILL');
+    await first.exited;
+    const second = new Proc('coordinator with a key', args, dir, KEYED);
+    // the worker comes once the coordinator has planned (and so looked at what is in Redis)
+    await second.until('plan', countOf('plan'));
+    const w = startWorker(redis(), 'worker', queue, dir, [], KEYED);
+    const { code } = await second.exited;
+    expect(code, second.stderr).toBe(0);
+    expectAllCompleteOnce(db, 10);
+    expect(w.of('job-refused')).toEqual([]);
+    expect(w.of('job-done')).toHaveLength(2);
+    await waiting.close();
+    await q.close();
+  });
+
   it('defect 6: a malformed result waiting in Redis fails its trials with the reason when the coordinator restarts; the sweep goes on (and without a key, each process warns once)', async () => {
     const dir = tmp('malformed');
     const spec = writeSpec(dir, 'dist-malformed', { seeds: 2, cohortSize: 5 });

@@ -166,8 +166,10 @@ export class BullmqExecutor implements Executor {
       const state = await job.getState();
       const cohort = validCohort(job.data, id, this.opts.key);
       if (!cohort) {
-        // Not something this version (or this key) made: leave live ones alone, drop finished ones.
-        if (state === 'completed' || state === 'failed') await this.remove(id);
+        // Not something this version (or, with a key, this key) made, under this sweep's job ids: drop
+        // it unless a worker is running it, so that its trials are enqueued again as they should be
+        // (adding a job whose id exists would do nothing).
+        if (state !== 'active') await this.remove(id);
         continue;
       }
       const keys = cohort.trials.map((t) => t.key);
