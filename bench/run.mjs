@@ -9,10 +9,11 @@
  *   node bench/run.mjs --quick         # one run each: a smoke test, not results
  *   node bench/run.mjs --full-baseline # the plain loop trains every quickstart trial (~10 min more)
  *
- * Sections: overhead, cohort, threads, e2e, memory, report. bench/distributed.mjs (needs Redis) is
- * not run here.
+ * Sections: overhead, cohort, threads, e2e, memory, report, signing. bench/distributed.mjs (needs
+ * Redis) is not run here. A partial run (--only) rewrites only the detail blocks of the sections it
+ * ran in bench/RESULTS.md (those marked <!-- section:<id> -->), not the summary table.
  */
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { machineInfo, versions } from '../dist/machine.js';
 import { DEFAULT_COHORT_SIZE } from '../dist/scheduler/spec.js';
@@ -31,6 +32,7 @@ const SECTIONS = [
   { id: 'e2e', script: 'e2e.mjs', args: ['--runs', quick ? '1' : '3', ...(f['full-baseline'] ? ['--full'] : [])] },
   { id: 'memory', script: 'memory.mjs', nodeArgs: ['--expose-gc'] },
   { id: 'report', script: 'report.mjs', args: quick ? ['--runs', '1', '--sizes', '1000'] : [] },
+  { id: 'signing', script: 'signing.mjs', args: ['--runs', quick ? '10' : '50'] },
 ];
 
 const started = new Date();
@@ -189,6 +191,20 @@ if (S.report) {
       row('6 report', `file size at ${fmtNum(v.trials)} trials`, `${(v.bytes.median / 1e6).toFixed(2)} MB`, '< 5 MB', v.bytes.median < 5e6);
     }
 }
+if (S.signing) {
+  const g = S.signing;
+  if (!ok(g)) row('7 signing', 'signing and checking a job and its result', 'error', 'negligible', false);
+  else {
+    row(
+      '7 signing',
+      `sign + check a quickstart cohort's job and result (${g.trials} trials, job ${fmtNum(g.jobBytes / 1000)} kB, result ${fmtNum(g.resultBytes / 1000)} kB) vs training the cohort (${fmtNum(g.trainMs / 1000, 1)} s)`,
+      `${fmtNum(g.perJobMs, 1)} ms = ${fmtNum(100 * g.fractionOfTraining, 2)}%`,
+      '< 1% of training',
+      g.fractionOfTraining < 0.01,
+    );
+    row('7 signing', `field-by-field check of that result before recording (any run, key or not)`, fmtStats(g.checkResultsMs, 1, 'ms'), '–', null);
+  }
+}
 results.figures = rows;
 
 // ------------------------------------------------------------------ output
@@ -205,7 +221,17 @@ const table = [
   ...rows.map((r) => `| ${r.section} | ${r.figure} | ${r.value} | ${r.target} | ${mark(r.pass)} |`),
 ].join('\n');
 
-if (!only && !quick) writeFileSync(join(BENCH_DIR, 'RESULTS.md'), resultsMarkdown(results, table, relative(BENCH_DIR, jsonFile)));
+const resultsFile = join(BENCH_DIR, 'RESULTS.md');
+if (!only && !quick) writeFileSync(resultsFile, resultsMarkdown(results, table, relative(BENCH_DIR, jsonFile)));
+else if (!quick && existsSync(resultsFile)) {
+  // A partial run: replace (or add, before the methods) the detail blocks of the sections it ran.
+  let md = readFileSync(resultsFile, 'utf8');
+  for (const [id, block] of Object.entries(detailBlocks(results, relative(BENCH_DIR, jsonFile)))) {
+    const marked = new RegExp(`<!-- section:${id} -->[\\s\\S]*?<!-- /section:${id} -->\n`);
+    md = marked.test(md) ? md.replace(marked, block) : md.replace('## How each figure is measured', `${block}\n## How each figure is measured`);
+  }
+  writeFileSync(resultsFile, md);
+}
 
 // console table
 const w = [12, Math.min(110, Math.max(...rows.map((r) => r.figure.length))), Math.max(...rows.map((r) => String(r.value).length)), 22];
@@ -222,7 +248,39 @@ console.log(
     .map(([k, v]) => `${k} ${v} s`)
     .join(', ')})`,
 );
-console.log(`results: ${relative(ROOT, jsonFile)}${!only && !quick ? ', bench/RESULTS.md' : ' (RESULTS.md not rewritten: partial run)'}`);
+console.log(
+  `results: ${relative(ROOT, jsonFile)}${!only && !quick ? ', bench/RESULTS.md' : quick ? ' (RESULTS.md not rewritten: quick run)' : ' (RESULTS.md: only the detail blocks of the sections run)'}`,
+);
+
+/** The detail blocks of RESULTS.md that a run of one section can rewrite alone, by section id. */
+function detailBlocks(res, jsonRel) {
+  const blocks = {};
+  const g = res.sections.signing;
+  if (g && !g.error) {
+    const ms = (x) => fmtStats(x, 2, 'ms');
+    blocks.signing = [
+      '<!-- section:signing -->',
+      '## 7. Signing jobs and results in detail',
+      '',
+      `Measured by bench/signing.mjs on ${res.started.slice(0, 16).replace('T', ' ')} UTC (raw numbers in [${jsonRel}](${jsonRel}); load before ${res.machine.loadBefore.join(' / ')}). The first cohort of sweeps/quickstart.yaml (${g.trials} trials, ${g.epochs} epochs, 2-D data with decision grids and test points) is trained by trainCohort on wasm, as a worker thread would; then each step is timed ${g.signJobMs.runs.length} times on that real job and result (median, min–max). HMAC-SHA256 over canonical JSON (keys sorted), checked in constant time.`,
+      '',
+      '| step | who | time |',
+      '|---|---|---|',
+      `| sign the job (${fmtNum(g.jobBytes / 1000, 1)} kB of JSON) | coordinator | ${ms(g.signJobMs)} |`,
+      `| check the job's signature and envelope after the JSON trip | worker | ${ms(g.verifyJobMs)} |`,
+      `| sign the result (${fmtNum(g.resultBytes / 1000)} kB of JSON) | worker | ${ms(g.signResultMs)} |`,
+      `| check the result's signature after the JSON trip | coordinator | ${ms(g.verifyResultMs)} |`,
+      `| **all four, per job** | | **${fmtNum(g.perJobMs, 1)} ms = ${fmtNum(100 * g.fractionOfTraining, 2)}% of training the cohort (${fmtNum(g.trainMs / 1000, 1)} s)** |`,
+      `| for scale: the JSON round trip BullMQ makes of the result anyway | | ${ms(g.jsonRoundTripMs)} |`,
+      `| the field-by-field check of the result before recording (every run, key or not) | coordinator | ${ms(g.checkResultsMs)} = ${fmtNum((1000 * g.checkResultsMs.median) / g.trials, 0)} µs per trial |`,
+      '',
+      'Signing costs about what one more JSON serialisation of the message costs (canonical JSON is a JSON.stringify of a key-sorted copy); next to the training of the cohort it is negligible.',
+      '<!-- /section:signing -->',
+      '',
+    ].join('\n');
+  }
+  return blocks;
+}
 
 function resultsMarkdown(res, table, jsonRel) {
   const m = res.machine;
@@ -279,6 +337,7 @@ function resultsMarkdown(res, table, jsonRel) {
       );
     lines.push('');
   }
+  for (const block of Object.values(detailBlocks(res, jsonRel))) lines.push(block);
   lines.push('## How each figure is measured', '');
   lines.push(
     '1. **Orchestration overhead** (bench/overhead.mjs): sweeps of trials with `epochs: 0` on a 40-sample, 2-feature dataset with a 2-4-1 MLP, through `runSweep` exactly as `focal-sweep run` (spec file, grid, SQLite plan, cohorts of the **default** size, the Piscina pool, SQLite results). A sweep costs F + N·c; each round times a 10-trial sweep (F) and then 1,000 and 10,000 trials, and reports c = (wall − F)/N. The pool start-up (each thread loading tfjs) is timed inside every run. What c contains: grid expansion and keys, planning rows, cohort payloads, data generation, final evaluation with metrics and the 64×64 decision grid, the structured-clone trip back, and recording the result, grid and points in SQLite.',
@@ -287,6 +346,7 @@ function resultsMarkdown(res, table, jsonRel) {
     `4. **End to end** (bench/e2e.mjs, bench/baseline.mjs): \`focal-sweep run sweeps/quickstart.yaml --no-report\` as a child process (cold start included) against the plain loop, timed on about 36 of the trials spread over the grid (every k-th, covering every loss setting, ratio and seed) and extrapolated by its mean time per trial (the trials have identical shapes; \`--full-baseline\` trains them all): each trial one after another in one thread with \`tf.sequential\` + \`model.fit\` (He init, same data, split, epochs, batch size, learning rate and Adam; \`tf.losses.sigmoidCrossEntropy\` for BCE, the project's focal loss as a custom loss for weighted BCE and focal), the model and optimizer disposed after each trial, same wasm backend; metrics on the test split with the same code. The plain loop trains no per-epoch evaluation and writes nothing, so it does less work than focal-sweep. Metrics: mean over the trials both ran; "same within noise" = the mean paired difference is within 2 standard errors of 0, or smaller than a quarter of the standard deviation between seeds of one setting (the two use different random initialisations — tfjs's heNormal is a truncated normal — and different shuffles, so per-trial results differ as different seeds do).`,
     '5. **Memory** (bench/memory.mjs): one process calls trainCohort (what each worker thread runs) on 1,000 small real trials in cohorts of the default size; RSS and tfjs tensors after a full GC at 100 and 1,000 trials.',
     '6. **Report** (bench/report.mjs → bench/report-size.mjs `measureReport`): a synthetic database of N trials built with the real store, then the HTML report written and timed.',
+    '7. **Signing** (bench/signing.mjs): see section 7 above.',
     '',
     'Not run by `npm run bench`: distributed mode throughput (bench/distributed.mjs `measureDistributed()`, needs a Redis server; run it by hand). Profiling aid: `node bench/kernels.mjs --k 32` lists the tfjs kernels of a training step.',
     '',

@@ -159,23 +159,23 @@ describe('distributed mode at its edges', () => {
         [
           'future format',
           { format: 999, sweep: 's', namespace: 'n', timeoutMs: 0, cohort: {} },
-          /job format 999 is not supported \(this worker understands format 1\)/,
+          /job format 999 is not supported \(this worker understands format 2\)/,
         ],
         ['not an object', 'hello', /job data is not an object/],
         [
           'no trials',
-          { format: 1, sweep: 's', namespace: 'n', timeoutMs: 0, cohort: { format: 1, key: 'k', shape: '', backend: 'auto', trials: 'nope' } },
+          { format: 2, sweep: 's', namespace: 'n', timeoutMs: 0, cohort: { format: 1, key: 'k', shape: '', backend: 'auto', trials: 'nope' } },
           /cohort payload has no key or no trials/,
         ],
         [
           'cohort of a newer format',
-          { format: 1, sweep: 's', namespace: 'n', timeoutMs: 0, cohort: { format: 2, key: 'k', shape: '', backend: 'auto', trials: [trial] } },
+          { format: 2, sweep: 's', namespace: 'n', timeoutMs: 0, cohort: { format: 2, key: 'k', shape: '', backend: 'auto', trials: [trial] } },
           /cohort format 2 is not supported/,
         ],
         [
           'unknown loss',
           {
-            format: 1,
+            format: 2,
             sweep: 's',
             namespace: 'n',
             timeoutMs: 0,

@@ -5,30 +5,33 @@
  */
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { countOf, expectAllCompleteOnce, Proc, queueCounts, rows, startWorker, tmp, useRedis, writeSpec } from './helpers/distributed.js';
+import { countOf, expectAllCompleteOnce, KEYED, Proc, queueCounts, rows, startWorker, tmp, useRedis, writeSpec } from './helpers/distributed.js';
 
 const redis = useRedis();
 
 describe('distributed sweeps over BullMQ', () => {
-  it('a coordinator and two worker processes give the same database as a local run', async () => {
+  it('a coordinator and two worker processes (with a shared key: signed jobs and results) give the same database as a local run', async () => {
     const dir = tmp('same');
     const spec = writeSpec(dir, 'dist-same', { seeds: 2, cohortSize: 4, imbalance: ['90:10', '95:5'] });
     const total = 2 * 2 * 5;
 
     const local = new Proc('local run', ['run', spec, '--db', join(dir, 'local.db'), '--workers', '2', '--progress', 'jsonl', '--no-report'], dir);
-    const w1 = startWorker(redis(), 'worker 1', 'q-same', dir);
-    const w2 = startWorker(redis(), 'worker 2', 'q-same', dir);
+    const w1 = startWorker(redis(), 'worker 1', 'q-same', dir, [], KEYED);
+    const w2 = startWorker(redis(), 'worker 2', 'q-same', dir, [], KEYED);
     await Promise.all([w1.until('ready', countOf('ready')), w2.until('ready', countOf('ready'))]);
     const coord = new Proc(
       'coordinator',
       ['run', spec, '--db', join(dir, 'dist.db'), '--redis', redis().url, '--queue', 'q-same', '--progress', 'jsonl', '--no-report'],
       dir,
+      KEYED,
     );
 
     const [l, c] = await Promise.all([local.exited, coord.exited]);
     expect(c.code, coord.stderr).toBe(0);
     expect(l.code, local.stderr).toBe(0);
+    // with a key, nobody warns that the queue is unauthenticated
     expect(coord.stderr).toBe('');
+    expect(w1.stderr + w2.stderr).toBe('');
     const plan = coord.of('plan')[0];
     expect(plan).toMatchObject({ total, toRun: total });
     expect(String(plan.executor)).toContain('2 workers connected, 2 threads');

@@ -175,7 +175,7 @@ describe('runSweep', () => {
     expect(t.out.join('')).toContain('Interrupted: 0 complete, 0 failed, 0 interrupted');
   });
 
-  it('results that cannot be recorded fail their cohort with the reason (exit 1); the other cohorts are recorded', async () => {
+  it('results that fail the check fail their trials with the reason (exit 1); the other cohorts are recorded', async () => {
     const t = setup(TINY);
     let call = 0;
     const summary = await runSweep({
@@ -184,19 +184,21 @@ describe('runSweep', () => {
       workers: 1,
       backend: 'cpu',
       out: t.sink,
-      // the first cohort's results carry a value SQLite cannot store; a stray key is ignored
+      // the first cohort's results carry a value of the wrong type; the second answers for a trial
+      // it was not asked to run (the whole answer is refused); the third is fine
       executor: () =>
         fakeExecutor(
-          (cohort) => [...cohort.trials.map((tr) => fakeResult(tr.key, { tp: call === 0 ? ({} as number) : 3 })), fakeResult('not-in-this-cohort', { tp: 1 })],
+          (cohort) => cohort.trials.map((tr, i) => fakeResult(call === 1 && i === 0 ? 'not-in-this-cohort' : tr.key, { tp: call === 0 ? ({} as number) : 60 })),
           () => call++,
         ),
     });
-    const states = rows(t.db, `SELECT state, error, count(*) AS n FROM results GROUP BY state, error ORDER BY state`);
+    const states = rows(t.db, `SELECT state, error, count(*) AS n FROM results GROUP BY state, error ORDER BY state, error`);
     expect(states).toEqual([
-      { state: 'complete', error: null, n: 8 },
-      { state: 'failed', error: 'could not record results: SQLite3 can only bind numbers, strings, bigints, buffers, and null', n: 4 },
+      { state: 'complete', error: null, n: 4 },
+      { state: 'failed', error: 'the worker returned an invalid result: a result for trial "not-in-this-cohort", which was not asked for', n: 4 },
+      { state: 'failed', error: 'the worker returned an invalid result: metrics.tp: must be a whole number ≥ 0, got a mapping', n: 4 },
     ]);
-    expect(summary).toMatchObject({ exitCode: 1, complete: 8, failed: 4 });
+    expect(summary).toMatchObject({ exitCode: 1, complete: 4, failed: 8 });
   });
 
   it('names the default database after the sweep, safely', () => {

@@ -7,6 +7,8 @@ import { parseDuration } from '../duration.js';
 import { UsageError } from '../errors.js';
 import type { RunOptions } from '../scheduler/run.js';
 import { parseThreadCount } from '../threads.js';
+import { KEY_ENV, loadKey, UNAUTHENTICATED_WARNING } from './auth.js';
+import { DataRoot } from './data-root.js';
 import { checkQueueName, DEFAULT_LOCK_DURATION_MS, DEFAULT_MAX_STALLED, DEFAULT_QUEUE, DEFAULT_STALLED_INTERVAL_MS } from './job.js';
 import { checkRedis, parseRedisUrl } from './redis.js';
 
@@ -22,17 +24,26 @@ export function addRedisRunOptions<T>(y: Argv<T>) {
         'distributed mode: enqueue cohorts on this Redis for `focal-sweep worker` processes: redis://[user:password@]host:port[/db], rediss://… for TLS',
     })
     .option('queue', { type: 'string', describe: `with --redis: BullMQ queue name (workers must use the same) [default: ${DEFAULT_QUEUE}]` })
-    .option('attempts', { type: 'string', describe: `with --redis: attempts per cohort before its trials are marked failed [default: ${DEFAULT_ATTEMPTS}]` });
+    .option('attempts', { type: 'string', describe: `with --redis: attempts per cohort before its trials are marked failed [default: ${DEFAULT_ATTEMPTS}]` })
+    .option('key-file', { type: 'string', describe: KEY_FILE_HELP });
 }
+
+const KEY_FILE_HELP = `with --redis: sign jobs and check results with the shared key in this file (workers need the same key) [default: $${KEY_ENV}]`;
 
 /**
  * With --redis: check the URL and that the server answers (before anything is written), and return
  * the run options that send cohorts through BullMQ. Without it: nothing (a local run).
  */
-export async function redisRunOptions(argv: { redis?: string; queue?: string; attempts?: string | number }): Promise<Pick<RunOptions, 'executor' | 'mode'>> {
+export async function redisRunOptions(argv: {
+  redis?: string;
+  queue?: string;
+  attempts?: string | number;
+  'key-file'?: string;
+}): Promise<Pick<RunOptions, 'executor' | 'mode'>> {
   if (argv.redis === undefined) {
     if (argv.queue !== undefined) throw new UsageError('--queue needs --redis');
     if (argv.attempts !== undefined) throw new UsageError('--attempts needs --redis');
+    if (argv['key-file'] !== undefined) throw new UsageError('--key-file needs --redis');
     return {};
   }
   const target = parseRedisUrl(argv.redis);
@@ -40,12 +51,14 @@ export async function redisRunOptions(argv: { redis?: string; queue?: string; at
   const attempts = argv.attempts === undefined ? DEFAULT_ATTEMPTS : Number(argv.attempts);
   if (!Number.isInteger(attempts) || attempts < 1 || attempts > 100)
     throw new UsageError(`--attempts: must be a whole number from 1 to 100, got ${JSON.stringify(argv.attempts)}`);
+  const key = loadKey(argv['key-file']);
   await checkRedis(target);
+  if (!key) process.stderr.write(`${UNAUTHENTICATED_WARNING}\n`);
   return {
     mode: 'redis',
     executor: async (threads) => {
       const { BullmqExecutor } = await import('../scheduler/executors/bullmq.js');
-      return BullmqExecutor.create({ target, queue, attempts, fallbackCapacity: threads });
+      return BullmqExecutor.create({ target, queue, attempts, fallbackCapacity: threads, key });
     },
   };
 }
@@ -82,6 +95,11 @@ export function workerBuilder<T>(y: Argv<T>) {
       default: DEFAULT_MAX_STALLED,
       describe: 'times a job may stall (its worker died) and be requeued; one more and it fails',
     })
+    .option('key-file', { type: 'string', describe: `run only jobs signed with the shared key in this file, and sign results with it [default: $${KEY_ENV}]` })
+    .option('data-root', {
+      type: 'string',
+      describe: 'CSV paths of jobs resolve under this folder; nothing outside it is read [default: the working directory]',
+    })
     .option('quiet', { alias: 'q', type: 'boolean', default: false, describe: 'print only errors' })
     .option('progress', {
       choices: ['plain', 'jsonl', 'none'],
@@ -99,6 +117,8 @@ export async function workerHandler(argv: {
   'max-stalled'?: number;
   quiet?: boolean;
   progress?: string;
+  'key-file'?: string;
+  'data-root'?: string;
 }): Promise<number> {
   const threads = parseThreadCount('threads', argv.threads);
   const lockDurationMs = argv['lock-duration'] === undefined ? DEFAULT_LOCK_DURATION_MS : durationFlag('lock-duration', argv['lock-duration'], 500);
@@ -110,6 +130,8 @@ export async function workerHandler(argv: {
   // Check the URL before loading the training code (tfjs) for a fast, clean error.
   parseRedisUrl(String(argv.redis ?? ''));
   checkQueueName(argv.queue ?? DEFAULT_QUEUE);
+  const key = loadKey(argv['key-file']);
+  const dataRoot = DataRoot.open(argv['data-root'] ?? process.cwd()).dir;
 
   const stop = new AbortController();
   const kill = new AbortController();
@@ -136,5 +158,7 @@ export async function workerHandler(argv: {
     progress: argv.quiet ? 'none' : ((argv.progress ?? 'plain') as 'plain' | 'jsonl' | 'none'),
     stop: stop.signal,
     kill: kill.signal,
+    key,
+    dataRoot,
   });
 }

@@ -8,7 +8,6 @@
  * start over on another worker) and exits. A worker killed outright loses nothing either: its jobs'
  * locks expire and another worker's stall check requeues them.
  */
-import { existsSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { type Job, UnrecoverableError, Worker } from 'bullmq';
 import { formatDuration } from '../duration.js';
@@ -16,15 +15,19 @@ import { firstLine, JobFormatError } from '../errors.js';
 import { fileSha256 } from '../file-hash.js';
 import { LocalExecutor } from '../scheduler/executors/local.js';
 import type { Cohort, TrialResult } from '../types.js';
-import { checkCohort } from '../worker/payload.js';
+import { checkCohort, checkTrialConfigs } from '../worker/payload.js';
+import { type SharedKey, UNAUTHENTICATED_WARNING } from './auth.js';
+import { DataRoot, shownPath } from './data-root.js';
 import {
   type CohortJobData,
+  type CohortJobResult,
   checkJobData,
   checkQueueName,
   DEFAULT_LOCK_DURATION_MS,
   DEFAULT_MAX_STALLED,
   DEFAULT_STALLED_INTERVAL_MS,
   jobLabel,
+  makeJobResult,
 } from './job.js';
 import { checkRedis, describeRedisError, parseRedisUrl } from './redis.js';
 import { withTimeout } from './timeout.js';
@@ -46,10 +49,14 @@ export interface WorkerOptions {
   kill?: AbortSignal;
   /** Worker module for the pool (tests). Default: the built dist/worker/task.js. */
   workerFile?: string;
+  /** The shared key: jobs must be signed with it, results are. Null: unauthenticated. */
+  key: SharedKey | null;
+  /** Folder CSV paths of jobs resolve under (nothing outside it is read). Default: the working directory. */
+  dataRoot?: string;
 }
 
 interface Running {
-  job: Job<CohortJobData, TrialResult[]>;
+  job: Job<CohortJobData, CohortJobResult>;
   token: string | undefined;
 }
 
@@ -69,26 +76,30 @@ export async function runWorker(opts: WorkerOptions): Promise<number> {
     else if (event === 'error') process.stderr.write(`${text}\n`);
   };
 
+  const dataFiles = new DataFiles(DataRoot.open(opts.dataRoot ?? process.cwd()));
   await checkRedis(target);
+  if (!opts.key) process.stderr.write(`${UNAUTHENTICATED_WARNING}\n`);
   const pool = new LocalExecutor({ threads: opts.threads, workerFile: opts.workerFile });
   const running = new Map<string, Running>();
-  const csvCheck = new CsvChecker();
   let jobsDone = 0;
   let jobsFailed = 0;
 
-  const processor = async (job: Job<CohortJobData, TrialResult[]>, token?: string, signal?: AbortSignal): Promise<TrialResult[]> => {
+  const processor = async (job: Job<CohortJobData, CohortJobResult>, token?: string, signal?: AbortSignal): Promise<CohortJobResult> => {
     const label = jobLabel(job.data, job.id);
     let cohort: Cohort;
     try {
-      checkJobData(job.data);
+      // Everything from Redis is checked before anything runs: the envelope and its signature, the
+      // cohort's structure, every trial config by the spec's rules, and where its data files are.
+      checkJobData(job.data, String(job.id), opts.key);
       checkCohort(job.data.cohort);
-      cohort = job.data.cohort;
+      checkTrialConfigs(job.data.cohort);
+      cohort = dataFiles.place(job.data.cohort);
     } catch (e) {
       if (!(e instanceof JobFormatError)) throw e;
       const msg = `refused by worker ${me}: ${e.message}`;
       jobsFailed++;
       say('job-refused', `refused ${label}: ${e.message}`, { job: job.id, error: e.message });
-      // Not worth retrying: no worker of this version understands it.
+      // Refused for what the job is (its format, signature, configs or paths): not worth retrying.
       throw new UnrecoverableError(msg);
     }
     const attempt = job.attemptsMade + 1;
@@ -114,7 +125,7 @@ export async function runWorker(opts: WorkerOptions): Promise<number> {
     const onCancel = () => controller.abort(new Error('cancelled'));
     signal?.addEventListener('abort', onCancel, { once: true });
     try {
-      csvCheck.check(cohort, me);
+      dataFiles.check(cohort, me);
       const results = await pool.run(cohort, controller.signal);
       if (!Array.isArray(results) || results.length === 0) throw new Error(`worker ${me} produced no results`);
       jobsDone++;
@@ -130,7 +141,7 @@ export async function runWorker(opts: WorkerOptions): Promise<number> {
           ms: Math.round(performance.now() - t0),
         },
       );
-      return withPointsOnce(results);
+      return makeJobResult(opts.key, String(job.id), withPointsOnce(results));
     } catch (e) {
       jobsFailed++;
       if (timedOut) {
@@ -138,7 +149,7 @@ export async function runWorker(opts: WorkerOptions): Promise<number> {
         say('job-failed', `failed ${label}: ${msg}`, { job: job.id, cohort: cohort.key, error: msg, final: true });
         throw new UnrecoverableError(msg);
       }
-      const msg = `${firstLine(e)} (on worker ${me})`;
+      const msg = `${dataFiles.reword(firstLine(e))} (on worker ${me})`;
       say('job-failed', `failed ${label}: ${msg}`, { job: job.id, cohort: cohort.key, error: msg, attempt });
       throw new Error(msg);
     } finally {
@@ -148,7 +159,7 @@ export async function runWorker(opts: WorkerOptions): Promise<number> {
     }
   };
 
-  const worker = new Worker<CohortJobData, TrialResult[]>(queueName, processor, {
+  const worker = new Worker<CohortJobData, CohortJobResult>(queueName, processor, {
     connection: { ...target.options, maxRetriesPerRequest: null },
     concurrency: opts.threads,
     lockDuration,
@@ -221,17 +232,62 @@ export async function runWorker(opts: WorkerOptions): Promise<number> {
 }
 
 /**
- * CSV data travels by path: each worker must have the file at the path the coordinator resolved,
- * with the same content (the trial key hashes the content). Checked before training, cached.
+ * CSV data travels by path: a job names the file relative to the coordinator's working directory
+ * (or absolute), and the worker finds it under its data root, with the content the coordinator
+ * planned with (the trial key hashes the content).
  */
-class CsvChecker {
+class DataFiles {
+  /** Real paths of the files in use -> the path the job gave, to keep real paths and content out of messages. */
+  private readonly named = new Map<string, string>();
+
+  constructor(private readonly root: DataRoot) {}
+
+  /**
+   * The cohort with each CSV path replaced by the real file under the data root. Throws
+   * JobFormatError (the job is refused) for a path outside the root or not a regular file.
+   */
+  place(cohort: Cohort): Cohort {
+    if (!cohort.trials.some((t) => t.config.data.generator === 'csv')) return cohort;
+    const trials = cohort.trials.map((t) => {
+      const d = t.config.data;
+      if (d.generator !== 'csv') return t;
+      const where = this.root.locate(d.path);
+      if ('refused' in where) throw new JobFormatError(where.refused);
+      if ('missing' in where) return t; // check() fails it on this worker; another may have it
+      this.named.set(where.file, d.path);
+      return { ...t, config: { ...t.config, data: { ...d, path: where.file } } };
+    });
+    return { ...cohort, trials };
+  }
+
+  /** Before training: every file is there, with the coordinator's content. Throws (the job is retried) otherwise. */
   check(cohort: Cohort, me: string): void {
     for (const t of cohort.trials) {
       const d = t.config.data;
       if (d.generator !== 'csv') continue;
-      if (!existsSync(d.path)) throw new Error(`data file ${d.path} not found on worker ${me}: every worker needs the CSV at the same path as the coordinator`);
-      if (fileSha256(d.path) !== d.sha256) throw new Error(`data file ${d.path} on worker ${me} differs from the coordinator's copy (sha256 mismatch)`);
+      const where = this.root.locate(d.path);
+      if (!('file' in where)) throw new Error(`${'missing' in where ? where.missing : where.refused} on worker ${me}`);
+      if (fileSha256(where.file) !== d.sha256)
+        throw new Error(`data file ${this.shown(where.file)} on worker ${me} differs from the coordinator's copy (sha256 mismatch)`);
     }
+  }
+
+  /**
+   * A training thread's error about one of the data files (a CsvError: "<real path>[:line]: …") may
+   * quote the file (cells, the header). It leaves this machine through Redis, so only the path the
+   * job gave and the line are kept.
+   */
+  reword(message: string): string {
+    for (const [file, given] of this.named) {
+      if (!message.startsWith(`${file}:`)) continue;
+      const line = /^:(\d+):/.exec(message.slice(file.length))?.[1];
+      return `data file ${shownPath(given)}${line ? `, line ${line}` : ''}: cannot be read as this sweep's CSV (workers do not repeat what a file says; a local run of the sweep shows the details)`;
+    }
+    return message;
+  }
+
+  private shown(file: string): string {
+    return shownPath(this.named.get(file) ?? file);
   }
 }
 

@@ -191,8 +191,16 @@ async function prepareExecutor(
         failed += keys.length;
         return;
       }
-      const { results, missing } = store.recordCohort(keys, outcome.results, runId);
-      for (const r of results) {
+      let recorded: ReturnType<SweepStore['recordCohort']>;
+      try {
+        recorded = store.recordCohort(cohort.trials, outcome.results, runId, new Set(keys));
+      } catch (err) {
+        // As in the live loop: the batch was rolled back; its trials fail with the reason, the sweep goes on.
+        const error = `could not record results: ${firstLine(err)}`;
+        store.markFailed(keys, runId, error);
+        recorded = { results: [], failed: keys.map((key) => ({ key, error })) };
+      }
+      for (const r of recorded.results) {
         if (r.state === 'complete') {
           complete++;
           left.delete(r.key);
@@ -201,8 +209,8 @@ async function prepareExecutor(
           if (!retryFailed) left.delete(r.key);
         }
       }
-      failed += missing.length;
-      if (!retryFailed) for (const k of missing) left.delete(k);
+      failed += recorded.failed.length;
+      if (!retryFailed) for (const f of recorded.failed) left.delete(f.key);
     },
     note: (message, data = {}) => (live ? progress.note(message, data) : notes.push({ message, data })),
   };
@@ -260,7 +268,7 @@ async function dispatchAll(
     const members = new Map(cohort.trials.map((t) => [t.key, t]));
     let recorded: ReturnType<SweepStore['recordCohort']>;
     try {
-      recorded = store.recordCohort([...members.keys()], all, runId);
+      recorded = store.recordCohort(cohort.trials, all, runId);
     } catch (err) {
       // The batch was rolled back: fail the cohort's trials (a rerun with --retry-failed retries them).
       const msg = `could not record results: ${firstLine(err)}`;
@@ -274,7 +282,7 @@ async function dispatchAll(
       }
       return;
     }
-    const { results, missing } = recorded;
+    const { results, failed } = recorded;
     for (const r of results) {
       if (r.state === 'complete') summary.complete++;
       else summary.failed++;
@@ -288,7 +296,12 @@ async function dispatchAll(
         error: r.error,
       });
     }
-    summary.failed += missing.length;
+    // trials the worker returned no result, or an invalid one, for
+    for (const f of failed) {
+      summary.failed++;
+      const t = members.get(f.key);
+      progress.trial({ key: f.key, state: 'failed', setting: t?.setting, seed: t?.config.seed, objective: null, error: f.error });
+    }
   };
 
   const onError = (cohort: Cohort, err: unknown, timedOut: boolean) => {

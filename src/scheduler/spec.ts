@@ -6,6 +6,22 @@ import { existsSync, readFileSync, statSync } from 'node:fs';
 import { dirname, isAbsolute, resolve } from 'node:path';
 import { type Document, isMap, isSeq, LineCounter, parseDocument, type Node as YamlNode } from 'yaml';
 import { z } from 'zod';
+import {
+  custom,
+  dataSchemas,
+  describeIssue,
+  fmt,
+  formatPath,
+  int,
+  isInvalid,
+  MAX_COHORT_SIZE,
+  modelSchema,
+  numberIn,
+  type PathPart,
+  parseAlpha,
+  parseGamma,
+  trainSchema,
+} from '../config-schema.js';
 import { parseDuration } from '../duration.js';
 import { SpecError, type SpecLocation } from '../errors.js';
 import { fileSha256 } from '../file-hash.js';
@@ -19,8 +35,6 @@ import {
   METRICS,
   type MetricName,
   type ModelConfig,
-  RESAMPLE_MODES,
-  THRESHOLD_METRICS,
   type TrainConfig,
 } from '../types.js';
 import { type CsvSummary, summarizeCsv } from '../worker/data.js';
@@ -75,143 +89,12 @@ export interface SweepSpec {
   locate(path: string): SpecLocation;
 }
 
-// ------------------------------------------------------------------ value parsers
-
-/** A value parser's answer when the value is wrong: what is wrong with it. */
-type Invalid = { error: string };
-
-/** "90:10" / "9:1" / 0.1 -> minority fraction; what is wrong with it otherwise. */
-function parseImbalance(v: unknown, allowNative: boolean): number | 'native' | Invalid {
-  if (v === 'native') return allowNative ? 'native' : { error: `'native' only applies to csv data (keep the file's own ratio)` };
-  if (typeof v === 'number') {
-    if (!Number.isFinite(v) || v <= 0 || v > 0.5) {
-      return { error: `must be a minority fraction in (0, 0.5] or a ratio like "90:10", got ${fmt(v)}` };
-    }
-    return v;
-  }
-  if (typeof v === 'string') {
-    const m = /^\s*(\d+(?:\.\d+)?)\s*:\s*(\d+(?:\.\d+)?)\s*$/.exec(v);
-    if (!m) return { error: `must be a ratio like "90:10" (majority:minority) or a fraction in (0, 0.5], got ${fmt(v)}` };
-    const a = Number(m[1]);
-    const b = Number(m[2]);
-    if (!(b > 0) || !(a >= b)) return { error: `ratio must be majority:minority with majority ≥ minority > 0, got "${v}"` };
-    return b / (a + b);
-  }
-  return { error: `must be a ratio like "90:10" or a fraction in (0, 0.5], got ${fmt(v)}` };
-}
-
-function parseAlpha(v: unknown, allowNone: boolean): Alpha | Invalid {
-  if (v === null || v === 'none') return allowNone ? 'none' : { error: `'none' is not allowed here (use bce for no weighting)` };
-  if (v === 'inverse') return 'inverse';
-  if (typeof v === 'number' && Number.isFinite(v) && v >= 0 && v <= 1) return v;
-  return { error: `must be a number in [0, 1]${allowNone ? ', none' : ''} or inverse, got ${fmt(v)}` };
-}
-
-/** What early stopping may watch: the trial's own loss or any metric, on the validation split. */
-function parseMonitor(v: unknown): string | Invalid {
-  if (v === 'loss' || (typeof v === 'string' && Object.hasOwn(METRICS, v))) return v;
-  return { error: `must be loss or a metric (${Object.keys(METRICS).join(', ')}), got ${fmt(v)}` };
-}
-
-function fmt(v: unknown): string {
-  if (typeof v === 'string') return JSON.stringify(v);
-  if (v === null || v === undefined) return String(v);
-  if (Array.isArray(v)) return `a list`;
-  if (typeof v === 'object') return `a mapping`;
-  return String(v);
-}
-
 // ------------------------------------------------------------------ schemas
-
-const custom = <T>(parse: (v: unknown) => T | Invalid) =>
-  z.unknown().transform((v, ctx) => {
-    const r = parse(v);
-    if (isInvalid(r)) {
-      ctx.addIssue({ code: 'custom', message: r.error });
-      return z.NEVER;
-    }
-    return r;
-  });
-
-function isInvalid(r: unknown): r is Invalid {
-  return typeof r === 'object' && r !== null && 'error' in r;
-}
-
-const int = (min: number, max = Number.MAX_SAFE_INTEGER) => z.int().min(min).max(max);
-const frac = (min: number, max: number, minInclusive = true, maxInclusive = true) => {
-  let s = z.number();
-  s = minInclusive ? s.min(min) : s.gt(min);
-  s = maxInclusive ? s.max(max) : s.lt(max);
-  return s;
-};
-
-const commonData = {
-  test_fraction: frac(0, 1, false, false).default(0.25),
-  validation_fraction: frac(0, 1, true, false).default(0.2),
-  standardize: z.boolean().default(true),
-  seed: int(0).nullable().default(null),
-  resample: z.enum(RESAMPLE_MODES).default('none'),
-  resample_ratio: frac(0, 1, false, true).default(1),
-};
-
-const dataSchemas = {
-  classification: z.strictObject({
-    generator: z.literal('classification'),
-    imbalance: custom((v) => parseImbalance(v, false)).default(0.1),
-    samples: int(10, 10_000_000).default(4000),
-    features: int(1, 10_000).default(2),
-    informative: int(1, 10_000).nullable().default(null),
-    redundant: int(0, 10_000).default(0),
-    clusters_per_class: int(1, 64).default(1),
-    class_sep: frac(0, 1e6, false).default(1.0),
-    flip_y: frac(0, 1).default(0.01),
-    ...commonData,
-  }),
-  moons: z.strictObject({
-    generator: z.literal('moons'),
-    imbalance: custom((v) => parseImbalance(v, false)).default(0.1),
-    samples: int(10, 10_000_000).default(2000),
-    noise: frac(0, 1e6).default(0.2),
-    ...commonData,
-  }),
-  csv: z.strictObject({
-    generator: z.literal('csv'),
-    imbalance: custom<number | 'native'>((v) => parseImbalance(v, true)).default('native'),
-    path: z.string().min(1),
-    label: z.string().min(1),
-    positive: z.union([z.string(), z.number(), z.boolean()]).transform((v) => String(v)),
-    features: z.array(z.string().min(1)).min(1).nullable().default(null),
-    ...commonData,
-  }),
-} as const;
-
-const modelSchema = z.strictObject({
-  hidden: z.array(int(1, 4096)).max(8).default([16, 16]),
-  activation: z.enum(['relu', 'tanh']).default('relu'),
-  init: z.enum(['auto', 'he', 'glorot']).default('auto'),
-});
-
-const trainSchema = z.strictObject({
-  epochs: int(0, 100_000).default(30),
-  batch_size: int(1, 1_000_000).default(64),
-  learning_rate: frac(0, 10, false).default(0.01),
-  optimizer: z.enum(['adam', 'sgd']).default('adam'),
-  momentum: frac(0, 1, true, false).default(0.9),
-  eval_every: int(1).default(1),
-  threshold: frac(0, 1, false, false).default(0.5),
-  threshold_metric: z.enum(THRESHOLD_METRICS).default('minority_f1'),
-  early_stopping: z
-    .strictObject({
-      monitor: custom((v) => parseMonitor(v)).default('pr_auc'),
-      patience: int(1, 100_000).default(5),
-      min_delta: frac(0, 1e6).default(0),
-    })
-    .nullable()
-    .default(null),
-});
+// (the value parsers, the data/model/train schemas and issue formatting are in src/config-schema.ts,
+// shared with the distributed worker's payload check)
 
 const executionSchema = z.strictObject({
-  cohort_size: int(1, 4096).default(DEFAULT_COHORT_SIZE),
+  cohort_size: int(1, MAX_COHORT_SIZE).default(DEFAULT_COHORT_SIZE),
   // zod applies a default after the transform, so it is given in ms
   trial_timeout: custom((v) => {
     const ms = parseDuration(v);
@@ -233,40 +116,6 @@ const topSchema = z.strictObject({
 
 const SECTIONS = ['data', 'model', 'train'] as const;
 type Section = (typeof SECTIONS)[number];
-
-// ------------------------------------------------------------------ issue formatting
-
-type Issue = z.core.$ZodIssue;
-
-function describeIssue(issue: Issue): string {
-  switch (issue.code) {
-    case 'invalid_type': {
-      const got = fmt(issue.input);
-      if (issue.input === undefined) return issue.path.length === 1 && issue.path[0] === 'name' ? 'required (names the sweep and its database)' : 'required';
-      const expected =
-        issue.expected === 'int' ? 'an integer' : issue.expected === 'record' ? 'a mapping' : issue.expected === 'array' ? 'a list' : `a ${issue.expected}`;
-      return `must be ${expected}, got ${got}`;
-    }
-    case 'too_small': {
-      if (issue.origin === 'array') return `must have at least ${issue.minimum} item${Number(issue.minimum) === 1 ? '' : 's'}`;
-      if (issue.origin === 'string') return `must not be empty`;
-      return `must be ${issue.inclusive ? '≥' : '>'} ${issue.minimum}, got ${fmt(issue.input)}`;
-    }
-    case 'too_big': {
-      if (issue.origin === 'array') return `must have at most ${issue.maximum} items`;
-      if (issue.origin === 'string') return `must be at most ${issue.maximum} characters`;
-      return `must be ${issue.inclusive ? '≤' : '<'} ${issue.maximum}, got ${fmt(issue.input)}`;
-    }
-    case 'invalid_value':
-      return `must be one of ${issue.values.map((x) => String(x)).join(', ')}, got ${fmt(issue.input)}`;
-    case 'invalid_union':
-      return `must be a string or a number, got ${fmt(issue.input)}`;
-    case 'not_multiple_of':
-      return `must be a multiple of ${issue.divisor}`;
-    default:
-      return issue.message;
-  }
-}
 
 /** Closest candidate by edit distance, for "did you mean" hints. */
 function closest(word: string, candidates: readonly string[]): string | null {
@@ -297,19 +146,6 @@ function editDistance(a: string, b: string): number {
 }
 
 // ------------------------------------------------------------------ the loader
-
-type PathPart = string | number;
-
-/** Formats ['grid', 'loss', 1, 'focal', 'gamma', 2] as grid.loss[1].focal.gamma[2]. */
-function formatPath(path: readonly PathPart[]): string {
-  let out = '';
-  for (const p of path) {
-    if (typeof p === 'number') out += `[${p}]`;
-    else if (/^[A-Za-z_][A-Za-z0-9_]*$/.test(p)) out += out ? `.${p}` : p;
-    else out += `[${JSON.stringify(p)}]`;
-  }
-  return out;
-}
 
 class SpecSource {
   readonly lines = new LineCounter();
@@ -623,10 +459,9 @@ function parseLossAxis(src: SpecSource, value: unknown): GridAxis {
     /** A list of numbers in [min, max] (or [min, max) with `below`), each checked where it is written. */
     const numbers = (name: string, dflt: number, min: number, max: number, below = false): number[] =>
       list(name, [dflt]).map(({ v, at: a }) => {
-        const range = `${below ? `in [${min}, ${max})` : max === Infinity ? `≥ ${min}` : `in [${min}, ${max}]`}`;
-        if (typeof v !== 'number' || !Number.isFinite(v)) src.fail(a, `must be a number ${range}, got ${fmt(v)}`);
-        if (v < min || (below ? v >= max : v > max)) src.fail(a, `must be ${range}, got ${v}`);
-        return v;
+        const r = numberIn(min, max, below)(v);
+        if (isInvalid(r)) src.fail(a, r.error);
+        return r as number;
       });
     if (kind === 'class_balanced') {
       // β: Cui et al.'s typical values are 0.9, 0.99, 0.999, 0.9999
@@ -665,10 +500,9 @@ function parseLossAxis(src: SpecSource, value: unknown): GridAxis {
       return;
     }
     const gammas = list('gamma', [2]).map(({ v, at: a }) => {
-      if (typeof v !== 'number' || !Number.isFinite(v)) src.fail(a, `must be a number ≥ 0, got ${fmt(v)}`);
-      if (v < 0) src.fail(a, `must be ≥ 0, got ${v}`);
-      if (v > 100) src.fail(a, `must be ≤ 100, got ${v}`);
-      return v;
+      const r = parseGamma(v);
+      if (isInvalid(r)) src.fail(a, r.error);
+      return r as number;
     });
     for (const gamma of gammas) {
       for (const alpha of alphas) {

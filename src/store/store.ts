@@ -9,6 +9,7 @@ import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
 import { StoreError } from '../errors.js';
 import { imbalanceLabel } from '../labels.js';
+import { checkResults } from '../result-check.js';
 import type { LossConfig, Trial, TrialResult } from '../types.js';
 import { APPLICATION_ID, METRIC_COLUMNS, MIGRATIONS, VALIDATION_COLUMNS, VIEWS } from './schema.js';
 
@@ -315,19 +316,28 @@ export class SweepStore {
   }
 
   /**
-   * Record one cohort's outcome in one transaction: the results of its trials (others are ignored)
-   * and, as failed, its trials that came back without a result. Returns both.
+   * Record what a worker returned for the trials it was `asked` to run, in one transaction, after
+   * checking it (src/result-check.ts): valid results are written; trials whose result was refused or
+   * missing are marked failed with the reason. Only trials in `only` (default: all asked) are
+   * written (after a coordinator restart, some trials of a finished job may be complete already).
    */
-  recordCohort(keys: readonly string[], results: readonly TrialResult[], runId: number): { results: TrialResult[]; missing: string[] } {
-    const wanted = new Set(keys);
-    const mine = results.filter((r) => wanted.has(r.key));
-    const got = new Set(mine.map((r) => r.key));
-    const missing = keys.filter((k) => !got.has(k));
+  recordCohort(
+    asked: readonly Trial[],
+    returned: unknown,
+    runId: number,
+    only?: ReadonlySet<string>,
+  ): { results: TrialResult[]; failed: { key: string; error: string }[] } {
+    const wanted = (key: string) => !only || only.has(key);
+    const { valid, refused } = checkResults(asked, returned);
+    const results = valid.filter((r) => wanted(r.key));
+    const failed = refused.filter((r) => wanted(r.key)).map((r) => ({ key: r.key, error: `the worker returned an invalid result: ${r.reason}` }));
+    const answered = new Set([...valid.map((r) => r.key), ...refused.map((r) => r.key)]);
+    for (const t of asked) if (wanted(t.key) && !answered.has(t.key)) failed.push({ key: t.key, error: 'the worker returned no result for this trial' });
     this.db.transaction(() => {
-      this.record(mine, runId);
-      if (missing.length) this.markFailed(missing, runId, 'the worker returned no result for this trial');
+      this.record(results, runId);
+      for (const f of failed) this.markFailed([f.key], runId, f.error);
     })();
-    return { results: mine, missing };
+    return { results, failed };
   }
 
   /** Record a batch of results in one transaction: metrics, curves, decision grids, dataset points. */

@@ -3,6 +3,7 @@
  * thread before a job reaches the pool), so a payload this version does not understand is refused
  * instead of training the wrong thing. Free of tfjs, so checking costs nothing at start-up.
  */
+import { MAX_COHORT_SIZE, resolvedConfigProblem } from '../config-schema.js';
 import { JobFormatError } from '../errors.js';
 import { BACKEND_CHOICES, COHORT_FORMAT, CONFIG_VERSION, type Cohort, LOSS_KINDS, type Trial } from '../types.js';
 
@@ -22,5 +23,19 @@ export function checkCohort(cohort: unknown): asserts cohort is Cohort {
       throw new JobFormatError(`trial ${t.key}: config is missing data, model, train, loss or seed`);
     if (!Array.isArray(cfg.model.hidden) || !(LOSS_KINDS as readonly string[]).includes(cfg.loss.kind))
       throw new JobFormatError(`trial ${t.key}: malformed model or loss`);
+  }
+}
+
+/**
+ * Refuse a cohort whose trial configs break the spec's own rules (types, ranges, generator and loss
+ * names, batch_size ≥ 1, ...), with the spec loader's words. Distributed workers run it on every job
+ * from Redis, where anyone who can reach the queue can write one; a local run's configs come from
+ * the spec loader itself. Call after checkCohort.
+ */
+export function checkTrialConfigs(cohort: Cohort): void {
+  if (cohort.trials.length > MAX_COHORT_SIZE) throw new JobFormatError(`cohort has ${cohort.trials.length} trials; at most ${MAX_COHORT_SIZE}`);
+  for (const t of cohort.trials) {
+    const problem = resolvedConfigProblem(t.config);
+    if (problem) throw new JobFormatError(`trial ${t.key}: ${problem}`);
   }
 }

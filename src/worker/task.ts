@@ -8,6 +8,7 @@ import { threadId } from 'node:worker_threads';
 import * as tf from '@tensorflow/tfjs';
 import { shortHash } from '../canonical.js';
 import { getOrCreate } from '../maps.js';
+import { MAX_DATASET_POINTS } from '../result-check.js';
 import type { Cohort, DatasetPoints, DecisionGrid, EpochPoint, Trial, TrialResult } from '../types.js';
 import { initBackend } from './backend.js';
 import { type Dataset, decisionGridPoints, makeDataset, standardizeRows } from './data.js';
@@ -19,10 +20,8 @@ import { BatchedMlp, fit, type MemberSpec } from './model.js';
 import { checkCohort } from './payload.js';
 import { tuneThreshold } from './threshold.js';
 
-/** Decision-region grid resolution for 2-D data. */
+/** Decision-region grid resolution for 2-D data (the coordinator stores up to MAX_GRID_RESOLUTION). */
 const GRID_RESOLUTION = 64;
-/** Most test points stored per 2-D dataset for plotting. */
-const MAX_POINTS = 2000;
 
 export interface TrainCohortOptions {
   /** Throw if tfjs holds more tensors after the cohort than before (tests). Default false. */
@@ -108,7 +107,7 @@ export async function trainCohort(cohort: Cohort, opts: TrainCohortOptions = {})
         n_train: ds.nTrain,
         n_val: ds.nVal,
         n_test: ds.nTest,
-        positives: ds.splitPositives,
+        positives: { ...ds.splitPositives },
         curves: curves[k],
         best_epoch: stopper?.bestEpoch ?? null,
         stopped_epoch: stopper ? (stopper.stoppedEpoch ?? curves[k].length) : null,
@@ -269,9 +268,9 @@ export function datasetKey(trial: Trial): string {
   return shortHash({ ...data, path: undefined, seed: data.seed ?? trial.config.seed, resampleSeed: data.resample === 'none' ? undefined : trial.config.seed });
 }
 
-/** The test split in original units (at most MAX_POINTS), keyed by the data config and its seed. */
+/** The test split in original units (at most MAX_DATASET_POINTS), keyed by the data config and its seed. */
 function datasetPoints(key: string, ds: Dataset): DatasetPoints {
-  const n = Math.min(ds.nTest, MAX_POINTS);
+  const n = Math.min(ds.nTest, MAX_DATASET_POINTS);
   const x: number[] = [];
   const y: number[] = [];
   const label: number[] = [];

@@ -55,8 +55,13 @@ export class Proc {
     readonly name: string,
     args: string[],
     cwd: string,
+    env: Record<string, string> = {},
   ) {
-    this.child = spawn(process.execPath, [CLI, ...args], { cwd, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, TF_CPP_MIN_LOG_LEVEL: '2' } });
+    this.child = spawn(process.execPath, [CLI, ...args], {
+      cwd,
+      stdio: ['ignore', 'pipe', 'pipe'],
+      env: { ...process.env, TF_CPP_MIN_LOG_LEVEL: '2', ...env },
+    });
     live.push(this);
     this.child.stdout!.on('data', (d: Buffer) => {
       this.stdout += d.toString();
@@ -140,9 +145,12 @@ grid:
 export const rows = queryDb as (db: string, sql: string) => Ev[];
 
 /** A `focal-sweep worker` with one thread and JSON events. */
-export function startWorker(redis: RedisServer, name: string, queue: string, cwd: string, extra: string[] = []): Proc {
-  return new Proc(name, ['worker', '--redis', redis.url, '--queue', queue, '--threads', '1', '--progress', 'jsonl', ...extra], cwd);
+export function startWorker(redis: RedisServer, name: string, queue: string, cwd: string, extra: string[] = [], env: Record<string, string> = {}): Proc {
+  return new Proc(name, ['worker', '--redis', redis.url, '--queue', queue, '--threads', '1', '--progress', 'jsonl', ...extra], cwd, env);
 }
+
+/** The environment that gives a process the shared key of the signed-queue tests. */
+export const KEYED = { FOCAL_SWEEP_KEY: 'test-key-0123456789abcdef' };
 
 export async function queueCounts(redis: RedisServer, queue: string): Promise<Record<string, number>> {
   const q = new Queue(queue, { connection: { host: '127.0.0.1', port: redis.port } });

@@ -13,9 +13,24 @@
  *   event that was missed (stream trimmed, reconnect) and re-adds a job that vanished.
  * - Workers that die mid-job are BullMQ's business: the job's lock expires, another worker's stall
  *   check moves it back to the queue (the worker flags --lock-duration etc. tune this).
+ * - Redis is a trust boundary: with a shared key, jobs are signed here and a result that is not
+ *   signed with the key is not a worker's answer: it is refused and the job runs again (up to
+ *   --attempts times, then its trials fail with the reason). Every result is checked field by field
+ *   when recorded (src/result-check.ts).
  */
 import { type Job, type JobType, Queue, QueueEvents } from 'bullmq';
-import { type CohortJobData, checkJobData, JOB_NAME, jobIdOf, jobNamespace } from '../../distributed/job.js';
+import type { SharedKey } from '../../distributed/auth.js';
+import {
+  type CohortJobData,
+  type CohortJobResult,
+  checkJobData,
+  JOB_NAME,
+  jobCohort,
+  jobIdOf,
+  jobNamespace,
+  makeJobData,
+  openJobResult,
+} from '../../distributed/job.js';
 import { describeRedisError, type RedisTarget } from '../../distributed/redis.js';
 import { withTimeout } from '../../distributed/timeout.js';
 import { firstLine } from '../../errors.js';
@@ -33,6 +48,8 @@ export interface BullmqExecutorOptions {
   fallbackCapacity: number;
   /** How often every job still out is checked directly, besides events. Default 5000 ms. */
   reconcileMs?: number;
+  /** The shared key: jobs are signed with it, results must be. Null: unauthenticated. */
+  key: SharedKey | null;
 }
 
 interface Waiter {
@@ -47,6 +64,10 @@ interface Waiter {
   stallsSeen: number;
   /** A job that vanished from Redis was re-added once already (say so only once). */
   readded: boolean;
+  /** Results refused (not signed with the key) so far; the job runs again until --attempts. */
+  refusals: number;
+  /** Bumped when the job is enqueued again after a refusal: checks begun before that are stale. */
+  epoch: number;
 }
 
 /** States in which a job is still to be run or running. */
@@ -67,6 +88,8 @@ export class BullmqExecutor implements Executor {
   private readonly delivered = new Set<string>();
   /** Jobs given up on (timeout) while a worker still runs them: removed when they finish. */
   private readonly orphans = new Set<string>();
+  /** Jobs being removed and enqueued again after a refused result (not "vanished" meanwhile). */
+  private readonly requeueing = new Set<string>();
   /** Background Redis operations (removals), awaited by close(). */
   private readonly background = new Set<Promise<unknown>>();
   private reconcileTimer: NodeJS.Timeout | null = null;
@@ -77,7 +100,7 @@ export class BullmqExecutor implements Executor {
 
   private constructor(
     private readonly opts: BullmqExecutorOptions,
-    private readonly queue: Queue<CohortJobData, TrialResult[]>,
+    private readonly queue: Queue<CohortJobData, CohortJobResult>,
     private readonly events: QueueEvents,
     private readonly workersDescription: string,
     capacity: number,
@@ -106,7 +129,7 @@ export class BullmqExecutor implements Executor {
   static async create(opts: BullmqExecutorOptions): Promise<BullmqExecutor> {
     // Long-lived connections wait for Redis to come back instead of failing commands.
     const connection = { ...opts.target.options, maxRetriesPerRequest: null };
-    const queue = new Queue<CohortJobData, TrialResult[]>(opts.queue, { connection, streams: { events: { maxLen: EVENTS_MAX_LEN } } });
+    const queue = new Queue<CohortJobData, CohortJobResult>(opts.queue, { connection, streams: { events: { maxLen: EVENTS_MAX_LEN } } });
     queue.on('error', () => undefined);
     await queue.waitUntilReady();
     // Listen from "now" by the server's clock: everything older is found by prepare()'s scan.
@@ -136,27 +159,38 @@ export class BullmqExecutor implements Executor {
     const ids = [...new Set(await this.queue.getRanges(ALL_STATES, 0, -1))].filter((id) => id.startsWith(prefix));
     const resumed: Cohort[] = [];
     let stale = 0;
+    const refused: string[] = [];
     for (const id of ids) {
-      const job = (await this.queue.getJob(id)) as Job<CohortJobData, TrialResult[]> | undefined;
+      const job = (await this.queue.getJob(id)) as Job<CohortJobData, CohortJobResult> | undefined;
       if (!job) continue;
       const state = await job.getState();
-      const cohort = validCohort(job.data);
+      const cohort = validCohort(job.data, id, this.opts.key);
       if (!cohort) {
-        // Not something this version made: leave live ones alone, drop finished ones.
-        if (state === 'completed' || state === 'failed') await this.remove(id);
+        // Not something this version (or, with a key, this key) made, under this sweep's job ids: drop
+        // it unless a worker is running it, so that its trials are enqueued again as they should be
+        // (adding a job whose id exists would do nothing).
+        if (state !== 'active') await this.remove(id);
         continue;
       }
       const keys = cohort.trials.map((t) => t.key);
       const pending = keys.filter((k) => ctx.pending.has(k));
-      if (state === 'completed') {
-        const results = validResults(job.returnvalue, cohort);
-        if (pending.length) ctx.record(cohort, results ? { results } : { error: 'the worker returned a malformed result' });
+      const opened = state === 'completed' ? openJobResult(job.returnvalue, id, this.opts.key) : null;
+      if (opened && 'refused' in opened && opened.retry) {
+        // Not a worker's answer: run the job again (below, like a cohort that is still queued).
+        refused.push(opened.refused);
+        await this.remove(id);
+      }
+      if (opened && 'results' in opened) {
+        if (pending.length) ctx.record(cohort, { results: opened.results });
+        await this.remove(id);
+      } else if (opened && !opened.retry) {
+        if (pending.length) ctx.record(cohort, { error: opened.refused });
         await this.remove(id);
       } else if (state === 'failed') {
         if (pending.length) ctx.record(cohort, { error: failureMessage(job.failedReason, job.attemptsMade, job.opts.attempts) });
         await this.remove(id);
       } else if (pending.length === keys.length && cohort.format === COHORT_FORMAT) {
-        // Still queued or running: wait for it rather than enqueue its trials again.
+        // Still queued or running (or refused above): wait for it rather than enqueue its trials again.
         resumed.push(cohort);
       } else {
         // Some of its trials are done or left the spec: drop it if no worker has it yet.
@@ -164,6 +198,11 @@ export class BullmqExecutor implements Executor {
         if (state !== 'active') await this.remove(id);
       }
     }
+    if (refused.length)
+      ctx.note(
+        `refused the result of ${refused.length} cohort${refused.length === 1 ? '' : 's'} found in Redis (${refused[0]}): ${refused.length === 1 ? 'it runs' : 'they run'} again`,
+        { refused_results: refused.length },
+      );
     if (stale)
       ctx.note(`${stale} job${stale === 1 ? '' : 's'} of an earlier run no longer match the sweep: dropped (or left to finish if running)`, {
         stale_jobs: stale,
@@ -179,7 +218,7 @@ export class BullmqExecutor implements Executor {
     return new Promise<TrialResult[]>((resolve, reject) => {
       if (signal.aborted) return reject(abortError(signal));
       if (this.waiters.has(id)) return reject(new Error(`cohort ${cohort.key} is already running`));
-      const waiter: Waiter = { id, cohort, hooks, resolve, reject, started: false, attemptsSeen: 0, stallsSeen: 0, readded: false };
+      const waiter: Waiter = { id, cohort, hooks, resolve, reject, started: false, attemptsSeen: 0, stallsSeen: 0, readded: false, refusals: 0, epoch: 0 };
       this.waiters.set(id, waiter);
       signal.addEventListener('abort', () => this.abort(waiter, signal), { once: true });
       this.track(
@@ -209,9 +248,15 @@ export class BullmqExecutor implements Executor {
   // ------------------------------------------------------------------ internals
 
   private async enqueue(cohort: Cohort): Promise<void> {
-    const data: CohortJobData = { format: COHORT_FORMAT, sweep: this.sweep, namespace: this.namespace as string, timeoutMs: this.trialTimeoutMs, cohort };
+    const jobId = jobIdOf(this.namespace as string, cohort.key);
+    const data = makeJobData(this.opts.key, jobId, {
+      sweep: this.sweep,
+      namespace: this.namespace as string,
+      timeoutMs: this.trialTimeoutMs,
+      cohort: jobCohort(cohort),
+    });
     await this.queue.add(JOB_NAME, data, {
-      jobId: jobIdOf(this.namespace as string, cohort.key),
+      jobId,
       attempts: this.opts.attempts,
       backoff: { type: 'exponential', delay: this.opts.backoffMs ?? 2000 },
       // Kept until the coordinator has recorded them (see recorded()).
@@ -231,9 +276,9 @@ export class BullmqExecutor implements Executor {
   private onCompleted(jobId: string, returnvalue: unknown): void {
     const w = this.waiters.get(jobId);
     if (!w) return;
-    const results = validResults(returnvalue, w.cohort);
-    if (results) this.settle(jobId, results);
-    // A value that does not parse here may be one the stream mangled: read the job itself.
+    const opened = openJobResult(returnvalue, jobId, this.opts.key);
+    if ('results' in opened) this.settle(jobId, opened.results);
+    // Refused: read the job itself (the stream may have mangled the value; and a refusal is decided once, there).
     else void this.reconcile([jobId]);
   }
 
@@ -279,23 +324,27 @@ export class BullmqExecutor implements Executor {
    * every queued cohort); periodic passes never overlap.
    */
   private async reconcile(ids: string[], periodic = false): Promise<void> {
-    const wanted = ids.filter((id) => this.waiters.has(id));
+    const wanted = ids.filter((id) => this.waiters.has(id) && !this.requeueing.has(id));
     if (!wanted.length || this.closed) return;
     if (periodic && this.reconciling) return;
     if (periodic) this.reconciling = true;
     try {
+      // A job enqueued again after a refused result meanwhile: what was read before is stale.
+      const epochs = wanted.map((id) => this.waiters.get(id)?.epoch);
+      const current = (w: Waiter | undefined, i: number): w is Waiter => !!w && w.epoch === epochs[i] && !this.requeueing.has(w.id);
       const states = await Promise.all(wanted.map((id) => this.queue.getJobState(id)));
       for (const [i, id] of wanted.entries()) {
         const w = this.waiters.get(id);
-        if (!w) continue;
+        if (!current(w, i)) continue;
         const state = states[i];
         if (state === 'completed' || state === 'failed') {
-          const job = (await this.queue.getJob(id)) as Job<CohortJobData, TrialResult[]> | undefined;
-          if (!job || !this.waiters.has(id)) continue;
+          const job = (await this.queue.getJob(id)) as Job<CohortJobData, CohortJobResult> | undefined;
+          if (!job || this.waiters.get(id) !== w || !current(w, i)) continue;
           if (state === 'completed') {
-            const results = validResults(job.returnvalue, w.cohort);
-            if (results) this.settle(id, results);
-            else this.settleError(id, new Error('the worker returned a malformed result'), true);
+            const opened = openJobResult(job.returnvalue, id, this.opts.key);
+            if ('results' in opened) this.settle(id, opened.results);
+            else if (opened.retry) this.refuse(w, opened.refused);
+            else this.settleError(id, new Error(opened.refused), true);
           } else {
             this.settleError(id, new Error(failureMessage(job.failedReason, job.attemptsMade, job.opts.attempts)), true);
           }
@@ -315,12 +364,42 @@ export class BullmqExecutor implements Executor {
     }
   }
 
-  private settle(id: string, results: TrialResult[]): void {
+  /** `results` is what the worker returned; the loop checks it field by field when it records it. */
+  private settle(id: string, results: unknown): void {
     const w = this.waiters.get(id);
     if (!w) return;
     this.waiters.delete(id);
     this.delivered.add(id);
-    w.resolve(results);
+    w.resolve(results as TrialResult[]);
+  }
+
+  /**
+   * A result that is not a worker's answer (not signed with the key): take it off the queue and
+   * enqueue the job again, so a worker with the key runs it; after --attempts refusals its trials
+   * fail with the reason.
+   */
+  private refuse(w: Waiter, reason: string): void {
+    w.refusals++;
+    const label = `cohort ${w.cohort.key.slice(0, 8)} (${w.cohort.trials.length} trials)`;
+    if (w.refusals >= this.opts.attempts) {
+      this.settleError(w.id, new Error(`${reason} (refused ${w.refusals} time${w.refusals === 1 ? '' : 's'})`), true);
+      return;
+    }
+    w.epoch++;
+    w.started = false;
+    w.hooks?.note?.(`${label}: refused its result: ${reason}; enqueued it again`, { refused_result: w.refusals });
+    this.requeueing.add(w.id);
+    this.track(
+      (async () => {
+        try {
+          await this.remove(w.id);
+          await this.enqueue(w.cohort);
+        } finally {
+          this.requeueing.delete(w.id);
+        }
+        await this.reconcile([w.id]);
+      })(),
+    );
   }
 
   /** `finished`: the job is in the failed set (remove it once recorded); else it may still be out. */
@@ -398,26 +477,16 @@ async function connectedWorkers(queue: Queue): Promise<{ count: number; threads:
   }
 }
 
-function validCohort(data: unknown): Cohort | null {
+/** The cohort of a job this coordinator could have made (with a key: signed with it), else null. */
+function validCohort(data: unknown, jobId: string, key: SharedKey | null): Cohort | null {
   try {
-    checkJobData(data);
+    // without a key, a signature is not checked (nor held against the job)
+    checkJobData(key || !data || typeof data !== 'object' ? data : { ...data, signature: undefined }, jobId, key);
   } catch {
     return null;
   }
-  const c = data.cohort;
+  const c = (data as CohortJobData).cohort;
   return Array.isArray(c.trials) && c.trials.length > 0 && typeof c.key === 'string' ? c : null;
-}
-
-/** The job's return value if it is one result per (some) trial of the cohort, else null. */
-function validResults(value: unknown, cohort: Cohort): TrialResult[] | null {
-  if (!Array.isArray(value)) return null;
-  const keys = new Set(cohort.trials.map((t) => t.key));
-  for (const r of value as Partial<TrialResult>[]) {
-    if (!r || typeof r !== 'object' || typeof r.key !== 'string' || !keys.has(r.key)) return null;
-    if (r.state !== 'complete' && r.state !== 'failed') return null;
-    if (!r.timings || !Array.isArray(r.curves)) return null;
-  }
-  return value as TrialResult[];
 }
 
 function failureMessage(reason: string | undefined, attemptsMade: number | undefined, attempts: number | undefined): string {

@@ -20,9 +20,10 @@ export interface PrepareContext {
   pending: ReadonlyMap<string, Trial>;
   /**
    * Record the outcome of a cohort that finished while no coordinator was listening. Only its
-   * pending trials are recorded. Synchronous: when it returns, the outcome is in the database.
+   * pending trials are recorded; `results` is what the worker returned, checked field by field
+   * before anything is written. Synchronous: when it returns, the outcome is in the database.
    */
-  record(cohort: Cohort, outcome: { results: TrialResult[] } | { error: string }): void;
+  record(cohort: Cohort, outcome: { results: unknown } | { error: string }): void;
   /** Tell the user something (progress note). */
   note(message: string, data?: Record<string, unknown>): void;
 }
