@@ -6,10 +6,11 @@
 import { createHash } from 'node:crypto';
 import { type Finding, familyWords } from '../analysis/answer.js';
 import type { Attribution, Comparison, Lens } from '../analysis/ratio-group.js';
+import type { Setting } from '../analysis/setting.js';
 import { type MeanCI, type PairedDiff, type Verdict, verdictOf } from '../analysis/stats.js';
 import { formatDuration } from '../duration.js';
 import { fixed3, signed3 } from '../numbers.js';
-import { isMetricName, METRICS } from '../types.js';
+import { isMetricName, METRICS, type MetricName } from '../types.js';
 import {
   BAND_COLORS,
   calibrationSpec,
@@ -316,27 +317,30 @@ ${rows.length ? rows.join('\n') : '<p class="empty">No focal setting has complet
 
 // ---------------------------------------------------------------- 4. remedies
 
+/** A compact cell: the setting, its mean ± CI, and its Δ vs BCE coloured by its verdict. */
+function lensCell(setting: Setting | null, metric: MetricName, c: Comparison | null): string {
+  if (!setting) return '<td class="muted">—</td>';
+  const cls = c ? (({ better: 'pos', worse: 'neg' } as Record<string, string>)[c.verdict] ?? '') : '';
+  const delta = c ? `<br><span class="small">Δ ${esc(deltaText(c.diff))}${c.verdict === 'too_few' ? ' · too few positives' : ''}</span>` : '';
+  return `<td class="${cls}"><span class="setting">${esc(pretty(setting.label))}</span><br><span class="num">${esc(meanText(setting.stats(metric)))}</span>${delta}</td>`;
+}
+
 async function remediesSection(m: ReportModel): Promise<string> {
-  const tables = m.groups
-    .filter((g) => g.remedies.length > 1)
-    .map((g) => {
-      const rows = g.remedies
-        .map((r) => {
-          const cells = (['fixed', 'tuned', 'ranking'] as Lens[])
-            .map((l) => {
-              const x = r.byLens[l];
-              const metric = g.lenses[l].metric;
-              const st = x.setting?.stats(metric);
-              return `<td>${esc(pretty(x.setting?.label ?? '—'))}<br><span class="num">${esc(meanText(st))}</span></td>${comparisonCell(x.comparison)}`;
-            })
-            .join('');
-          return `<tr><th scope="row">${esc(familyWords(r.family))}</th>${cells}</tr>`;
+  const groups = m.groups.filter((g) => g.remedies.length > 1);
+  const lenses: Lens[] = ['fixed', 'tuned', 'ranking'];
+  const rows = groups
+    .map((g) =>
+      g.remedies
+        .map((r, i) => {
+          const head = i === 0 ? `<th scope="rowgroup" rowspan="${g.remedies.length}">${imbalanceTitle(g)}</th>` : '';
+          const cells = lenses.map((l) => lensCell(r.byLens[l].setting, g.lenses[l].metric, r.byLens[l].comparison)).join('');
+          return `<tr${i === 0 ? ' class="group-start"' : ''}>${head}<th scope="row">${esc(familyWords(r.family))}</th>${cells}</tr>`;
         })
-        .join('');
-      return `<div class="group"><h3>${imbalanceTitle(g)}</h3><div class="table-wrap"><table class="plain remedies"><thead><tr><th>family</th>${(['fixed', 'tuned', 'ranking'] as Lens[]).map((l) => `<th>${esc(LENS_TITLE[l])}: best</th><th>Δ vs BCE</th><th></th>`).join('')}</tr></thead><tbody>${rows}</tbody></table></div></div>`;
-    });
+        .join(''),
+    )
+    .join('');
   const svg =
-    m.remedyPoints.length && tables.length
+    m.remedyPoints.length && groups.length
       ? await renderSvg(
           remediesSpec(
             m.remedyPoints,
@@ -344,10 +348,16 @@ async function remediesSection(m: ReportModel): Promise<string> {
           ),
         )
       : '';
+  const head = lenses.map((l) => `<th>${esc(l === 'fixed' && m.threshold !== null ? `at ${m.threshold}` : LENS_TITLE[l])}</th>`).join('');
   return `<section id="remedies">
 <h2>4. Remedies side by side</h2>
-<p>The best setting of each family (each loss, and each resampling mode) at every ratio, through each lens, against BCE: each family's best is chosen on validation by that lens's metric and compared with BCE on test, paired by seed.</p>
-${tables.length ? `${svg ? figure(svg, 'Each family’s best setting per lens: mean and 95% CI over seeds on test.') : ''}${tables.join('\n')}` : '<p class="empty">Only one family was swept.</p>'}
+<p>The best setting of each family (each loss, and each resampling mode) at every ratio, through each lens: each family's best is chosen on validation by that lens's metric, then compared with BCE on test, paired by seed. Green: better than BCE (its CI clears zero); red: worse.</p>
+${
+  groups.length
+    ? `${svg ? figure(svg, 'Each family’s best setting per lens: mean and 95% CI over seeds on test.') : ''}
+<div class="table-wrap"><table class="plain remedies"><thead><tr><th>ratio</th><th>family</th>${head}</tr></thead><tbody>${rows}</tbody></table></div>`
+    : '<p class="empty">Only one family was swept.</p>'
+}
 </section>`;
 }
 
@@ -535,16 +545,17 @@ nav.toc{display:flex;flex-wrap:wrap;gap:4px 14px;font-size:13.5px;margin:10px 0 
 .banner{background:var(--warnbg);border:1px solid #ffe066;padding:8px 12px;border-radius:6px;margin:10px 0}
 .verdict-line{font-size:19px;font-weight:600;margin:4px 0 10px;max-width:none}
 .cards{display:flex;flex-wrap:wrap;gap:14px;margin:8px 0 12px}
-.card{flex:1 1 260px;max-width:400px;border:1px solid var(--line);border-left:6px solid #adb5bd;border-radius:8px;padding:12px 16px;background:var(--soft)}
+.card{flex:1 1 440px;max-width:600px;border:1px solid var(--line);border-left:6px solid #adb5bd;border-radius:8px;padding:12px 16px;background:var(--soft)}
 .card.verdict-better{border-left-color:var(--good)}.card.verdict-worse{border-left-color:var(--bad)}.card.verdict-unclear{border-left-color:#f59f00}
 .card-head{font-size:18px;font-weight:700}.winner{font-size:16px;font-weight:600;margin:4px 0 2px;color:var(--accent)}
 .tie{font-size:12.5px;color:var(--muted);margin:-2px 0 2px}
 .score .big{font-size:30px;font-weight:700;letter-spacing:-.5px}.score .pm{font-size:15px;color:var(--muted)}
 .vs{color:#374151}.delta{font-size:22px;font-weight:700;margin-top:6px}.delta-ci{color:#374151;font-size:13.5px}.card-foot{margin-top:8px}
+table.lenses{font-size:12.5px;margin-top:8px;width:100%}table.lenses th,table.lenses td{padding:3px 6px}table.lenses td.num{white-space:nowrap}
 .verdict-better .delta{color:var(--good)}.verdict-worse .delta{color:var(--bad)}
 .badge{display:inline-block;font-size:12px;font-weight:600;padding:1px 8px;border-radius:10px;border:1px solid;vertical-align:middle}
 .badge-better{color:var(--good);background:var(--goodbg);border-color:#b2f2bb}.badge-worse{color:var(--bad);background:var(--badbg);border-color:#ffc9c9}
-.badge-unclear{color:#9c5b00;background:var(--warnbg);border-color:#ffe066}.badge-same,.badge-n1,.badge-none{color:#495057;background:#f1f3f5;border-color:#dee2e6}
+.badge-unclear{color:#9c5b00;background:var(--warnbg);border-color:#ffe066}.badge-same,.badge-n1,.badge-none,.badge-too_few{color:#495057;background:#f1f3f5;border-color:#dee2e6}.badge{white-space:nowrap}
 ul.lead{margin:6px 0;padding-left:20px;font-size:15.5px}ul.lead li{margin:3px 0}
 .fine{font-size:12.5px;color:var(--muted)}
 dl.facts{display:grid;grid-template-columns:max-content 1fr;gap:4px 18px;margin:8px 0}dl.facts dt{color:var(--muted)}dl.facts dd{margin:0}
@@ -553,7 +564,7 @@ details{margin:8px 0}summary{cursor:pointer;color:#1c7ed6}pre.spec{background:va
 table{border-collapse:collapse;font-size:13.5px}th,td{padding:5px 10px;border-bottom:1px solid var(--line);text-align:left;vertical-align:top}
 th{font-weight:600;background:var(--soft)}td.num,th.num{text-align:right;font-variant-numeric:tabular-nums;white-space:nowrap}
 table.best th[scope=row]{white-space:nowrap}table.best tr.objective td,table.best tr.objective th{font-weight:700;background:#fff8f0}
-table.best .setting{font-weight:500}td.pos{color:var(--good);font-weight:600}td.neg{color:var(--bad);font-weight:600}.delta-col{background:#fbfbfc}
+table.best .setting{font-weight:500}table.remedies td{min-width:170px}table.remedies tr.group-start>*{border-top:2px solid #ced4da}table.remedies td.pos{background:var(--goodbg)}table.remedies td.neg{background:var(--badbg)}table.remedies td.pos,table.remedies td.neg{font-weight:normal}td.pos{color:var(--good);font-weight:600}td.neg{color:var(--bad);font-weight:600}.delta-col{background:#fbfbfc}
 .role{display:inline-block;font-size:11.5px;text-transform:uppercase;letter-spacing:.4px;color:var(--muted);border:1px solid currentColor;border-radius:4px;padding:0 5px}
 .role-winner{color:#7048e8}.role-best-focal{color:var(--accent)}.role-BCE{color:#495057}.role-best-weighted-BCE{color:#1971c2}
 .caption,figcaption{font-size:12.5px;color:var(--muted);max-width:1000px}figcaption{color:#374151;margin-top:4px}
