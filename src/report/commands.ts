@@ -4,7 +4,6 @@
  */
 import type { Argv } from 'yargs';
 import { UsageError } from '../errors.js';
-import type { RunSummary } from '../scheduler/run.js';
 import { openDatabase } from '../store/store.js';
 import { METRIC_NAMES, METRICS } from '../types.js';
 import { BEST_BY, BEST_COLUMNS, type BestBy, bestDisplay, bestRows } from './best.js';
@@ -75,7 +74,7 @@ export function addRunReportOptions<T>(y: Argv<T>) {
     .option('open', { type: 'boolean', default: false, describe: 'open the report in the browser when the run ends' });
 }
 
-export function runReportHook(argv: { report?: boolean; 'report-out'?: string; open?: boolean }): ((s: RunSummary) => Promise<string[]>) | undefined {
+export function runReportHook(argv: { report?: boolean; 'report-out'?: string; open?: boolean }): ((s: { db: string; sweep: string }) => Promise<string[]>) | undefined {
   if (argv.report === false) return undefined;
   // also when nothing new ran: the report is rebuilt so it always matches the database
   return async (s) => {
