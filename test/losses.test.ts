@@ -13,7 +13,7 @@ import {
 import { lossFromLogits } from '../src/worker/metrics.js';
 import { Rng } from '../src/worker/rng.js';
 
-/** One case of focal_refs.json (copied from ../shared/refs; see check_focal.mjs for the contract). */
+/** One case of test/fixtures/focal_refs.json: reference values from an 80-digit computation, checked against torchvision (docs/ARCHITECTURE.md, "Numerics"). */
 interface RefCase {
   id: string;
   group: string;
@@ -39,7 +39,7 @@ beforeAll(async () => {
   await tf.setBackend('cpu');
 });
 
-/** check_focal.mjs's criterion: finite and |got − want| <= atol + rtol·|want|; null refs are not checked. */
+/** The references' own criterion: finite and |got − want| <= atol + rtol·|want|; null refs are not checked. */
 function mismatches(label: string, got: number[], want: (number | null)[], atol: number, rtol: number): string[] {
   if (got.length !== want.length) return [`${label} length ${got.length} != ${want.length}`];
   return want.flatMap((w, i) =>
