@@ -2,9 +2,9 @@
  * YAML -> SweepSpec. Validates everything a user can write, so that every mistake is one line naming
  * the file, line, column and key path, before anything is written anywhere.
  */
-import { existsSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, statSync } from 'node:fs';
 import { dirname, isAbsolute, resolve } from 'node:path';
-import { type Document, isMap, isSeq, LineCounter, parseDocument, type Node as YamlNode } from 'yaml';
+import { type Document, isMap, isSeq, type LineCounter, type Node as YamlNode } from 'yaml';
 import { z } from 'zod';
 import { parseDuration } from '../duration.js';
 import { SpecError, type SpecLocation } from '../errors.js';
@@ -22,6 +22,7 @@ import {
   type TrainConfig,
 } from '../types.js';
 import { type CsvSummary, summarizeCsv } from '../worker/data.js';
+import { parseSpecYaml, readSpecFile } from './spec-yaml.js';
 
 /**
  * Default trials per cohort, from the cohort-speedup benchmark (`npm run bench`, section 2 of
@@ -293,13 +294,15 @@ function formatPath(path: readonly PathPart[]): string {
 }
 
 class SpecSource {
-  readonly lines = new LineCounter();
+  readonly lines: LineCounter;
   readonly doc: Document.Parsed;
+  /** The document as plain JS values. */
+  readonly value: unknown;
   constructor(
     readonly file: string,
     readonly text: string,
   ) {
-    this.doc = parseDocument(text, { lineCounter: this.lines, uniqueKeys: true, prettyErrors: true });
+    ({ doc: this.doc, lines: this.lines, value: this.value } = parseSpecYaml(text, file));
   }
 
   /** Location of a node by path; walks up to the nearest existing parent. With `key`, the key's position. */
@@ -365,26 +368,13 @@ function knownKeys(schema: z.ZodType): string[] {
 
 /** Read, parse and validate a sweep spec. Throws SpecError / CsvError; never writes anything. */
 export function loadSpec(file: string): SweepSpec {
-  if (!existsSync(file)) throw new SpecError({ file }, 'no such file');
-  if (statSync(file).isDirectory()) throw new SpecError({ file }, 'is a folder, not a spec file');
-  const text = readFileSync(file, 'utf8');
-  return parseSpec(text, file);
+  return parseSpec(readSpecFile(file), file);
 }
 
 /** Validate spec text; `file` names it in errors and anchors relative CSV paths. */
 export function parseSpec(text: string, file: string): SweepSpec {
   const src = new SpecSource(file, text);
-  const yamlErr = src.doc.errors[0];
-  if (yamlErr) {
-    const pos = yamlErr.linePos?.[0];
-    let msg = yamlErr.message.split('\n')[0].replace(/ at line \d+, column \d+:?$/, '');
-    if (yamlErr.code === 'DUPLICATE_KEY') {
-      const key = /^[^\s:]+/.exec(text.slice(yamlErr.pos[0]))?.[0];
-      msg = `duplicate key${key ? ` ${key}` : ''} (each key may appear once in a mapping)`;
-    }
-    throw new SpecError({ file, line: pos?.line, col: pos?.col }, `YAML: ${msg}`);
-  }
-  const raw = src.doc.toJS({ maxAliasCount: 100 }) as unknown;
+  const raw = src.value;
   if (raw === null || raw === undefined) throw new SpecError({ file }, 'empty spec (expected a mapping with name, grid, ...)');
   if (typeof raw !== 'object' || Array.isArray(raw)) throw new SpecError({ file, line: 1, col: 1 }, 'must be a mapping with name, grid, ...');
 
