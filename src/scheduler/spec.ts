@@ -348,7 +348,7 @@ class SpecSource {
 function parseWith<T extends z.ZodType>(src: SpecSource, schema: T, value: unknown, base: PathPart[], hint?: (key: string) => string | null): z.output<T> {
   const r = schema.safeParse(value, { reportInput: true });
   if (r.success) return r.data;
-  const issue = r.error.issues[0];
+  const issue = firstIssue(r.error.issues);
   const path = [...base, ...(issue.path as PathPart[])];
   if (issue.code === 'unrecognized_keys') {
     const key = issue.keys[0];
@@ -359,6 +359,15 @@ function parseWith<T extends z.ZodType>(src: SpecSource, schema: T, value: unkno
     src.fail([...path, key], detail, true);
   }
   src.fail(path, describeIssue(issue));
+}
+
+/**
+ * The issue to report. zod lists a missing key before an unknown one, but a misspelt key is both
+ * (`gird:` leaves grid missing): naming the unknown key points at the typo.
+ */
+function firstIssue(issues: readonly Issue[]): Issue {
+  const missing = issues[0].code === 'invalid_type' && issues[0].input === undefined;
+  return (missing && issues.find((i) => i.code === 'unrecognized_keys')) || issues[0];
 }
 
 function knownKeys(schema: z.ZodType): string[] {
@@ -446,6 +455,8 @@ const NOT_SWEEPABLE = new Set(['data.generator', 'data.path', 'data.label', 'dat
 function parseGrid(src: SpecSource, grid: Record<string, unknown>, generator: Generator): GridAxis[] {
   const keys = Object.keys(grid);
   if (keys.length === 0) src.fail(['grid'], 'empty grid: add at least loss (e.g. loss: [bce, {focal: {gamma: [1, 2]}}])');
+  // unknown keys first: a misspelt loss would otherwise be reported as missing
+  const schemas = new Map(keys.filter((k) => k !== 'loss').map((k) => [k, axisSchema(src, k, generator)]));
   if (!('loss' in grid)) src.fail(['grid'], 'missing loss: list the losses to compare, e.g. loss: [bce, {focal: {gamma: [1, 2], alpha: [inverse]}}]');
   if ('imbalance' in grid && 'data.imbalance' in grid) src.fail(['grid', 'data.imbalance'], 'given twice (also as imbalance)', true);
 
@@ -461,34 +472,7 @@ function parseGrid(src: SpecSource, grid: Record<string, unknown>, generator: Ge
     const values = Array.isArray(value) ? value : [value];
     if (values.length === 0) src.fail(base, 'empty list: gives 0 trials');
     const where = values.map((_, i) => src.at(Array.isArray(value) ? [...base, i] : base));
-
-    let schema: z.ZodType;
-    if (path === 'seed') {
-      schema = int(0);
-    } else {
-      const [section, field, ...rest] = path.split('.');
-      if (!SECTIONS.includes(section as Section) || !field || rest.length > 0) {
-        const guess = closest(key, ['loss', 'seed', 'imbalance']);
-        src.fail(
-          base,
-          `unknown grid key${guess ? ` (did you mean ${guess}?)` : ''}: use loss, seed, imbalance, or a dotted path like train.learning_rate`,
-          true,
-        );
-      }
-      if (NOT_SWEEPABLE.has(path)) src.fail(base, `cannot be swept: write one sweep per ${field}`, true);
-      const sectionSchema = section === 'data' ? dataSchemas[generator] : section === 'model' ? modelSchema : trainSchema;
-      const shape = sectionSchema.shape as Record<string, z.ZodType>;
-      const fieldSchema = Object.hasOwn(shape, field) ? shape[field] : undefined;
-      if (!fieldSchema) {
-        const guess = closest(field, Object.keys(sectionSchema.shape));
-        src.fail(
-          base,
-          `unknown key ${field} in ${section}${section === 'data' ? ` for generator ${generator}` : ''}${guess ? ` (did you mean ${section}.${guess}?)` : ''}`,
-          true,
-        );
-      }
-      schema = fieldSchema;
-    }
+    const schema = schemas.get(key) as z.ZodType;
     const parsed: unknown[] = [];
     values.forEach((v, i) => {
       const at: PathPart[] = Array.isArray(value) ? [...base, i] : base;
@@ -501,6 +485,31 @@ function parseGrid(src: SpecSource, grid: Record<string, unknown>, generator: Ge
     axes.push({ path, values: parsed, where });
   }
   return axes;
+}
+
+/** The schema of one value of a grid axis other than loss; refuses keys that are not an axis. */
+function axisSchema(src: SpecSource, key: string, generator: Generator): z.ZodType {
+  const base: PathPart[] = ['grid', key];
+  const path = key === 'imbalance' ? 'data.imbalance' : key;
+  if (path === 'seed') return int(0);
+  const [section, field, ...rest] = path.split('.');
+  if (!SECTIONS.includes(section as Section) || !field || rest.length > 0) {
+    const guess = closest(key, ['loss', 'seed', 'imbalance']);
+    src.fail(base, `unknown grid key${guess ? ` (did you mean ${guess}?)` : ''}: use loss, seed, imbalance, or a dotted path like train.learning_rate`, true);
+  }
+  if (NOT_SWEEPABLE.has(path)) src.fail(base, `cannot be swept: write one sweep per ${field}`, true);
+  const sectionSchema = section === 'data' ? dataSchemas[generator] : section === 'model' ? modelSchema : trainSchema;
+  const shape = sectionSchema.shape as Record<string, z.ZodType>;
+  const fieldSchema = Object.hasOwn(shape, field) ? shape[field] : undefined;
+  if (!fieldSchema) {
+    const guess = closest(field, Object.keys(sectionSchema.shape));
+    src.fail(
+      base,
+      `unknown key ${field} in ${section}${section === 'data' ? ` for generator ${generator}` : ''}${guess ? ` (did you mean ${section}.${guess}?)` : ''}`,
+      true,
+    );
+  }
+  return fieldSchema;
 }
 
 /** The same value written twice in one list is almost always a typo for another value. */
