@@ -9,8 +9,8 @@
  *   node bench/run.mjs --quick         # one run each: a smoke test, not results
  *   node bench/run.mjs --full-baseline # the plain loop trains every quickstart trial (~10 min more)
  *
- * Sections: overhead, cohort, threads, e2e, memory, report. bench/distributed.mjs (needs Redis) is
- * not run here.
+ * Sections: overhead, cohort, threads, e2e, memory, report, recovery (needs redis-server).
+ * bench/distributed.mjs (throughput over Redis) is not run here.
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
@@ -31,6 +31,7 @@ const SECTIONS = [
   { id: 'e2e', script: 'e2e.mjs', args: ['--runs', quick ? '1' : '3', ...(f['full-baseline'] ? ['--full'] : [])] },
   { id: 'memory', script: 'memory.mjs', nodeArgs: ['--expose-gc'] },
   { id: 'report', script: 'report.mjs', args: quick ? ['--runs', '1', '--sizes', '1000'] : [] },
+  { id: 'recovery', script: 'recovery.mjs', args: ['--kills', quick ? '2' : '5'] },
 ];
 
 const started = new Date();
@@ -189,6 +190,30 @@ if (S.report) {
       row('6 report', `file size at ${fmtNum(v.trials)} trials`, `${(v.bytes.median / 1e6).toFixed(2)} MB`, '< 5 MB', v.bytes.median < 5e6);
     }
 }
+if (S.recovery) {
+  const r = S.recovery;
+  if (!ok(r)) row('7 recovery', 'dead worker: kill to restart; false stalls under load', 'error', '≤ 10 s; 0', false);
+  else {
+    const d = r.defaults;
+    const ms = r.restart.ms;
+    row(
+      '7 recovery',
+      `a worker killed (-9) at a job's start, to the job's restart on another worker, defaults: lock ${d.lockDurationMs / 1000} s renewed every ~${d.lockRenewTimeMs / 2000} s, stall check every ${d.stalledIntervalMs / 1000} s (${ms.runs.length} kills; max ${fmtNum(ms.max / 1000, 1)} s)`,
+      fmtStats({ ...ms, median: ms.median / 1000, min: ms.min / 1000, max: ms.max / 1000 }, 1, 's'),
+      `≤ ${r.restart.targetMs / 1000} s (max)`,
+      ms.max <= r.restart.targetMs,
+    );
+    const st = r.stalls;
+    if (st)
+      row(
+        '7 recovery',
+        `false stalls: ${st.trials} trials (${st.cohorts} jobs) on ${st.workers} workers × ${st.threadsPerWorker} threads beside ${st.busyLoops} busy loops (load ${fmtNum(st.load1mDuring.median, 1)}), defaults; lowest lock time-to-live seen ${fmtNum(st.minLockTtlMs)} of ${fmtNum(d.lockDurationMs)} ms`,
+        `${st.falseStalls}`,
+        '0',
+        st.falseStalls === 0,
+      );
+  }
+}
 results.figures = rows;
 
 // ------------------------------------------------------------------ output
@@ -287,6 +312,7 @@ function resultsMarkdown(res, table, jsonRel) {
     `4. **End to end** (bench/e2e.mjs, bench/baseline.mjs): \`focal-sweep run sweeps/quickstart.yaml --no-report\` as a child process (cold start included) against the plain loop, timed on about 36 of the trials spread over the grid (every k-th, covering every loss setting, ratio and seed) and extrapolated by its mean time per trial (the trials have identical shapes; \`--full-baseline\` trains them all): each trial one after another in one thread with \`tf.sequential\` + \`model.fit\` (He init, same data, split, epochs, batch size, learning rate and Adam; \`tf.losses.sigmoidCrossEntropy\` for BCE, the project's focal loss as a custom loss for weighted BCE and focal), the model and optimizer disposed after each trial, same wasm backend; metrics on the test split with the same code. The plain loop trains no per-epoch evaluation and writes nothing, so it does less work than focal-sweep. Metrics: mean over the trials both ran; "same within noise" = the mean paired difference is within 2 standard errors of 0, or smaller than a quarter of the standard deviation between seeds of one setting (the two use different random initialisations — tfjs's heNormal is a truncated normal — and different shuffles, so per-trial results differ as different seeds do).`,
     '5. **Memory** (bench/memory.mjs): one process calls trainCohort (what each worker thread runs) on 1,000 small real trials in cohorts of the default size; RSS and tfjs tensors after a full GC at 100 and 1,000 trials.',
     '6. **Report** (bench/report.mjs → bench/report-size.mjs `measureReport`): a synthetic database of N trials built with the real store, then the HTML report written and timed.',
+    "7. **Recovery from a dead worker** (bench/recovery.mjs), the CLI against a private redis-server with the default lock and stall settings: (a) two `focal-sweep worker --threads 1` serve a two-cohort sweep; the worker that starts a job first is SIGKILLed at once (its lock was just taken, the slowest case; the stall check's phase is random), timed from the kill to the job's start on the other worker, fresh processes for each kill. (b) One busy-loop process per core saturates the machine while a sweep of about 20 cohort jobs runs on two workers (threads auto); false stalls = the coordinator's `stalled` notes + the workers' `job-stalled` events + jobs started more than once; every job lock's time-to-live in Redis is sampled every 200 ms (the lowest is how close a live job came to being taken for dead).",
     '',
     'Not run by `npm run bench`: distributed mode throughput (bench/distributed.mjs `measureDistributed()`, needs a Redis server; run it by hand). Profiling aid: `node bench/kernels.mjs --k 32` lists the tfjs kernels of a training step.',
     '',
