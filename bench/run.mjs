@@ -9,7 +9,7 @@
  *   node bench/run.mjs --quick         # one run each: a smoke test, not results
  *   node bench/run.mjs --full-baseline # the plain loop trains every quickstart trial (~10 min more)
  *
- * Sections: overhead, cohort, threads, e2e, memory, report, recovery (needs redis-server).
+ * Sections: overhead, cohort, threads, e2e, memory, report, recovery (needs redis-server), plan.
  * bench/distributed.mjs (throughput over Redis) is not run here.
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
@@ -32,6 +32,7 @@ const SECTIONS = [
   { id: 'memory', script: 'memory.mjs', nodeArgs: ['--expose-gc'] },
   { id: 'report', script: 'report.mjs', args: quick ? ['--runs', '1', '--sizes', '1000'] : [] },
   { id: 'recovery', script: 'recovery.mjs', args: ['--kills', quick ? '2' : '5'] },
+  { id: 'plan', script: 'plan.mjs', args: ['--runs', quick ? '1' : '5'] },
 ];
 
 const started = new Date();
@@ -214,6 +215,23 @@ if (S.recovery) {
       );
   }
 }
+if (S.plan) {
+  const p = S.plan;
+  if (!ok(p)) row('8 planning', 'unchanged rerun of a 100,000-trial sweep', 'error', '< 1 s', false);
+  else {
+    const r = p.rerun;
+    row(
+      '8 planning',
+      `unchanged rerun of a ${fmtNum(p.trials)}-trial sweep, loadSpec to the "0 trials" plan (fresh process, its start-up excluded; ${r.totalMs.runs.length} runs)`,
+      fmtStats({ ...r.totalMs, median: r.totalMs.median / 1000, min: r.totalMs.min / 1000, max: r.totalMs.max / 1000 }, 2, 's'),
+      '< 1 s',
+      r.totalMs.median < p.targetMs,
+    );
+    row('8 planning', 'of which expandGrid', fmtStats(r.expandGridMs, 0, 'ms'), '–', null);
+    row('8 planning', 'of which store.plan', fmtStats(r.storePlanMs, 0, 'ms'), '–', null);
+    row('8 planning', 'rows the unchanged re-plan wrote', fmtNum(r.rowsWritten.max), '0', r.rowsWritten.max === 0);
+  }
+}
 results.figures = rows;
 
 // ------------------------------------------------------------------ output
@@ -313,6 +331,7 @@ function resultsMarkdown(res, table, jsonRel) {
     '5. **Memory** (bench/memory.mjs): one process calls trainCohort (what each worker thread runs) on 1,000 small real trials in cohorts of the default size; RSS and tfjs tensors after a full GC at 100 and 1,000 trials.',
     '6. **Report** (bench/report.mjs → bench/report-size.mjs `measureReport`): a synthetic database of N trials built with the real store, then the HTML report written and timed.',
     "7. **Recovery from a dead worker** (bench/recovery.mjs), the CLI against a private redis-server with the default lock and stall settings: (a) two `focal-sweep worker --threads 1` serve a two-cohort sweep; the worker that starts a job first is SIGKILLed at once (its lock was just taken, the slowest case; the stall check's phase is random), timed from the kill to the job's start on the other worker, fresh processes for each kill. (b) One busy-loop process per core saturates the machine while a sweep of about 20 cohort jobs runs on two workers (threads auto); false stalls = the coordinator's `stalled` notes + the workers' `job-stalled` events + jobs started more than once; every job lock's time-to-live in Redis is sampled every 200 ms (the lowest is how close a live job came to being taken for dead).",
+    "8. **Planning a large sweep** (bench/plan.mjs): a 100,000-trial spec (4 ratios × 50 seeds × 25 losses × 4 learning rates × 5 class separations) is planned once and every trial marked complete; then each rerun is a fresh process (as a real rerun is, cold JIT) that times what `focal-sweep run` does before its plan line: loadSpec, expandGrid, opening the database with the sweep and run rows, store.plan; the module loading of the CLI is left out. Rows written = SQLite's total_changes() around store.plan.",
     '',
     'Not run by `npm run bench`: distributed mode throughput (bench/distributed.mjs `measureDistributed()`, needs a Redis server; run it by hand). Profiling aid: `node bench/kernels.mjs --k 32` lists the tfjs kernels of a training step.',
     '',
