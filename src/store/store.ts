@@ -144,7 +144,10 @@ function planDigest(trials: readonly Trial[]): string {
       chunk = '';
     }
   }
-  return h.update(chunk).update(JSON.stringify([...labels.keys()])).digest('hex');
+  return h
+    .update(chunk)
+    .update(JSON.stringify([...labels.keys()]))
+    .digest('hex');
 }
 
 /** Whether a process with this pid is alive on this host. */
