@@ -138,7 +138,7 @@ function planDigest(trials: readonly Trial[]): string {
   for (const t of trials) {
     const label = getOrCreate(labels, t.setting, () => labels.size);
     const path = t.config.data.generator === 'csv' ? t.config.data.path : '';
-    chunk += `${t.key}\t${t.settingKey}\t${label}\t${JSON.stringify(t.params)}\t${path}\n`;
+    chunk += `${t.key}\t${t.settingKey}\t${label}\t${paramsJson(t.params)}\t${path}\n`;
     if (chunk.length > 65_536) {
       h.update(chunk);
       chunk = '';
@@ -149,6 +149,22 @@ function planDigest(trials: readonly Trial[]): string {
     .update(JSON.stringify([...labels.keys()]))
     .digest('hex');
 }
+
+/**
+ * JSON.stringify of a trial's params (a flat record of swept values), about twice as fast: numbers,
+ * most of the values, are written with String (V8 caches number strings), keys are quoted once.
+ */
+function paramsJson(params: Record<string, unknown>): string {
+  let out = '{';
+  for (const k of Object.keys(params)) {
+    const v = params[k];
+    const json = typeof v === 'number' ? (Number.isFinite(v) ? String(v) : 'null') : JSON.stringify(v);
+    if (json === undefined) continue;
+    out += `${out.length > 1 ? ',' : ''}${getOrCreate(quotedKeys, k, () => JSON.stringify(k))}:${json}`;
+  }
+  return `${out}}`;
+}
+const quotedKeys = new Map<string, string>();
 
 /** Whether a process with this pid is alive on this host. */
 function pidAlive(pid: number): boolean {
@@ -338,7 +354,7 @@ export class SweepStore {
     const states = new Map<string, TrialState>();
     for (const t of trials) {
       const config = JSON.stringify(t.config);
-      const params = JSON.stringify(t.params);
+      const params = paramsJson(t.params);
       const s = stored.get(t.key);
       if (!s) {
         const loss = t.config.loss;
