@@ -136,7 +136,11 @@ function planDigest(trials: readonly Trial[]): string {
   const labels = new Map<string, number>();
   let chunk = '';
   for (const t of trials) {
-    const label = getOrCreate(labels, t.setting, () => labels.size);
+    let label = labels.get(t.setting);
+    if (label === undefined) {
+      label = labels.size;
+      labels.set(t.setting, label);
+    }
     const path = t.config.data.generator === 'csv' ? t.config.data.path : '';
     chunk += `${t.key}\t${t.settingKey}\t${label}\t${paramsJson(t.params)}\t${path}\n`;
     if (chunk.length > 65_536) {
