@@ -245,6 +245,10 @@ describe('planning writes only what changed', () => {
     again.markRunning([trials[2].key], 1, 'c');
     again.record([fakeResult(trials[2].key)], 1);
     expect(again.states().get(trials[2].key)).toBe('complete');
+    // and so can a complete one (its id is looked up), but not a trial of no plan
+    again.record([fakeResult(trials[0].key, { minority_f1: 0.9 })], 1);
+    expect(again.db.prepare('SELECT minority_f1 FROM trials WHERE key = ?').get(trials[0].key)).toEqual({ minority_f1: 0.9 });
+    expect(() => again.record([fakeResult('0123456789abcdef')], 1)).toThrow('trial 0123456789abcdef is not part of the planned sweep');
     again.close();
   });
 

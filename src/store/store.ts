@@ -326,11 +326,11 @@ export class SweepStore {
   /**
    * The states of an unchanged plan's trials, without reading or writing them: every trial of the
    * plan is stored (trials are never deleted) and in the spec, so only those not complete are read
-   * (from the state index). Their ids are all later writes need.
+   * (from the state index), with their ids.
    */
   private lookUpPlan(): Map<string, TrialState> {
     const rows = this.db
-      .prepare(`SELECT key, id, state FROM trials WHERE sweep_id = ? AND state IN ('queued', 'running', 'failed', 'interrupted')`)
+      .prepare(`SELECT key, id, state FROM trials WHERE sweep_id = ? AND state IN ('queued', 'running', 'failed', 'interrupted') AND in_spec = 1`)
       .raw()
       .all(this.sweepId) as [string, number, TrialState][];
     const states = new Map<string, TrialState>();
@@ -407,8 +407,13 @@ export class SweepStore {
   }
 
   private idOf(key: string): number {
-    const id = this.trialIds.get(key);
-    if (id === undefined) throw new Error(`trial ${key} is not part of the planned sweep`);
+    let id = this.trialIds.get(key);
+    if (id === undefined) {
+      // an unchanged plan reads the ids of the trials to run only; any other trial of the spec is looked up here
+      id = this.db.prepare(`SELECT id FROM trials WHERE sweep_id = ? AND key = ? AND in_spec = 1`).pluck().get(this.sweepId, key) as number | undefined;
+      if (id === undefined) throw new Error(`trial ${key} is not part of the planned sweep`);
+      this.trialIds.set(key, id);
+    }
     return id;
   }
 
