@@ -118,6 +118,13 @@ export const MIGRATIONS: readonly string[] = [
     label BLOB NOT NULL
   );
   `,
+  // v2: a digest of each sweep's last plan, so that an unchanged rerun need not compare every trial
+  `
+  CREATE TABLE plans (
+    sweep_id INTEGER PRIMARY KEY REFERENCES sweeps(id),
+    digest TEXT NOT NULL
+  );
+  `,
 ];
 
 /** SQL views; recreated on every open, so they always match this version's columns. */
