@@ -9,9 +9,10 @@
  *   (recoverMs, which includes running the cohort again from scratch).
  *
  * `measureDistributed()` returns the numbers; `node bench/distributed.mjs` prints them as JSON.
- * Needs `npm run build` and Debian's redis-server. The default-settings recovery takes up to about a
- * minute by design (30 s lock + 15 s stall check). Throughput is the best of `repeats` runs per
- * configuration, after a warm-up, because the machine may be shared.
+ * Needs `npm run build` and Debian's redis-server. The default-settings recovery takes 6-8 s by
+ * design (6 s lock + up to a 2 s stall check; bench/recovery.mjs measures it over several kills and
+ * under load). Throughput is the best of `repeats` runs per configuration, after a warm-up, because
+ * the machine may be shared.
  */
 
 import { spawn, spawnSync } from 'node:child_process';
@@ -50,7 +51,7 @@ grid:
 `;
 
 /** The recovery sweep: two small cohorts, one per worker, so the lost one waits only for the stall check. */
-const RECOVERY_SPEC = `name: bench-recovery
+export const RECOVERY_SPEC = `name: bench-recovery
 data: { generator: classification, samples: 500, features: 2 }
 model: { hidden: [8] }
 train: { epochs: 10, batch_size: 64 }
@@ -179,16 +180,17 @@ export async function measureDistributed(opts = {}) {
   }
 }
 
-const round = (x, d) => Math.round(x * 10 ** d) / 10 ** d;
+export const round = (x, d) => Math.round(x * 10 ** d) / 10 ** d;
 
-async function stop(w) {
+/** Stop a CLI child with SIGINT (as Ctrl-C) and wait for it. */
+export async function stop(w) {
   if (w.child.exitCode !== null || w.child.signalCode !== null) return;
   w.child.kill('SIGINT');
   await w.exited;
 }
 
 /** A CLI child process; its JSON output lines are collected as events. */
-class Proc {
+export class Proc {
   constructor(args, cwd) {
     this.events = [];
     this.stderr = '';
@@ -227,7 +229,7 @@ class Proc {
 }
 
 /** redis-server on 127.0.0.1, a free port, no persistence; ready on its "Ready to accept connections" line. */
-async function startRedis(dir) {
+export async function startRedis(dir) {
   if (spawnSync('redis-server', ['--version']).status !== 0) throw new Error('redis-server is not installed (apt-get install redis-server)');
   const port = await new Promise((resolve, reject) => {
     const srv = createServer();

@@ -9,9 +9,10 @@
  *   node bench/run.mjs --quick         # one run each: a smoke test, not results
  *   node bench/run.mjs --full-baseline # the plain loop trains every quickstart trial (~10 min more)
  *
- * Sections: overhead, cohort, threads, e2e, memory, report, signing. bench/distributed.mjs (needs
- * Redis) is not run here. A partial run (--only) rewrites only the detail blocks of the sections it
- * ran in bench/RESULTS.md (those marked <!-- section:<id> -->), not the summary table.
+ * Sections: overhead, cohort, threads, e2e, memory, report, signing, recovery (needs redis-server),
+ * plan. bench/distributed.mjs (throughput over Redis) is not run here. A partial run (--only)
+ * rewrites only the detail blocks of the sections it ran in bench/RESULTS.md (those marked
+ * <!-- section:<id> -->), not the summary table.
  */
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
@@ -33,6 +34,8 @@ const SECTIONS = [
   { id: 'memory', script: 'memory.mjs', nodeArgs: ['--expose-gc'] },
   { id: 'report', script: 'report.mjs', args: quick ? ['--runs', '1', '--sizes', '1000'] : [] },
   { id: 'signing', script: 'signing.mjs', args: ['--runs', quick ? '10' : '50'] },
+  { id: 'recovery', script: 'recovery.mjs', args: ['--kills', quick ? '2' : '5'] },
+  { id: 'plan', script: 'plan.mjs', args: ['--runs', quick ? '1' : '5'] },
 ];
 
 const started = new Date();
@@ -205,6 +208,47 @@ if (S.signing) {
     row('7 signing', `field-by-field check of that result before recording (any run, key or not)`, fmtStats(g.checkResultsMs, 1, 'ms'), '–', null);
   }
 }
+if (S.recovery) {
+  const r = S.recovery;
+  if (!ok(r)) row('8 recovery', 'dead worker: kill to restart; false stalls under load', 'error', '≤ 10 s; 0', false);
+  else {
+    const d = r.defaults;
+    const ms = r.restart.ms;
+    row(
+      '8 recovery',
+      `a worker killed (-9) at a job's start, to the job's restart on another worker, defaults: lock ${d.lockDurationMs / 1000} s renewed every ~${d.lockRenewTimeMs / 2000} s, stall check every ${d.stalledIntervalMs / 1000} s (${ms.runs.length} kills; max ${fmtNum(ms.max / 1000, 1)} s)`,
+      fmtStats({ ...ms, median: ms.median / 1000, min: ms.min / 1000, max: ms.max / 1000 }, 1, 's'),
+      `≤ ${r.restart.targetMs / 1000} s (max)`,
+      ms.max <= r.restart.targetMs,
+    );
+    const st = r.stalls;
+    if (st)
+      row(
+        '8 recovery',
+        `false stalls: ${st.trials} trials (${st.cohorts} jobs) on ${st.workers} workers × ${st.threadsPerWorker} threads beside ${st.busyLoops} busy loops (load ${fmtNum(st.load1mDuring.median, 1)}), defaults; lowest lock time-to-live seen ${fmtNum(st.minLockTtlMs)} of ${fmtNum(d.lockDurationMs)} ms`,
+        `${st.falseStalls}`,
+        '0',
+        st.falseStalls === 0,
+      );
+  }
+}
+if (S.plan) {
+  const p = S.plan;
+  if (!ok(p)) row('9 planning', 'unchanged rerun of a 100,000-trial sweep', 'error', '< 1 s', false);
+  else {
+    const r = p.rerun;
+    row(
+      '9 planning',
+      `unchanged rerun of a ${fmtNum(p.trials)}-trial sweep, loadSpec to the "0 trials" plan (fresh process, its start-up excluded; ${r.totalMs.runs.length} runs)`,
+      fmtStats({ ...r.totalMs, median: r.totalMs.median / 1000, min: r.totalMs.min / 1000, max: r.totalMs.max / 1000 }, 2, 's'),
+      '< 1 s',
+      r.totalMs.median < p.targetMs,
+    );
+    row('9 planning', 'of which expandGrid', fmtStats(r.expandGridMs, 0, 'ms'), '–', null);
+    row('9 planning', 'of which store.plan', fmtStats(r.storePlanMs, 0, 'ms'), '–', null);
+    row('9 planning', 'rows the unchanged re-plan wrote', fmtNum(r.rowsWritten.max), '0', r.rowsWritten.max === 0);
+  }
+}
 results.figures = rows;
 
 // ------------------------------------------------------------------ output
@@ -347,6 +391,8 @@ function resultsMarkdown(res, table, jsonRel) {
     '5. **Memory** (bench/memory.mjs): one process calls trainCohort (what each worker thread runs) on 1,000 small real trials in cohorts of the default size; RSS and tfjs tensors after a full GC at 100 and 1,000 trials.',
     '6. **Report** (bench/report.mjs → bench/report-size.mjs `measureReport`): a synthetic database of N trials built with the real store, then the HTML report written and timed.',
     '7. **Signing** (bench/signing.mjs): see section 7 above.',
+    "8. **Recovery from a dead worker** (bench/recovery.mjs), the CLI against a private redis-server with the default lock and stall settings: (a) two `focal-sweep worker --threads 1` serve a two-cohort sweep; the worker that starts a job first is SIGKILLed at once (its lock was just taken, the slowest case; the stall check's phase is random), timed from the kill to the job's start on the other worker, fresh processes for each kill. (b) One busy-loop process per core saturates the machine while a sweep of about 20 cohort jobs runs on two workers (threads auto); false stalls = the coordinator's `stalled` notes + the workers' `job-stalled` events + jobs started more than once; every job lock's time-to-live in Redis is sampled every 200 ms (the lowest is how close a live job came to being taken for dead).",
+    "9. **Planning a large sweep** (bench/plan.mjs): a 100,000-trial spec (4 ratios × 50 seeds × 25 losses × 4 learning rates × 5 class separations) is planned once and every trial marked complete; then each rerun is a fresh process (as a real rerun is, cold JIT) that times what `focal-sweep run` does before its plan line: loadSpec, expandGrid, opening the database with the sweep and run rows, store.plan; the module loading of the CLI is left out. Rows written = SQLite's total_changes() around store.plan.",
     '',
     'Not run by `npm run bench`: distributed mode throughput (bench/distributed.mjs `measureDistributed()`, needs a Redis server; run it by hand). Profiling aid: `node bench/kernels.mjs --k 32` lists the tfjs kernels of a training step.',
     '',

@@ -74,7 +74,7 @@ describe('distributed sweeps over BullMQ', () => {
     const dir = tmp('kill');
     const spec = writeSpec(dir, 'dist-kill', { seeds: 4, cohortSize: 2 });
     const total = 4 * 5;
-    // Short stall settings so recovery takes seconds (the defaults are 60s / 30s).
+    // Short stall settings so recovery takes seconds (the defaults are 6s / 2s).
     const fast = ['--lock-duration', '2s', '--stalled-interval', '500ms'];
     const victim = startWorker(redis(), 'victim', 'q-kill', dir, fast);
     const survivor = startWorker(redis(), 'survivor', 'q-kill', dir, fast);

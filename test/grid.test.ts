@@ -3,6 +3,7 @@
  * do not depend on how the YAML is written.
  */
 import { describe, expect, it } from 'vitest';
+import { shortHash } from '../src/canonical.js';
 import { GridTooLargeError, SpecError } from '../src/errors.js';
 import { countCombinations, expandGrid, settingKey } from '../src/scheduler/grid.js';
 import { parseSpec } from '../src/scheduler/spec.js';
@@ -150,6 +151,50 @@ description: same trials, written differently
     const follows = expand('name: n\ngrid:\n  seed: [1, 2, 3]\n  loss: [bce]\n');
     expect(new Set(follows.trials.map((t) => t.settingKey)).size).toBe(1);
     expect(follows.trials[0].settingKey).not.toBe(g.trials[0].settingKey);
+  });
+});
+
+describe('trials of a setting are keyed from its template', () => {
+  // expandGrid serialises each setting once and fills in the seeds; the keys must be those of
+  // hashing every trial's own config, whatever the grid (seed axis anywhere, fixed, following or
+  // swept data seeds, merged values).
+  const GRIDS = [
+    'name: n\ngrid:\n  imbalance: ["90:10", 0.05]\n  seed: [3, 1, 2]\n  loss: [bce, {focal: {gamma: [0, 2], alpha: [none, 0.25]}}]\n  model.hidden: [[8], [4, 4]]\n',
+    'name: n\nseed: 7\ngrid:\n  train.batch_size: [80, 100, 5000]\n  loss: [bce, weighted_bce]\n',
+    'name: n\ndata: {seed: 2}\ngrid:\n  seed: [1, 2, 3]\n  loss: [bce]\n  train.learning_rate: [0.1, 0.01]\n',
+    'name: n\ngrid:\n  data.seed: [null, 2, 5]\n  seed: [1, 2]\n  loss: [bce, focal]\n',
+    'name: n\ndata: {generator: moons, samples: 300}\ngrid:\n  loss: [focal]\n  seed: [4, 5]\n  data.noise: [0.1, 0.3]\n  train.optimizer: [adam, sgd]\n  train.momentum: [0.5, 0.9]\n',
+  ];
+
+  it.each(GRIDS)('%#: keys, setting keys, labels and params are those of each trial', (yaml) => {
+    const g = expand(yaml);
+    const follows = !/data: \{seed|data.seed/.test(yaml);
+    for (const t of g.trials) {
+      expect(t.key).toBe(shortHash(t.config));
+      if (follows) expect(t.settingKey).toBe(settingKey(t.config, true));
+      expect(t.config.data.seed === t.config.seed || !follows).toBe(true);
+      if ('seed' in t.params) expect(t.params.seed).toBe(t.config.seed);
+    }
+    expect(new Set(g.trials.map((t) => t.key)).size).toBe(g.trials.length);
+    expect(g.merged).toBe(g.combinations - g.trials.length);
+  });
+
+  it('a swept data seed that follows the trial seed merges with the fixed one it equals', () => {
+    const g = expand(GRIDS[3]);
+    // (data.seed null, seed 2) is (data.seed 2, seed 2): 3 × 2 × 2 = 12 combinations, 10 trials
+    expect([g.combinations, g.trials.length]).toEqual([12, 10]);
+    expect(g.trials.filter((t) => t.config.seed === 2 && t.config.data.seed === 2)).toHaveLength(2);
+    expect(g.trials.map((t) => t.setting)).toContain('bce · 90:10 · data.seed=1');
+  });
+
+  it('a setting equal to an earlier one adds no trials, wherever the seed axis is', () => {
+    const g = expand('name: n\ngrid:\n  seed: [1, 2]\n  loss: [bce, {focal: {gamma: 0}}, weighted_bce]\n');
+    expect(g.trials.map((t) => [t.config.seed, t.config.loss.kind])).toEqual([
+      [1, 'bce'],
+      [1, 'weighted_bce'],
+      [2, 'bce'],
+      [2, 'weighted_bce'],
+    ]);
   });
 });
 

@@ -1,8 +1,8 @@
 /**
- * The report in a real browser: Debian's Chromium (/usr/bin/chromium, installed by .ci/run; never
- * downloaded) opens it from file:// with the network off. No console errors, no requests but the page
- * itself, no script from the data runs (no dialog), every section with its charts, a working
- * trials table. Screenshot: test-output/report.png.
+ * The report in a real browser: Debian's Chromium (/usr/bin/chromium, installed by
+ * scripts/install-test-deps.sh; never downloaded) opens it from file:// with the network off. No
+ * console errors, no requests but the page itself, no script from the data runs (no dialog), every
+ * section with its charts, a working trials table. Screenshot: test-output/report.png.
  */
 import { existsSync, mkdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
@@ -28,7 +28,7 @@ describe('report in Chromium', () => {
   beforeAll(async () => {
     if (!existsSync(CHROMIUM)) {
       throw new Error(
-        `Chromium is not installed at ${CHROMIUM}: run \`apt-get install -y chromium\` (.ci/run does this). The browser test never downloads a browser.`,
+        `Chromium is not installed at ${CHROMIUM}: run \`apt-get install -y chromium\` (scripts/install-test-deps.sh does this). The browser test never downloads a browser.`,
       );
     }
     fx = makeFixtureDb({ name: XSS_NAME });

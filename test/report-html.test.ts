@@ -8,12 +8,16 @@ import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { metricsVsImbalanceSpec } from '../src/report/charts.js';
 import { TABLE_SCRIPT } from '../src/report/client.js';
+import type { MetricPoint } from '../src/report/data.js';
 import { esc, jsonForScript, SECTIONS } from '../src/report/html.js';
+import { renderSvg } from '../src/report/render.js';
 import { buildReport, defaultReportPath, writeReport } from '../src/report/report.js';
 import { expandGrid } from '../src/scheduler/grid.js';
 import { parseSpec } from '../src/scheduler/spec.js';
 import { SweepStore } from '../src/store/store.js';
+import { METRICS, type MetricName } from '../src/types.js';
 import { type Fixture, fixtureSpec, makeFixtureDb, XSS_ERROR, XSS_NAME } from './helpers/report-fixture.js';
 
 /** The text of every `<script>` element, in order. */
@@ -128,5 +132,46 @@ describe('report edge cases', () => {
       store.close();
       rmSync(dir, { recursive: true, force: true });
     }
+  });
+});
+
+describe('metrics against imbalance ratio: one panel per metric, nothing else', () => {
+  const RATIOS = ['80:20', '90:10', '95:5', '97:3', '99:1', '99.5:0.5'];
+  const KEY: MetricName[] = ['minority_f1', 'minority_recall', 'minority_precision', 'pr_auc', 'balanced_accuracy'];
+
+  /** Panels (framed plot areas) and axis lines in the rendered chart. */
+  async function render(ratios: number, metrics: MetricName[]) {
+    const imbalances = RATIOS.slice(0, ratios);
+    const points: MetricPoint[] = imbalances.flatMap((imbalance, order) =>
+      (['BCE', 'best focal'] as const).flatMap((series) =>
+        metrics.map((metric) => ({ imbalance, order, series, metric, label: METRICS[metric].label, mean: 0.5, lo: 0.4, hi: 0.6, n: 3, setting: series })),
+      ),
+    );
+    const svg = await renderSvg(
+      metricsVsImbalanceSpec(
+        points,
+        imbalances,
+        metrics.map((m) => METRICS[m].label),
+      ),
+    );
+    return {
+      panels: (svg.match(/<path class="background"[^>]*d="M0\.5,0\.5h[\d.]+v[\d.]+h-[\d.]+Z" stroke=/g) ?? []).length,
+      axes: (svg.match(/class="mark-rule role-axis-domain"/g) ?? []).length,
+    };
+  }
+
+  // 5 metrics and more than 3 ratios wrap into rows of 3: the short last row drew an x axis under
+  // an empty sixth cell
+  it.each<[number, MetricName[]]>([
+    [2, KEY],
+    [4, KEY],
+    [6, KEY],
+    [4, ['roc_auc', ...KEY]],
+    [1, ['log_loss', ...KEY]],
+  ])('%i ratios, %j', async (ratios, metrics) => {
+    const { panels, axes } = await render(ratios, metrics);
+    expect(panels).toBe(metrics.length);
+    // an x and a y axis for each panel, none for a cell without one
+    expect(axes).toBe(2 * metrics.length);
   });
 });

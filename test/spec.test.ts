@@ -74,6 +74,27 @@ const BAD_SPECS: BadSpec[] = [
     error: `error: spec.yaml:2:1: objectiv: unknown key (did you mean objective?)`,
   },
   {
+    // a misspelt required key is unknown before the real one is missing
+    name: 'grid-misspelt',
+    yaml: 'name: x\ngird: {loss: [bce]}\n',
+    error: `error: spec.yaml:2:1: gird: unknown key (did you mean grid?)`,
+  },
+  {
+    name: 'name-misspelt',
+    yaml: 'nme: x\ngrid: {loss: [bce]}\n',
+    error: `error: spec.yaml:1:1: nme: unknown key (did you mean name?)`,
+  },
+  {
+    name: 'csv-label-misspelt',
+    yaml: 'name: x\ndata: {generator: csv, path: x.csv, lable: y, positive: 1}\ngrid: {loss: [bce]}\n',
+    error: `error: spec.yaml:2:37: data.lable: unknown key (did you mean label?)`,
+  },
+  {
+    name: 'grid-loss-misspelt',
+    yaml: 'name: x\ngrid:\n  seed: [1]\n  los: [bce]\n',
+    error: `error: spec.yaml:4:3: grid.los: unknown grid key (did you mean loss?): use loss, seed, imbalance, or a dotted path like train.learning_rate`,
+  },
+  {
     name: 'missing-name',
     yaml: 'grid: {loss: [bce]}\n',
     error: `error: spec.yaml: name: required (names the sweep and its database)`,

@@ -16,6 +16,7 @@ import { expandGrid } from '../src/scheduler/grid.js';
 import { parseSpec } from '../src/scheduler/spec.js';
 import { APPLICATION_ID, METRIC_COLUMNS, MIGRATIONS, VALIDATION_COLUMNS } from '../src/store/schema.js';
 import { openDatabase, type RunInfo, SCHEMA_VERSION, SweepStore } from '../src/store/store.js';
+import type { Trial } from '../src/types.js';
 import { fakeResult } from './helpers/results.js';
 
 const tmp = () => mkdtempSync(join(tmpdir(), 'fs-store-'));
@@ -232,5 +233,84 @@ describe('runs and trial states', () => {
     expect(a.beginRun(RUN)).toBeGreaterThan(runA);
     expect(a.states().get(trials[0].key)).toBe('interrupted');
     a.close();
+  });
+});
+
+describe('planning writes only what changed', () => {
+  /** Rows plan() inserted, updated or deleted (SQLite's total_changes() of the connection). */
+  function changesOf(store: SweepStore, f: () => void): number {
+    const count = () => (store.db.prepare('SELECT total_changes() AS n').get() as { n: number }).n;
+    const before = count();
+    f();
+    return count() - before;
+  }
+  const settingKeys = (store: SweepStore) =>
+    (store.db.prepare('SELECT setting_key FROM trials ORDER BY id').all() as { setting_key: string }[]).map((r) => r.setting_key);
+
+  it('an unchanged re-plan writes no row, also from a new process', () => {
+    const file = join(tmp(), 'r.db');
+    const store = openStore(file);
+    store.beginRun(RUN);
+    // 4 trials and the plan's digest
+    expect(changesOf(store, () => store.plan(trials, false))).toBe(5);
+    store.record([fakeResult(trials[0].key)], 1);
+    store.markFailed([trials[1].key], 1, 'boom');
+    expect(changesOf(store, () => expect(store.plan(trials, false)).toMatchObject({ total: 4, complete: 1, failed: 1 }))).toBe(0);
+    store.close();
+    const again = openStore(file);
+    let plan: ReturnType<SweepStore['plan']> | undefined;
+    expect(changesOf(again, () => (plan = again.plan(trials, true)))).toBe(0);
+    expect(plan?.pending.map((t) => t.key)).toEqual([trials[1].key, trials[2].key, trials[3].key]);
+    // the ids of what is to run are known: it can be marked running and recorded
+    again.markRunning([trials[2].key], 1, 'c');
+    again.record([fakeResult(trials[2].key)], 1);
+    expect(again.states().get(trials[2].key)).toBe('complete');
+    // and so can a complete one (its id is looked up), but not a trial of no plan
+    again.record([fakeResult(trials[0].key, { minority_f1: 0.9 })], 1);
+    expect(again.db.prepare('SELECT minority_f1 FROM trials WHERE key = ?').get(trials[0].key)).toEqual({ minority_f1: 0.9 });
+    expect(() => again.record([fakeResult('0123456789abcdef')], 1)).toThrow('trial 0123456789abcdef is not part of the planned sweep');
+    again.close();
+  });
+
+  it('a new trial is inserted and a dropped one flagged, nothing else', () => {
+    const store = openStore(join(tmp(), 'r.db'));
+    store.plan(trials.slice(0, 3), false);
+    // one insert, one digest
+    expect(changesOf(store, () => store.plan(trials, false))).toBe(2);
+    // one in_spec flag, one digest
+    expect(changesOf(store, () => store.plan(trials.slice(1), false))).toBe(2);
+    expect(changesOf(store, () => store.plan(trials, false))).toBe(2);
+    expect(store.db.prepare(`SELECT count(*) AS n FROM results`).get()).toEqual({ n: 4 });
+    store.close();
+  });
+
+  it('repairs the stored setting keys, labels and params of an older version, and only those rows', () => {
+    const store = openStore(join(tmp(), 'r.db'));
+    store.plan(trials, false);
+    // as an older focal-sweep left them: other setting keys on two rows, and no plan digest
+    store.db.prepare(`UPDATE trials SET setting_key = 'stale' WHERE key IN (?, ?)`).run(trials[0].key, trials[3].key);
+    store.db.prepare(`DELETE FROM plans`).run();
+    expect(changesOf(store, () => store.plan(trials, false))).toBe(3);
+    expect(settingKeys(store)).toEqual(trials.map((t) => t.settingKey));
+    // this version computes other labels or params than the stored ones (a code change): updated
+    const relabelled = trials.map((t, i) => (i === 1 ? { ...t, setting: `${t.setting} (new)`, params: { ...t.params, extra: 1 } } : t));
+    expect(changesOf(store, () => store.plan(relabelled, false))).toBe(2);
+    expect(store.db.prepare(`SELECT setting, params FROM trials WHERE key = ?`).get(trials[1].key)).toEqual({
+      setting: `${trials[1].setting} (new)`,
+      params: JSON.stringify({ ...trials[1].params, extra: 1 }),
+    });
+    store.close();
+  });
+
+  it('a CSV file moved to another path updates the configs', () => {
+    const csv = (path: string) =>
+      trials.map((t) => ({ ...t, config: { ...t.config, data: { ...t.config.data, generator: 'csv', path } } }) as unknown as Trial);
+    const store = openStore(join(tmp(), 'r.db'));
+    store.plan(csv('/a/data.csv'), false);
+    expect(changesOf(store, () => store.plan(csv('/a/data.csv'), false))).toBe(0);
+    expect(changesOf(store, () => store.plan(csv('/b/data.csv'), false))).toBe(5);
+    const paths = store.db.prepare(`SELECT DISTINCT json_extract(config, '$.data.path') AS p FROM trials`).all();
+    expect(paths).toEqual([{ p: '/b/data.csv' }]);
+    store.close();
   });
 });

@@ -83,12 +83,12 @@ export function workerBuilder<T>(y: Argv<T>) {
       type: 'string',
       default: `${DEFAULT_LOCK_DURATION_MS / 1000}s`,
       describe:
-        'job lock, renewed every half of it while a job runs (any job length is fine); a dead worker’s job is requeued this long (plus up to one stall check) after it died',
+        'job lock, renewed every sixth of it while a job runs (any job length is fine); a dead worker’s job is requeued this long (plus up to one stall check) after it died',
     })
     .option('stalled-interval', {
       type: 'string',
       default: `${DEFAULT_STALLED_INTERVAL_MS / 1000}s`,
-      describe: 'how often workers look for stalled jobs (locks that expired)',
+      describe: 'how often workers look for stalled jobs (locks that expired): a dead worker’s job waits up to this long after its lock expired',
     })
     .option('max-stalled', {
       type: 'number',
@@ -104,7 +104,8 @@ export function workerBuilder<T>(y: Argv<T>) {
     .option('progress', {
       choices: ['plain', 'jsonl', 'none'],
       default: 'plain',
-      describe: 'plain: a line per job; jsonl: one JSON event per line (ready, job-start, job-done, job-failed, job-refused, stopping, closed)',
+      describe:
+        'plain: a line per job; jsonl: one JSON event per line (ready, job-start, job-done, job-failed, job-refused, job-stalled, stopping, handing-back, closed)',
     });
 }
 

@@ -29,17 +29,39 @@ export const JOB_FORMAT = 2;
 export const DEFAULT_QUEUE = 'focal-sweep';
 
 /**
- * Worker lock and stall defaults. A worker's main thread renews its jobs' locks every half lock
- * duration and never trains (its threads do), so a cohort may run for hours under a 30 s lock: the
- * lock does not bound a job's length, only how long a dead worker's job waits before another
- * worker's stall check (every stalled interval) requeues it: about 30-45 s with these defaults.
- * BullMQ's defaults are 30 s / 30 s / 1; stalls here get a second chance, because a stall is
- * usually a machine that died, not the cohort's fault, while a cohort that crashes every worker that
- * takes it still stops after 3 tries.
+ * Worker lock and stall defaults: a job held by a worker that died (kill -9, a crash, a lost
+ * machine) restarts on another worker within 10 s, and a live worker's job is never taken for dead.
+ *
+ * - A worker's main thread never trains (its Piscina threads do), so it can renew its jobs' locks
+ *   often: every lockDuration / 6 (see {@link lockRenewTimeFor}), 1 s by default. A lock expires
+ *   only after lockDuration without a renewal, so a live worker's job is requeued only if its main
+ *   thread or its link to Redis stalls for about 5 s. Measured (bench/recovery.mjs, section 7 of
+ *   bench/RESULTS.md): a 20-job sweep on two workers beside a busy loop per core, load average 12,
+ *   had 0 false stalls, and the lowest lock time-to-live seen was 4.2 s of 6 s.
+ * - A dead worker's job is requeued by the first stall check (any worker's, every stalled interval)
+ *   after its lock expired: at most lockDuration + stalledInterval = 8 s after the death, plus the
+ *   moment a free worker takes it. Measured: a worker killed at a job's start (the slowest case),
+ *   the job restarted on the other worker after 6.9 s (median of 5 kills; max 7.6 s).
+ * - The lock does not bound a job's length: a cohort may run for hours under a 6 s lock. A flaky
+ *   link to Redis is what a longer --lock-duration is for.
+ *
+ * The earlier defaults, 30 s / 15 s, restarted such a job 26-42 s after the kill (BullMQ's own are
+ * 30 s / 30 s / 1 stall). Stalls here get a second chance, because a stall is usually a machine
+ * that died, not the cohort's fault, while a cohort that crashes every worker that takes it still
+ * stops after 3 tries.
  */
-export const DEFAULT_LOCK_DURATION_MS = 30_000;
-export const DEFAULT_STALLED_INTERVAL_MS = 15_000;
+export const DEFAULT_LOCK_DURATION_MS = 6_000;
+export const DEFAULT_STALLED_INTERVAL_MS = 2_000;
 export const DEFAULT_MAX_STALLED = 2;
+
+/**
+ * BullMQ's lockRenewTime for a lock duration. BullMQ's renewal timer ticks every half of it and
+ * renews the locks older than that, i.e. at every tick: a third of the lock duration renews every
+ * sixth of it (1 s for 6 s), leaving five sixths of it for a renewal to be late.
+ */
+export function lockRenewTimeFor(lockDurationMs: number): number {
+  return Math.round(lockDurationMs / 3);
+}
 
 /** BullMQ job name of a cohort job (shown by queue dashboards). */
 export const JOB_NAME = 'cohort';

@@ -27,6 +27,7 @@ import {
   DEFAULT_MAX_STALLED,
   DEFAULT_STALLED_INTERVAL_MS,
   jobLabel,
+  lockRenewTimeFor,
   makeJobResult,
 } from './job.js';
 import { checkRedis, describeRedisError, parseRedisUrl } from './redis.js';
@@ -163,6 +164,7 @@ export async function runWorker(opts: WorkerOptions): Promise<number> {
     connection: { ...target.options, maxRetriesPerRequest: null },
     concurrency: opts.threads,
     lockDuration,
+    lockRenewTime: lockRenewTimeFor(lockDuration),
     stalledInterval,
     maxStalledCount,
     // connected coordinators read "t<threads>" from the name to size cohorts

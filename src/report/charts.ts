@@ -103,6 +103,11 @@ function metricBounds(metric: string): [number, number] {
   return [0, 1];
 }
 
+/** Columns for `n` panels, at most `max` in a row (wider panels: fewer), rows as even as can be (6 in 5 columns: 3 + 3, not 5 + 1). */
+function facetColumns(n: number, max: number): number {
+  return Math.ceil(n / Math.ceil(n / max));
+}
+
 export function metricsVsImbalanceSpec(points: MetricPoint[], imbalances: string[], metricLabels: string[]): Spec {
   const series = [...new Set(points.map((p) => p.series))];
   const x = { field: 'imbalance', type: 'ordinal', sort: imbalances, title: 'imbalance (majority:minority)', axis: { labelAngle: 0 } };
@@ -116,7 +121,7 @@ export function metricsVsImbalanceSpec(points: MetricPoint[], imbalances: string
       }),
     },
     facet: { field: 'label', type: 'nominal', sort: metricLabels, title: null, header: { labelFontSize: 12 } },
-    columns: Math.min(metricLabels.length, imbalances.length > 3 ? 3 : 5),
+    columns: facetColumns(metricLabels.length, imbalances.length > 3 ? 3 : 5),
     spec: {
       width: Math.max(140, imbalances.length * 60),
       height: 160,
@@ -128,7 +133,9 @@ export function metricsVsImbalanceSpec(points: MetricPoint[], imbalances: string
         { mark: { type: 'point', filled: true, size: 60, opacity: 1 }, encoding: { x, xOffset, y: { field: 'mean', type: 'quantitative' }, color } },
       ],
     },
-    resolve: { scale: { y: 'independent' } },
+    // Each panel draws its own x axis: shared ones go in a footer under every column, which put an
+    // axis with no panel above it in a short last row.
+    resolve: { scale: { y: 'independent' }, axis: { x: 'independent' } },
   };
 }
 
@@ -256,7 +263,9 @@ export function trainingCurvesSpec(points: CurvePoint[], imbalances: string[]): 
         detail: { field: 'line', type: 'nominal' },
       },
     },
-    resolve: { scale: { y: 'independent' } },
+    // Each panel draws its own x axis: shared ones go in a footer under every column, which put an
+    // axis with no panel above it in a short last row.
+    resolve: { scale: { y: 'independent' }, axis: { x: 'independent' } },
   };
 }
 

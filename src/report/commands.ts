@@ -74,7 +74,11 @@ export function addRunReportOptions<T>(y: Argv<T>) {
     .option('open', { type: 'boolean', default: false, describe: 'open the report in the browser when the run ends' });
 }
 
-export function runReportHook(argv: { report?: boolean; 'report-out'?: string; open?: boolean }): ((s: { db: string; sweep: string }) => Promise<string[]>) | undefined {
+export function runReportHook(argv: {
+  report?: boolean;
+  'report-out'?: string;
+  open?: boolean;
+}): ((s: { db: string; sweep: string }) => Promise<string[]>) | undefined {
   if (argv.report === false) return undefined;
   // also when nothing new ran: the report is rebuilt so it always matches the database
   return async (s) => {

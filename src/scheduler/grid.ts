@@ -3,7 +3,7 @@
  * (defaults filled, keys sorted, parameters that do not apply removed), checked, keyed and deduped.
  */
 
-import { shortHash } from '../canonical.js';
+import { canonicalJsonParts, shortHash, shortHashOfText } from '../canonical.js';
 import { GridTooLargeError, SpecError, type SpecLocation } from '../errors.js';
 import { imbalanceLabel, settingLabel } from '../labels.js';
 import { getOrCreate } from '../maps.js';
@@ -24,10 +24,14 @@ export interface ExpandOptions {
   yes?: boolean;
 }
 
-/** The stable key of a canonical config. The CSV path is left out: the key follows the file's content. */
+/** The config a trial key hashes: the CSV path is left out, so the key follows the file's content. */
+function hashedConfig(config: TrialConfig): unknown {
+  return config.data.generator === 'csv' ? { ...config, data: { ...config.data, path: undefined } } : config;
+}
+
+/** The stable key of a canonical config. */
 function trialKey(config: TrialConfig): string {
-  const hashed = config.data.generator === 'csv' ? { ...config, data: { ...config.data, path: undefined } } : config;
-  return shortHash(hashed);
+  return shortHash(hashedConfig(config));
 }
 
 /**
@@ -44,6 +48,61 @@ export function countCombinations(spec: SweepSpec): number {
   return spec.axes.reduce((n, a) => n * a.values.length, 1);
 }
 
+/** Stands for the trial seed in a setting's config until a trial fills it in. */
+const SEED: { readonly seed: true } = Object.freeze({ seed: true });
+
+/**
+ * One combination of the axes other than seed: what its trials share. Built, checked and
+ * serialised once; each seed then costs a shallow copy, a string join and a hash.
+ */
+interface Setting {
+  /** The config with {@link SEED} for the trial seed (and for data.seed when it follows it). */
+  config: TrialConfig;
+  /** The canonical JSON of the hashed config, cut at the seeds. */
+  keyParts: string[];
+  /** The canonical JSON of the data section with its seed hole: settings with equal data share their trials' data objects. */
+  dataKey: string;
+  params: Record<string, unknown>;
+  /** The params that are the trial seed: seed, and data.seed when it is swept and follows the seed. */
+  seedParams: string[];
+  settingKey: string;
+  /** The setting label, or null when it shows a seed (a swept data.seed that follows the seed). */
+  label: string | null;
+}
+
+function makeSetting(spec: SweepSpec, picked: Picked, seed: number | typeof SEED): Setting {
+  const { config, dataSeedFollows } = buildConfig(spec, picked, seed);
+  const params = paramsOf(config, spec);
+  const seedParams = Object.keys(params).filter((k) => params[k] === SEED);
+  return {
+    config,
+    keyParts: canonicalJsonParts(hashedConfig(config), SEED),
+    dataKey: canonicalJsonParts(config.data, SEED).join('\0'),
+    params,
+    seedParams,
+    settingKey: settingKey(config, dataSeedFollows),
+    label: seedParams.some((k) => k !== 'seed') ? null : settingLabel(config.loss, config.data.imbalance, params),
+  };
+}
+
+const isSeedHole = (v: unknown): boolean => v === SEED;
+
+/**
+ * A trial of a setting: its seed in the holes (same key as hashing its whole config). `data` is
+ * the setting's data section with this seed (shared by the trials that have both equal).
+ */
+function trialOf(s: Setting, seed: number, seedJson: string, data: TrialConfig['data']): Trial {
+  const key = shortHashOfText(s.keyParts.join(seedJson));
+  const c = s.config;
+  const config: TrialConfig = isSeedHole(c.seed) ? { v: c.v, seed, data, model: c.model, train: c.train, loss: c.loss } : c;
+  let params = s.params;
+  if (s.seedParams.length > 0) {
+    params = { ...params };
+    for (const k of s.seedParams) params[k] = seed;
+  }
+  return { key, config, params, settingKey: s.settingKey, setting: s.label ?? settingLabel(config.loss, config.data.imbalance, params) };
+}
+
 export function expandGrid(spec: SweepSpec, opts: ExpandOptions = {}): GridExpansion {
   const combinations = countCombinations(spec);
   if (combinations > MAX_TRIALS_WITHOUT_CONFIRM && !opts.yes) {
@@ -52,52 +111,81 @@ export function expandGrid(spec: SweepSpec, opts: ExpandOptions = {}): GridExpan
         `probably a mistake; pass --yes to run it anyway`,
     );
   }
-  const byKey = new Map<string, Trial>();
-  const idx = new Array<number>(spec.axes.length).fill(0);
-  // Trials that differ only in their seed share a setting key: hash each setting once. Besides the
-  // seed itself, the seed only reaches the config through data.seed, which is part of the memo key.
-  const seedAxis = spec.axes.findIndex((a) => a.path === 'seed');
-  const settingKeys = new Map<string, string>();
-  const settingKeyOf = (config: TrialConfig, follows: boolean): string => {
-    if (seedAxis < 0) return settingKey(config, follows);
-    const memo = `${idx.map((v, a) => (a === seedAxis ? '' : v)).join(',')}|${follows ? 'seed' : String(config.data.seed)}`;
-    return getOrCreate(settingKeys, memo, () => settingKey(config, follows));
-  };
+  const axes = spec.axes;
+  const seedAxis = axes.findIndex((a) => a.path === 'seed');
+  const seeds = seedAxis < 0 ? [spec.seed] : (axes[seedAxis].values as number[]);
+  // seeds are whole numbers, whose JSON is their decimal string
+  const seedJson = seeds.map(String);
+  // Equal configs run once, as the first combination that gives them (in grid order). Two settings
+  // give equal trials exactly when their configs are equal, except when data.seed is swept: a data
+  // seed that follows the trial seed equals a fixed one for one seed only. Then trials are compared.
+  const perTrial = axes.some((a) => a.path === 'data.seed') ? new Set<string>() : null;
+  const templates = new Set<string>();
+  const trials: Trial[] = [];
+  const idx = new Array<number>(axes.length).fill(0);
+  // Settings are numbered by the indices of the axes other than seed (mixed radix); null: a duplicate.
+  const settings = new Map<number, Setting | null>();
+  // data sections by their dataKey, then by seed
+  const dataBySeed = new Map<string, Map<number, TrialConfig['data']>>();
+  let setting: Setting | null = null;
+  let settingNo = -1;
+  let settingData: Map<number, TrialConfig['data']> | undefined;
   for (let c = 0; c < combinations; c++) {
-    const picked = new Map<string, { value: unknown; where: SpecLocation }>();
-    for (const [a, axis] of spec.axes.entries()) picked.set(axis.path, { value: axis.values[idx[a]], where: axis.where[idx[a]] });
-    const { config, dataSeedFollows } = buildConfig(spec, picked);
-    const key = trialKey(config);
-    if (!byKey.has(key)) {
-      const params = paramsOf(config, spec);
-      byKey.set(key, {
-        key,
-        config,
-        params,
-        settingKey: settingKeyOf(config, dataSeedFollows),
-        setting: settingLabel(config.loss, config.data.imbalance, params),
-      });
+    let n = 0;
+    for (let a = 0; a < axes.length; a++) if (a !== seedAxis) n = n * axes[a].values.length + idx[a];
+    if (n !== settingNo) {
+      settingNo = n;
+      let found = settings.get(n);
+      if (found === undefined) {
+        const picked: Picked = new Map();
+        for (const [a, axis] of axes.entries()) if (a !== seedAxis) picked.set(axis.path, { value: axis.values[idx[a]], where: axis.where[idx[a]] });
+        found = makeSetting(spec, picked, seedAxis < 0 ? spec.seed : SEED);
+        const template = found.keyParts.join('\0');
+        if (!perTrial && templates.has(template)) found = null;
+        else templates.add(template);
+        settings.set(n, found);
+      }
+      setting = found;
+      settingData = setting && isSeedHole(setting.config.data.seed) ? getOrCreate(dataBySeed, setting.dataKey, () => new Map()) : undefined;
+    }
+    if (setting) {
+      const si = seedAxis < 0 ? 0 : idx[seedAxis];
+      const seed = seeds[si];
+      let data = setting.config.data;
+      if (settingData) {
+        const shared = settingData.get(seed);
+        if (shared) data = shared;
+        else {
+          data = { ...data, seed };
+          settingData.set(seed, data);
+        }
+      }
+      const trial = trialOf(setting, seed, seedJson[si], data);
+      if (!perTrial) trials.push(trial);
+      else if (!perTrial.has(trial.key)) {
+        perTrial.add(trial.key);
+        trials.push(trial);
+      }
     }
     // odometer: last axis fastest, so trials come out in the order the grid reads
-    for (let a = spec.axes.length - 1; a >= 0; a--) {
-      if (++idx[a] < spec.axes[a].values.length) break;
+    for (let a = axes.length - 1; a >= 0; a--) {
+      if (++idx[a] < axes[a].values.length) break;
       idx[a] = 0;
     }
   }
-  return { trials: [...byKey.values()], merged: combinations - byKey.size, combinations };
+  return { trials, merged: combinations - trials.length, combinations };
 }
 
 type Picked = Map<string, { value: unknown; where: SpecLocation }>;
 
-function buildConfig(spec: SweepSpec, picked: Picked): { config: TrialConfig; dataSeedFollows: boolean } {
+/** The canonical config of the picked axis values (seed: the trial seed, or {@link SEED} for now). */
+function buildConfig(spec: SweepSpec, picked: Picked, seed: number | typeof SEED): { config: TrialConfig; dataSeedFollows: boolean } {
   const data = { ...spec.data } as Record<string, unknown>;
   const model = { ...spec.model } as Record<string, unknown>;
   const train = { ...spec.train } as Record<string, unknown>;
-  let seed = spec.seed;
   let loss: LossConfig = { kind: 'bce' };
   for (const [path, { value }] of picked) {
-    if (path === 'seed') seed = value as number;
-    else if (path === 'loss') loss = value as LossConfig;
+    if (path === 'loss') loss = value as LossConfig;
     else {
       const [section, field] = path.split('.');
       (({ data, model, train }) as Record<string, Record<string, unknown>>)[section][field] = value;
@@ -151,7 +239,7 @@ function buildConfig(spec: SweepSpec, picked: Picked): { config: TrialConfig; da
 
   const config: TrialConfig = {
     v: CONFIG_VERSION,
-    seed,
+    seed: seed as number,
     data: data as unknown as DataConfig,
     model: model as unknown as TrialConfig['model'],
     train: train as unknown as TrialConfig['train'],

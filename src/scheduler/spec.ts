@@ -2,9 +2,9 @@
  * YAML -> SweepSpec. Validates everything a user can write, so that every mistake is one line naming
  * the file, line, column and key path, before anything is written anywhere.
  */
-import { existsSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, statSync } from 'node:fs';
 import { dirname, isAbsolute, resolve } from 'node:path';
-import { type Document, isMap, isSeq, LineCounter, parseDocument, type Node as YamlNode } from 'yaml';
+import { type Document, isMap, isSeq, type LineCounter, type Node as YamlNode } from 'yaml';
 import { z } from 'zod';
 import {
   custom,
@@ -12,6 +12,7 @@ import {
   describeIssue,
   fmt,
   formatPath,
+  type Issue,
   int,
   isInvalid,
   MAX_COHORT_SIZE,
@@ -38,6 +39,7 @@ import {
   type TrainConfig,
 } from '../types.js';
 import { type CsvSummary, summarizeCsv } from '../worker/data.js';
+import { parseSpecYaml, readSpecFile } from './spec-yaml.js';
 
 /**
  * Default trials per cohort, from the cohort-speedup benchmark (`npm run bench`, section 2 of
@@ -148,13 +150,15 @@ function editDistance(a: string, b: string): number {
 // ------------------------------------------------------------------ the loader
 
 class SpecSource {
-  readonly lines = new LineCounter();
+  readonly lines: LineCounter;
   readonly doc: Document.Parsed;
+  /** The document as plain JS values. */
+  readonly value: unknown;
   constructor(
     readonly file: string,
     readonly text: string,
   ) {
-    this.doc = parseDocument(text, { lineCounter: this.lines, uniqueKeys: true, prettyErrors: true });
+    ({ doc: this.doc, lines: this.lines, value: this.value } = parseSpecYaml(text, file));
   }
 
   /** Location of a node by path; walks up to the nearest existing parent. With `key`, the key's position. */
@@ -200,7 +204,7 @@ class SpecSource {
 function parseWith<T extends z.ZodType>(src: SpecSource, schema: T, value: unknown, base: PathPart[], hint?: (key: string) => string | null): z.output<T> {
   const r = schema.safeParse(value, { reportInput: true });
   if (r.success) return r.data;
-  const issue = r.error.issues[0];
+  const issue = firstIssue(r.error.issues);
   const path = [...base, ...(issue.path as PathPart[])];
   if (issue.code === 'unrecognized_keys') {
     const key = issue.keys[0];
@@ -211,6 +215,15 @@ function parseWith<T extends z.ZodType>(src: SpecSource, schema: T, value: unkno
     src.fail([...path, key], detail, true);
   }
   src.fail(path, describeIssue(issue));
+}
+
+/**
+ * The issue to report. zod lists a missing key before an unknown one, but a misspelt key is both
+ * (`gird:` leaves grid missing): naming the unknown key points at the typo.
+ */
+function firstIssue(issues: readonly Issue[]): Issue {
+  const missing = issues[0].code === 'invalid_type' && issues[0].input === undefined;
+  return (missing && issues.find((i) => i.code === 'unrecognized_keys')) || issues[0];
 }
 
 /** The keys of the object schema at `path` inside `schema` (through defaults and nullables). */
@@ -230,26 +243,13 @@ function knownKeys(schema: z.ZodType, path: readonly PathPart[] = []): string[] 
 
 /** Read, parse and validate a sweep spec. Throws SpecError / CsvError; never writes anything. */
 export function loadSpec(file: string): SweepSpec {
-  if (!existsSync(file)) throw new SpecError({ file }, 'no such file');
-  if (statSync(file).isDirectory()) throw new SpecError({ file }, 'is a folder, not a spec file');
-  const text = readFileSync(file, 'utf8');
-  return parseSpec(text, file);
+  return parseSpec(readSpecFile(file), file);
 }
 
 /** Validate spec text; `file` names it in errors and anchors relative CSV paths. */
 export function parseSpec(text: string, file: string): SweepSpec {
   const src = new SpecSource(file, text);
-  const yamlErr = src.doc.errors[0];
-  if (yamlErr) {
-    const pos = yamlErr.linePos?.[0];
-    let msg = yamlErr.message.split('\n')[0].replace(/ at line \d+, column \d+:?$/, '');
-    if (yamlErr.code === 'DUPLICATE_KEY') {
-      const key = /^[^\s:]+/.exec(text.slice(yamlErr.pos[0]))?.[0];
-      msg = `duplicate key${key ? ` ${key}` : ''} (each key may appear once in a mapping)`;
-    }
-    throw new SpecError({ file, line: pos?.line, col: pos?.col }, `YAML: ${msg}`);
-  }
-  const raw = src.doc.toJS({ maxAliasCount: 100 }) as unknown;
+  const raw = src.value;
   if (raw === null || raw === undefined) throw new SpecError({ file }, 'empty spec (expected a mapping with name, grid, ...)');
   if (typeof raw !== 'object' || Array.isArray(raw)) throw new SpecError({ file, line: 1, col: 1 }, 'must be a mapping with name, grid, ...');
 
@@ -321,6 +321,8 @@ const NOT_SWEEPABLE = new Set(['data.generator', 'data.path', 'data.label', 'dat
 function parseGrid(src: SpecSource, grid: Record<string, unknown>, generator: Generator): GridAxis[] {
   const keys = Object.keys(grid);
   if (keys.length === 0) src.fail(['grid'], 'empty grid: add at least loss (e.g. loss: [bce, {focal: {gamma: [1, 2]}}])');
+  // unknown keys first: a misspelt loss would otherwise be reported as missing
+  const schemas = new Map(keys.filter((k) => k !== 'loss').map((k) => [k, axisSchema(src, k, generator)]));
   if (!('loss' in grid)) src.fail(['grid'], 'missing loss: list the losses to compare, e.g. loss: [bce, {focal: {gamma: [1, 2], alpha: [inverse]}}]');
   if ('imbalance' in grid && 'data.imbalance' in grid) src.fail(['grid', 'data.imbalance'], 'given twice (also as imbalance)', true);
 
@@ -336,34 +338,7 @@ function parseGrid(src: SpecSource, grid: Record<string, unknown>, generator: Ge
     const values = Array.isArray(value) ? value : [value];
     if (values.length === 0) src.fail(base, 'empty list: gives 0 trials');
     const where = values.map((_, i) => src.at(Array.isArray(value) ? [...base, i] : base));
-
-    let schema: z.ZodType;
-    if (path === 'seed') {
-      schema = int(0);
-    } else {
-      const [section, field, ...rest] = path.split('.');
-      if (!SECTIONS.includes(section as Section) || !field || rest.length > 0) {
-        const guess = closest(key, ['loss', 'seed', 'imbalance']);
-        src.fail(
-          base,
-          `unknown grid key${guess ? ` (did you mean ${guess}?)` : ''}: use loss, seed, imbalance, or a dotted path like train.learning_rate`,
-          true,
-        );
-      }
-      if (NOT_SWEEPABLE.has(path)) src.fail(base, `cannot be swept: write one sweep per ${field}`, true);
-      const sectionSchema = section === 'data' ? dataSchemas[generator] : section === 'model' ? modelSchema : trainSchema;
-      const shape = sectionSchema.shape as Record<string, z.ZodType>;
-      const fieldSchema = Object.hasOwn(shape, field) ? shape[field] : undefined;
-      if (!fieldSchema) {
-        const guess = closest(field, Object.keys(sectionSchema.shape));
-        src.fail(
-          base,
-          `unknown key ${field} in ${section}${section === 'data' ? ` for generator ${generator}` : ''}${guess ? ` (did you mean ${section}.${guess}?)` : ''}`,
-          true,
-        );
-      }
-      schema = fieldSchema;
-    }
+    const schema = schemas.get(key) as z.ZodType;
     const parsed: unknown[] = [];
     values.forEach((v, i) => {
       const at: PathPart[] = Array.isArray(value) ? [...base, i] : base;
@@ -377,6 +352,31 @@ function parseGrid(src: SpecSource, grid: Record<string, unknown>, generator: Ge
     axes.push({ path, values: parsed, where });
   }
   return axes;
+}
+
+/** The schema of one value of a grid axis other than loss; refuses keys that are not an axis. */
+function axisSchema(src: SpecSource, key: string, generator: Generator): z.ZodType {
+  const base: PathPart[] = ['grid', key];
+  const path = key === 'imbalance' ? 'data.imbalance' : key;
+  if (path === 'seed') return int(0);
+  const [section, field, ...rest] = path.split('.');
+  if (!SECTIONS.includes(section as Section) || !field || rest.length > 0) {
+    const guess = closest(key, ['loss', 'seed', 'imbalance']);
+    src.fail(base, `unknown grid key${guess ? ` (did you mean ${guess}?)` : ''}: use loss, seed, imbalance, or a dotted path like train.learning_rate`, true);
+  }
+  if (NOT_SWEEPABLE.has(path)) src.fail(base, `cannot be swept: write one sweep per ${field}`, true);
+  const sectionSchema = section === 'data' ? dataSchemas[generator] : section === 'model' ? modelSchema : trainSchema;
+  const shape = sectionSchema.shape as Record<string, z.ZodType>;
+  const fieldSchema = Object.hasOwn(shape, field) ? shape[field] : undefined;
+  if (!fieldSchema) {
+    const guess = closest(field, Object.keys(sectionSchema.shape));
+    src.fail(
+      base,
+      `unknown key ${field} in ${section}${section === 'data' ? ` for generator ${generator}` : ''}${guess ? ` (did you mean ${section}.${guess}?)` : ''}`,
+      true,
+    );
+  }
+  return fieldSchema;
 }
 
 /** The same value written twice in one list is almost always a typo for another value. */

@@ -194,8 +194,15 @@ export const MIGRATIONS: readonly string[] = [
     label BLOB NOT NULL
   );
   `,
-  // v2: validation split (n_val, val_* metrics), tuned thresholds (*_tuned), calibration (ece), early stopping, the remedies' parameters
-  V2_COLUMNS.map(([name, type]) => `ALTER TABLE trials ADD COLUMN ${name} ${type};`).join('\n'),
+  // v2: validation split (n_val, val_* metrics, positives per split), tuned thresholds (*_tuned),
+  // calibration (ece), early stopping, the remedies' parameters; and a digest of each sweep's last
+  // plan, so that an unchanged rerun need not compare every trial
+  `${V2_COLUMNS.map(([name, type]) => `ALTER TABLE trials ADD COLUMN ${name} ${type};`).join('\n')}
+  CREATE TABLE plans (
+    sweep_id INTEGER PRIMARY KEY REFERENCES sweeps(id),
+    digest TEXT NOT NULL
+  );
+  `,
 ];
 
 /**

@@ -120,12 +120,13 @@ const positivesCache = new Map<string, number>();
 
 /**
  * Positives in a generated dataset: exact from the ratio, unless flip_y relabels rows at random;
- * then the dataset is generated once (with its data seed) and counted.
+ * then the dataset is generated once (with its data seed) and counted. Without a data seed (the
+ * grid checks a setting before its seeds are filled in) the count before label noise stands in:
+ * the cohort planner and the worker always have the seed, so trial shapes are exact.
  */
 function totalPositives(data: ClassificationData | MoonsData): number {
   const nominal = classSizes(data).nPos;
-  if (data.generator !== 'classification' || data.flip_y === 0) return nominal;
-  if (data.seed === null) throw new Error('datasetShape: a resampled dataset with label noise needs its data seed');
+  if (data.generator !== 'classification' || data.flip_y === 0 || typeof data.seed !== 'number') return nominal;
   const key = JSON.stringify({ ...data, resample: undefined, resample_ratio: undefined });
   return getOrCreate(positivesCache, key, () => {
     const raw = generate(data, data.seed as number);

@@ -1,7 +1,7 @@
 /**
  * Starts a private redis-server for the distributed-mode tests: 127.0.0.1, a free port, a temp dir,
  * no persistence. Readiness comes from the server's own "Ready to accept connections" line, not a
- * sleep. A missing redis-server is an error (the tests must fail, not skip): .ci/run installs it.
+ * sleep. A missing redis-server is an error (the tests must fail, not skip): scripts/install-test-deps.sh installs it.
  */
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -34,7 +34,7 @@ export function redisServerBinary(): string {
   const found = spawnSync('redis-server', ['--version'], { encoding: 'utf8' });
   if (found.error || found.status !== 0) {
     throw new Error(
-      'redis-server is not installed, and the distributed-mode tests need it: install it with `apt-get install redis-server` (.ci/run does this in CI)',
+      'redis-server is not installed, and the distributed-mode tests need it: install it with `apt-get install redis-server` (scripts/install-test-deps.sh does this)',
     );
   }
   return 'redis-server';
