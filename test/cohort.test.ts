@@ -7,7 +7,7 @@ import { cohortKey, planCohorts, shapeSignature } from '../src/scheduler/cohort.
 import { expandGrid } from '../src/scheduler/grid.js';
 import { parseSpec } from '../src/scheduler/spec.js';
 
-const trials = (grid: string, extra = '') => expandGrid(parseSpec(`name: c\n${extra}grid:\n${grid}`, 'c.yaml')).trials;
+const trials = (grid: string, extra = '') => expandGrid(parseSpec(`name: c\n${extra}grid:\n  controls: false\n${grid}`, 'c.yaml')).trials;
 
 describe('planCohorts', () => {
   it('groups only trials whose tensors have the same shapes', () => {

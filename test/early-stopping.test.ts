@@ -45,6 +45,7 @@ data: { generator: classification, samples: 600, features: 2, class_sep: 0.6, fl
 model: { hidden: [8] }
 train: { epochs: 60, batch_size: 32, learning_rate: 0.05 }
 grid:
+  controls: false
   seed: [1, 2]
   loss: [bce, { focal: { gamma: [2], alpha: [0.75] } }]
   train.early_stopping: [null, { monitor: loss, patience: 3 }]

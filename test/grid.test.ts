@@ -25,9 +25,28 @@ grid:
 `);
     // bce has no γ/α: 1 + 25 loss variants; × 3 ratios × 5 seeds × 2 learning rates
     expect(g.combinations).toBe(26 * 3 * 5 * 2);
-    expect(g.trials).toHaveLength(780);
+    // and the γ = 0 controls: weighted BCE at α 0.25, 0.5, 0.75 and inverse (α none's twin is bce)
+    expect(g.controls).toBe(4 * 3 * 5 * 2);
+    expect(g.trials).toHaveLength(780 + 120);
     expect(g.merged).toBe(0);
-    expect(new Set(g.trials.map((t) => t.key)).size).toBe(780);
+    expect(new Set(g.trials.map((t) => t.key)).size).toBe(900);
+  });
+
+  it('adds the γ = 0 twin of every focal α unless grid.controls is false', () => {
+    const spec = 'name: n\ngrid:\n  loss: [bce, weighted_bce, {focal: {gamma: [1, 2], alpha: [none, 0.5, inverse]}}]\n';
+    const on = expand(spec);
+    // weighted_bce(inverse) and bce were written; weighted_bce(0.5) is the only twin that adds a trial
+    expect(on.trials.map((t) => t.setting).slice(-1)).toEqual(['weighted_bce(α=0.5) · 90:10']);
+    expect([on.trials.length, on.controls, on.merged, on.combinations]).toEqual([9, 1, 0, 8]);
+    const off = expand(spec.replace('grid:\n', 'grid:\n  controls: false\n'));
+    expect([off.trials.length, off.controls]).toEqual([8, 0]);
+    expect(off.trials.map((t) => t.key)).toEqual(on.trials.slice(0, 8).map((t) => t.key));
+    // a twin the user also wrote is the user's, not a control
+    const written = expand(spec.replace('weighted_bce, ', 'weighted_bce: {alpha: [0.5, inverse]}, '));
+    expect([written.trials.length, written.controls]).toEqual([9, 0]);
+    expect(() => expand('name: n\ngrid: {controls: maybe, loss: [bce]}\n')).toThrow(
+      't.yaml:2:18: grid.controls: must be true or false (add the γ = 0 twin of every focal setting), got "maybe"',
+    );
   });
 
   it('weighted_bce defaults to α = inverse and focal to γ = 2, α = none', () => {
@@ -35,6 +54,8 @@ grid:
     expect(g.trials.map((t) => t.config.loss)).toEqual([
       { kind: 'weighted_bce', alpha: 'inverse' },
       { kind: 'focal', gamma: 2, alpha: 'none' },
+      // the γ = 0 control of focal's α = none
+      { kind: 'bce' },
     ]);
   });
 
@@ -91,6 +112,7 @@ data: { generator: classification, samples: 1000, features: 2, class_sep: 1.0 }
 model: { hidden: [8, 8], activation: relu }
 train: { epochs: 5, batch_size: 32, learning_rate: 0.01 }
 grid:
+  controls: false
   imbalance: ["90:10"]
   seed: [1, 2]
   loss:
@@ -100,6 +122,7 @@ grid:
   it('do not depend on key order, spelling, defaults written out, or where a value is set', () => {
     const rewritten = `
 grid:
+  controls: false
   loss:
     - focal: { alpha: [null, inverse], gamma: 2.0 }
   seed: [2, 1]
@@ -176,7 +199,7 @@ describe('trials of a setting are keyed from its template', () => {
       if ('seed' in t.params) expect(t.params.seed).toBe(t.config.seed);
     }
     expect(new Set(g.trials.map((t) => t.key)).size).toBe(g.trials.length);
-    expect(g.merged).toBe(g.combinations - g.trials.length);
+    expect(g.merged).toBe(g.combinations - (g.trials.length - g.controls));
   });
 
   it('a swept data seed that follows the trial seed merges with the fixed one it equals', () => {

@@ -14,6 +14,7 @@ const PLAN: PlanInfo = {
   complete: 10,
   failed: 0,
   merged: 2,
+  controls: 0,
   cohorts: 13,
   executor: '2 threads',
   backend: 'wasm',

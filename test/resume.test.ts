@@ -16,6 +16,7 @@ model: { hidden: [8] }
 train: { epochs: 15, batch_size: 32 }
 execution: { cohort_size: 1 }
 grid:
+  controls: false
   seed: [1, 2, 3, 4, 5]
   loss: [bce, {focal: {gamma: 2, alpha: inverse}}]
 `;

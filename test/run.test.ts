@@ -22,6 +22,7 @@ model: { hidden: [6] }
 train: { epochs: 3, batch_size: 32 }
 execution: { cohort_size: 4 }
 grid:
+  controls: false
   imbalance: ["90:10", "80:20"]
   seed: [1, 2]
   loss: [bce, {focal: {gamma: [2], alpha: [none, inverse]}}]

@@ -92,7 +92,7 @@ describe('ordinary YAML still works', () => {
 
   it('anchors and aliases resolve', () => {
     const spec = parseSpec(
-      'name: x\ngrid:\n  seed: &seeds [1, 2]\n  data.seed: *seeds\n  loss: [bce, {focal: {gamma: &g [1, 2], alpha: [0.25]}}, {weighted_bce: {alpha: [0.5]}}]\n',
+      'name: x\ngrid:\n  controls: false\n  seed: &seeds [1, 2]\n  data.seed: *seeds\n  loss: [bce, {focal: {gamma: &g [1, 2], alpha: [0.25]}}, {weighted_bce: {alpha: [0.5]}}]\n',
       's.yaml',
     );
     expect(spec.axes.find((a) => a.path === 'data.seed')?.values).toEqual([1, 2]);

@@ -385,7 +385,11 @@ describe('parseSpec fills defaults', () => {
       { kind: 'focal', gamma: 1, alpha: 'inverse' },
       { kind: 'focal', gamma: 2, alpha: 0.25 },
       { kind: 'focal', gamma: 2, alpha: 'inverse' },
+      // the γ = 0 controls (grid.controls), marked as such
+      { kind: 'focal', gamma: 0, alpha: 0.25 },
+      { kind: 'focal', gamma: 0, alpha: 'inverse' },
     ]);
+    expect(spec.axes[2].controls).toEqual([false, false, false, false, false, true, true]);
   });
 
   it('parses durations and ratios', () => {

@@ -16,7 +16,8 @@ it.each(readdirSync(dir).filter((f) => f.endsWith('.yaml')))('%s is a valid swee
 
 it('focal-vs-bce is the article-sized experiment', () => {
   const { trials } = expandGrid(loadSpec(`${dir}focal-vs-bce.yaml`));
-  expect(trials).toHaveLength(405);
+  // 405 written (3 ratios × 5 seeds × 27 losses) and 45 γ = 0 controls (weighted BCE at α 0.25, 0.5, 0.75)
+  expect(trials).toHaveLength(450);
   expect(new Set(trials.map((t) => t.config.data.imbalance))).toEqual(new Set([0.1, 0.05, 0.01]));
   expect(new Set(trials.map((t) => t.config.model.hidden.length))).toEqual(new Set([2]));
 });

@@ -17,6 +17,7 @@ data: { generator: classification, samples: 400, features: 2, flip_y: 0.02, test
 model: { hidden: [8, 8] }
 train: { epochs: 4, batch_size: 32, learning_rate: 0.02, eval_every: 2 }
 grid:
+  controls: false
   imbalance: ["90:10", "80:20"]
   seed: [1, 2]
   loss:

@@ -13,9 +13,11 @@ import { MAX_TRIALS_WITHOUT_CONFIRM, type SweepSpec } from './spec.js';
 
 export interface GridExpansion {
   trials: Trial[];
+  /** Trials that only the γ = 0 controls (grid.controls) brought in. */
+  controls: number;
   /** Combinations that were effectively equal to an earlier one and merged into it. */
   merged: number;
-  /** Combinations before merging. */
+  /** The user's combinations before merging (the controls left out). */
   combinations: number;
 }
 
@@ -120,8 +122,14 @@ export function expandGrid(spec: SweepSpec, opts: ExpandOptions = {}): GridExpan
   // give equal trials exactly when their configs are equal, except when data.seed is swept: a data
   // seed that follows the trial seed equals a fixed one for one seed only. Then trials are compared.
   const perTrial = axes.some((a) => a.path === 'data.seed') ? new Set<string>() : null;
-  const templates = new Set<string>();
+  // the first setting with each template, and whether only controls have given it so far
+  const templates = new Map<string, { control: boolean }>();
+  const lossAxis = axes.findIndex((a) => a.path === 'loss');
+  const isControl = (i: number[]) => lossAxis >= 0 && !!axes[lossAxis].controls?.[i[lossAxis]];
+  const controlOf = new Map<Setting, { control: boolean }>();
   const trials: Trial[] = [];
+  // the control mark of each trial's setting, parallel to trials
+  const marks: { control: boolean }[] = [];
   const idx = new Array<number>(axes.length).fill(0);
   // Settings are numbered by the indices of the axes other than seed (mixed radix); null: a duplicate.
   const settings = new Map<number, Setting | null>();
@@ -141,8 +149,15 @@ export function expandGrid(spec: SweepSpec, opts: ExpandOptions = {}): GridExpan
         for (const [a, axis] of axes.entries()) if (a !== seedAxis) picked.set(axis.path, { value: axis.values[idx[a]], where: axis.where[idx[a]] });
         found = makeSetting(spec, picked, seedAxis < 0 ? spec.seed : SEED);
         const template = found.keyParts.join('\0');
-        if (!perTrial && templates.has(template)) found = null;
-        else templates.add(template);
+        const control = isControl(idx);
+        const first = templates.get(template);
+        if (first && !control) first.control = false;
+        if (!perTrial && first) found = null;
+        else {
+          const mark = first ?? { control };
+          templates.set(template, mark);
+          controlOf.set(found, mark);
+        }
         settings.set(n, found);
       }
       setting = found;
@@ -161,10 +176,14 @@ export function expandGrid(spec: SweepSpec, opts: ExpandOptions = {}): GridExpan
         }
       }
       const trial = trialOf(setting, seed, seedJson[si], data);
-      if (!perTrial) trials.push(trial);
-      else if (!perTrial.has(trial.key)) {
+      const mark = controlOf.get(setting) as { control: boolean };
+      if (!perTrial) {
+        trials.push(trial);
+        marks.push(mark);
+      } else if (!perTrial.has(trial.key)) {
         perTrial.add(trial.key);
         trials.push(trial);
+        marks.push(mark);
       }
     }
     // odometer: last axis fastest, so trials come out in the order the grid reads
@@ -173,7 +192,12 @@ export function expandGrid(spec: SweepSpec, opts: ExpandOptions = {}): GridExpan
       idx[a] = 0;
     }
   }
-  return { trials, merged: combinations - trials.length, combinations };
+  let controls = 0;
+  for (const m of marks) if (m.control) controls++;
+  // merged: the user's own combinations that ran as an earlier one (the controls' are not counted)
+  const controlValues = lossAxis >= 0 ? (axes[lossAxis].controls?.filter(Boolean).length ?? 0) : 0;
+  const ownCombinations = lossAxis >= 0 ? (combinations / axes[lossAxis].values.length) * (axes[lossAxis].values.length - controlValues) : combinations;
+  return { trials, merged: ownCombinations - (trials.length - controls), combinations: ownCombinations, controls };
 }
 
 type Picked = Map<string, { value: unknown; where: SpecLocation }>;

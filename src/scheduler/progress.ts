@@ -14,6 +14,8 @@ export interface PlanInfo {
   complete: number;
   failed: number;
   merged: number;
+  /** Trials the γ = 0 controls added (grid.controls). */
+  controls: number;
   cohorts: number;
   executor: string;
   backend: string;
@@ -58,6 +60,7 @@ export class Progress {
       p.complete && `${p.complete} already complete`,
       p.failed && `${p.failed} failed before (--retry-failed reruns them)`,
       p.merged && `${p.merged} duplicate configurations merged`,
+      p.controls && `${p.controls} γ = 0 control trial${p.controls === 1 ? '' : 's'} added (grid.controls)`,
     ]
       .filter(Boolean)
       .join(', ');

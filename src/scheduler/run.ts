@@ -129,6 +129,7 @@ export async function runSweep(opts: RunOptions): Promise<RunSummary> {
       complete: alreadyComplete,
       failed: plan.failed + (prepared?.failed ?? 0),
       merged: expansion.merged,
+      controls: expansion.controls,
       cohorts: cohorts.length,
       executor: executor?.describe() ?? `${threads} thread${threads === 1 ? '' : 's'}`,
       // Remote workers pick their own backend (recorded per trial); this machine's guess would mislead.

@@ -68,6 +68,8 @@ export interface GridAxis {
   path: string;
   values: unknown[];
   where: SpecLocation[];
+  /** Loss axis: which values are γ = 0 controls the grid added (grid.controls), not written by the user. */
+  controls?: boolean[];
 }
 
 export interface SweepSpec {
@@ -322,16 +324,19 @@ function parseGrid(src: SpecSource, grid: Record<string, unknown>, generator: Ge
   const keys = Object.keys(grid);
   if (keys.length === 0) src.fail(['grid'], 'empty grid: add at least loss (e.g. loss: [bce, {focal: {gamma: [1, 2]}}])');
   // unknown keys first: a misspelt loss would otherwise be reported as missing
-  const schemas = new Map(keys.filter((k) => k !== 'loss').map((k) => [k, axisSchema(src, k, generator)]));
+  const schemas = new Map(keys.filter((k) => k !== 'loss' && k !== 'controls').map((k) => [k, axisSchema(src, k, generator)]));
   if (!('loss' in grid)) src.fail(['grid'], 'missing loss: list the losses to compare, e.g. loss: [bce, {focal: {gamma: [1, 2], alpha: [inverse]}}]');
   if ('imbalance' in grid && 'data.imbalance' in grid) src.fail(['grid', 'data.imbalance'], 'given twice (also as imbalance)', true);
 
   const axes: GridAxis[] = [];
+  const controls = grid.controls === undefined ? true : grid.controls;
+  if (typeof controls !== 'boolean') src.fail(['grid', 'controls'], `must be true or false (add the γ = 0 twin of every focal setting), got ${fmt(controls)}`);
   for (const key of keys) {
     const value = grid[key];
     const base: PathPart[] = ['grid', key];
+    if (key === 'controls') continue;
     if (key === 'loss') {
-      axes.push(parseLossAxis(src, value));
+      axes.push(parseLossAxis(src, value, controls));
       continue;
     }
     const path = key === 'imbalance' ? 'data.imbalance' : key;
@@ -389,12 +394,18 @@ function rejectLiteralDuplicates(src: SpecSource, base: PathPart[], values: unkn
   });
 }
 
-function parseLossAxis(src: SpecSource, value: unknown): GridAxis {
+/**
+ * The loss axis. With `controls`, every α of a focal entry also gets its γ = 0 twin (weighted BCE
+ * at that α, BCE for α none), appended and marked, so that the heatmaps' γ = 0 row is full and the
+ * gain of the best focal setting can be split between γ and α (equal configurations run once).
+ */
+function parseLossAxis(src: SpecSource, value: unknown, controls: boolean): GridAxis {
   const base: PathPart[] = ['grid', 'loss'];
   const items = Array.isArray(value) ? value : [value];
   if (items.length === 0) src.fail(base, 'empty list: gives 0 trials');
   const values: LossConfig[] = [];
   const where: SpecLocation[] = [];
+  const twins: { loss: LossConfig; where: SpecLocation }[] = [];
   const seenVariants = new Map<string, number>();
   items.forEach((item, i) => {
     const at: PathPart[] = Array.isArray(value) ? [...base, i] : base;
@@ -510,6 +521,13 @@ function parseLossAxis(src: SpecSource, value: unknown): GridAxis {
         where.push(src.at(pAt));
       }
     }
+    if (controls) for (const alpha of alphas) twins.push({ loss: { kind: 'focal', gamma: 0, alpha }, where: src.at(pAt) });
   });
-  return { path: 'loss', values, where };
+  const isControl = values.map(() => false);
+  for (const t of twins) {
+    values.push(t.loss);
+    where.push(t.where);
+    isControl.push(true);
+  }
+  return { path: 'loss', values, where, controls: isControl };
 }

@@ -130,6 +130,7 @@ model: { hidden: [4] }
 train: { epochs: ${o.epochs ?? 3}, batch_size: 32 }
 execution: { cohort_size: ${o.cohortSize} }
 grid:
+  controls: false
   imbalance: [${(o.imbalance ?? ['90:10']).map((s) => `"${s}"`).join(', ')}]
   seed: [${seeds}]
   loss:
