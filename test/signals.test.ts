@@ -2,7 +2,7 @@
  * Ctrl-C / SIGTERM: stop dispatching, abort in-flight cohorts, mark them interrupted, close the DB,
  * exit 130; a second signal exits at once. The same command then finishes the sweep.
  */
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -45,6 +45,9 @@ describe.each(['SIGINT', 'SIGTERM'] as const)('%s', (sig) => {
     expect(byState.complete.n).toBeGreaterThanOrEqual(2);
     expect(byState.running).toBeUndefined();
     expect(query(db, `SELECT status FROM runs`)).toEqual([{ status: 'interrupted' }]);
+    // the partial report is written, and says the last run was interrupted
+    const report = readFileSync(join(dir, 'signals.html'), 'utf8');
+    expect(report).toContain('last run interrupted');
 
     const again = await runCli(args, { cwd: dir });
     expect(again.code).toBe(0);

@@ -144,7 +144,8 @@ export async function runSweep(opts: RunOptions): Promise<RunSummary> {
     summary.exitCode = status === 'interrupted' ? 130 : status === 'failed' ? 1 : 0;
     const lines = summaryLines(store, spec, summary, alreadyComplete, status === 'interrupted');
     store.close();
-    if (opts.after && summary.exitCode !== 130) lines.push(...(await opts.after(summary)));
+    // an interrupted run gets its (partial) report too; a second Ctrl-C still exits at once
+    if (opts.after) lines.push(...(await opts.after(summary)));
     progress.summary(lines, { ...summary });
     return summary;
   } catch (e) {
