@@ -8,7 +8,7 @@ import { GridTooLargeError, SpecError, type SpecLocation } from '../errors.js';
 import { imbalanceLabel, settingLabel } from '../labels.js';
 import { getOrCreate } from '../maps.js';
 import { CONFIG_VERSION, type DataConfig, type LossConfig, type Trial, type TrialConfig } from '../types.js';
-import { type CsvSummary, datasetShape } from '../worker/data.js';
+import { type CsvSummary, datasetShape, expectedPositives } from '../worker/data.js';
 import { MAX_TRIALS_WITHOUT_CONFIRM, type SweepSpec } from './spec.js';
 
 export interface GridExpansion {
@@ -146,7 +146,8 @@ export function expandGrid(spec: SweepSpec, opts: ExpandOptions = {}): GridExpan
       let found = settings.get(n);
       if (found === undefined) {
         const picked: Picked = new Map();
-        for (const [a, axis] of axes.entries()) if (a !== seedAxis) picked.set(axis.path, { value: axis.values[idx[a]], where: axis.where[idx[a]] });
+        for (const [a, axis] of axes.entries())
+          if (a !== seedAxis) picked.set(axis.path, { value: axis.values[idx[a]], where: axis.where[idx[a]], raw: axis.raw?.[idx[a]] });
         found = makeSetting(spec, picked, seedAxis < 0 ? spec.seed : SEED);
         const template = found.keyParts.join('\0');
         const control = isControl(idx);
@@ -200,7 +201,7 @@ export function expandGrid(spec: SweepSpec, opts: ExpandOptions = {}): GridExpan
   return { trials, merged: ownCombinations - (trials.length - controls), combinations: ownCombinations, controls };
 }
 
-type Picked = Map<string, { value: unknown; where: SpecLocation }>;
+type Picked = Map<string, { value: unknown; where: SpecLocation; raw?: unknown }>;
 
 /** The canonical config of the picked axis values (seed: the trial seed, or {@link SEED} for now). */
 function buildConfig(spec: SweepSpec, picked: Picked, seed: number | typeof SEED): { config: TrialConfig; dataSeedFollows: boolean } {
@@ -245,7 +246,12 @@ function buildConfig(spec: SweepSpec, picked: Picked, seed: number | typeof SEED
       );
     }
   }
-  const shape = checkedShape(data as unknown as DataConfig, spec.csv, fail);
+  const shape = checkedShape(
+    data as unknown as DataConfig,
+    spec.csv,
+    fail,
+    picked.has('data.imbalance') ? picked.get('data.imbalance')?.raw : spec.rawImbalance,
+  );
 
   // model: init follows the activation unless set
   if (model.init === 'auto') model.init = model.activation === 'relu' ? 'he' : 'glorot';
@@ -293,28 +299,24 @@ function canonicalLoss(loss: LossConfig): LossConfig {
   }
 }
 
-function checkedShape(data: DataConfig, csv: CsvSummary | null, fail: (paths: string[], detail: string) => never) {
-  const shape = datasetShape(data, csv ?? undefined);
-  const f = data.imbalance;
-  let positives: number;
-  let total: number;
-  if (data.generator === 'csv') {
-    total = shape.nTotal;
-    positives = f === 'native' ? (csv?.positives ?? 0) : Math.round(total * (f as number));
-  } else {
-    total = data.samples;
-    positives = Math.round(data.samples * (f as number));
-  }
+/** A ratio as the user wrote it ("999:1", 0.001), else its label. */
+function ratioAsWritten(raw: unknown, f: number | 'native'): string {
+  return typeof raw === 'string' || typeof raw === 'number' ? String(raw) : imbalanceLabel(f);
+}
+
+function checkedShape(data: DataConfig, csv: CsvSummary | null, fail: (paths: string[], detail: string) => never, rawRatio: unknown) {
+  const counts = expectedPositives(data, csv ?? undefined);
   const need = data.validation_fraction > 0 ? 3 : 2;
-  if (positives < need || total - positives < need) {
-    const label = imbalanceLabel(f);
-    const few = Math.min(positives, total - positives);
+  const few = Math.min(counts.total, counts.rows - counts.total);
+  if (few < need) {
+    const rows = data.generator === 'csv' ? `the ${counts.rows} rows kept from ${data.path}` : `${counts.rows} samples`;
     fail(
       ['data.imbalance', 'data.samples'],
-      `${label} of ${total} samples leaves ${few} sample${few === 1 ? '' : 's'} of the minority class; ` +
+      `${ratioAsWritten(rawRatio, data.imbalance)} of ${rows} leaves ${few} sample${few === 1 ? '' : 's'} of the minority class; ` +
         `need at least ${need} (one per split): use more samples or a milder ratio`,
     );
   }
+  const shape = datasetShape(data, csv ?? undefined);
   if (shape.nTrain < 1) fail(['data.test_fraction', 'data.validation_fraction'], `leaves no training samples`);
   return shape;
 }
@@ -331,4 +333,37 @@ function paramsOf(config: TrialConfig, spec: SweepSpec): Record<string, unknown>
     }
   }
   return out;
+}
+
+/** A ratio (and dataset) whose validation or test split is expected to hold too few positives for a verdict. */
+export interface SmallSplit {
+  /** "99:1", or "99:1 · data.class_sep=2" when data parameters are swept. */
+  ratio: string;
+  val: number;
+  test: number;
+  /** The counts are before label noise (flip_y), so about. */
+  approximate: boolean;
+}
+
+/**
+ * The ratios whose validation or test split holds fewer than `min` positives (from the configs: see
+ * expectedPositives). Trials of equal data share one data object, so each is counted once.
+ */
+export function smallSplits(trials: readonly Trial[], csv: CsvSummary | null, min: number): SmallSplit[] {
+  const seen = new Set<object>();
+  const byRatio = new Map<string, SmallSplit>();
+  for (const t of trials) {
+    const data = t.config.data;
+    if (seen.has(data)) continue;
+    seen.add(data);
+    const c = expectedPositives(data, csv ?? undefined);
+    const small = (data.validation_fraction > 0 && c.val < min) || c.test < min;
+    if (!small) continue;
+    const dataParams = Object.entries(t.params).filter(([k]) => k.startsWith('data.') && k !== 'data.imbalance' && k !== 'data.seed');
+    const ratio = [imbalanceLabel(data.imbalance), ...dataParams.map(([k, v]) => `${k}=${v}`)].join(' · ');
+    const prev = byRatio.get(ratio);
+    const approximate = data.generator === 'classification' && data.flip_y > 0;
+    if (!prev || c.val + c.test < prev.val + prev.test) byRatio.set(ratio, { ratio, val: c.val, test: c.test, approximate });
+  }
+  return [...byRatio.values()];
 }

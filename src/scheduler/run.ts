@@ -4,6 +4,7 @@
  */
 import { resolve } from 'node:path';
 import { answerSweep } from '../analysis/answer.js';
+import { MIN_POSITIVES } from '../analysis/ratio-group.js';
 import type { Setting } from '../analysis/setting.js';
 import { analyzeSweep } from '../analysis/sweep.js';
 import { formatDuration } from '../duration.js';
@@ -18,7 +19,7 @@ import { expectedBackend, initBackend } from '../worker/backend.js';
 import { planCohorts } from './cohort.js';
 import type { Executor, PrepareContext } from './executors/executor.js';
 import { LocalExecutor } from './executors/local.js';
-import { expandGrid } from './grid.js';
+import { expandGrid, smallSplits } from './grid.js';
 import { Progress, type ProgressMode } from './progress.js';
 import { loadSpec, type SweepSpec } from './spec.js';
 
@@ -136,6 +137,14 @@ export async function runSweep(opts: RunOptions): Promise<RunSummary> {
       backend: opts.mode === 'redis' && backendChoice === 'auto' ? 'auto (per worker)' : backendChoice === 'auto' ? `${backendShown} (auto)` : backendShown,
     });
     if (prepared) prepared.showNotes();
+    for (const w of smallSplits(expansion.trials, spec.csv, MIN_POSITIVES)) {
+      const about = w.approximate ? 'about ' : '';
+      const counts = `${about}${w.val} validation and ${about}${w.test} test positives`;
+      progress.note(
+        `warning: at ${w.ratio} the splits hold ${counts}, fewer than ${MIN_POSITIVES}: the answer there will say "too few positives to tell" (use more samples, a milder ratio or a larger validation or test fraction)`,
+        { warning: 'few_positives', ratio: w.ratio, val_positives: w.val, test_positives: w.test },
+      );
+    }
     if (executor) await dispatchAll(cohorts, executor, store, runId, spec, progress, summary, opts.stop);
     // Stopped by a signal is "interrupted" even when no cohort was in flight at that moment.
     const status = opts.stop?.aborted || summary.interrupted > 0 ? 'interrupted' : summary.failed > 0 ? 'failed' : 'complete';

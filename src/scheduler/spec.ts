@@ -70,6 +70,8 @@ export interface GridAxis {
   where: SpecLocation[];
   /** Loss axis: which values are γ = 0 controls the grid added (grid.controls), not written by the user. */
   controls?: boolean[];
+  /** The values as written in the YAML (messages quote them so; e.g. a ratio "999:1"). */
+  raw?: unknown[];
 }
 
 export interface SweepSpec {
@@ -89,6 +91,8 @@ export interface SweepSpec {
   axes: GridAxis[];
   /** Summary of the CSV file, when data.generator is csv. */
   csv: CsvSummary | null;
+  /** data.imbalance as written in the data section (undefined when left to its default). */
+  rawImbalance: unknown;
   /** Where a key path was written (for errors found after parsing, e.g. by the grid). */
   locate(path: string): SpecLocation;
 }
@@ -302,6 +306,7 @@ export function parseSpec(text: string, file: string): SweepSpec {
     execution,
     axes,
     csv,
+    rawImbalance: rawData.imbalance,
     locate: (path: string) => src.at(splitPath(path)),
   };
 }
@@ -354,7 +359,7 @@ function parseGrid(src: SpecSource, grid: Record<string, unknown>, generator: Ge
       parsed.push(parseWith(src, schema, v, at));
     });
     rejectLiteralDuplicates(src, base, values);
-    axes.push({ path, values: parsed, where });
+    axes.push({ path, values: parsed, where, raw: values });
   }
   return axes;
 }

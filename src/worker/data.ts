@@ -502,19 +502,46 @@ function shuffleRows(raw: RawData, rng: Rng): RawData {
 
 // ---------------------------------------------------------------- csv
 
+/** The class counts csvKeptCounts keeps, without its check. */
+function csvSubsampledCounts(positives: number, negatives: number, imbalance: number | 'native'): { positives: number; negatives: number } {
+  if (imbalance === 'native') return { positives, negatives };
+  const r = imbalance;
+  return positives / (positives + negatives) > r
+    ? { positives: Math.min(positives, Math.round((negatives * r) / (1 - r))), negatives }
+    : { positives, negatives: Math.min(negatives, Math.round((positives * (1 - r)) / r)) };
+}
+
+/**
+ * Positives of a dataset and of each of its splits (the training split before resampling), from the
+ * config alone: exact for CSV data and generated data without label noise; with flip_y, from the
+ * count before label noise (the planner warns with it; trials record their exact counts).
+ */
+export function expectedPositives(data: DataConfig, csv?: CsvSummary): { total: number; rows: number; train: number; val: number; test: number } {
+  let positives: number;
+  let rows: number;
+  if (data.generator === 'csv') {
+    const summary = csv ?? summarizeCsv(data.path, data);
+    const kept = csvSubsampledCounts(summary.positives, summary.negatives, data.imbalance);
+    positives = kept.positives;
+    rows = kept.positives + kept.negatives;
+  } else {
+    positives = classSizes(data).nPos;
+    rows = data.samples;
+  }
+  const sizes = splitSizes(rows, data);
+  const [train, val, test] = allocatePositives(positives, rows - positives, sizes);
+  return { total: positives, rows, train, val, test };
+}
+
 /**
  * Class counts kept from a CSV. 'native' keeps every row (a positive class over half the rows is
  * allowed here; the scheduler decides whether to accept it). A minority fraction r subsamples one
  * class, deterministically from the file's counts so datasetShape can reproduce it.
  */
 function csvKeptCounts(positives: number, negatives: number, imbalance: number | 'native', file: string): { positives: number; negatives: number } {
-  if (imbalance === 'native') return { positives, negatives };
-  const r = imbalance;
-  const kept =
-    positives / (positives + negatives) > r
-      ? { positives: Math.min(positives, Math.round((negatives * r) / (1 - r))), negatives }
-      : { positives, negatives: Math.min(negatives, Math.round((positives * (1 - r)) / r)) };
+  const kept = csvSubsampledCounts(positives, negatives, imbalance);
   if (kept.positives < 2 || kept.negatives < 2) {
+    const r = imbalance;
     throw new CsvError(file, `imbalance ${r} leaves ${kept.positives} positive and ${kept.negatives} negative rows; need at least 2 of each`);
   }
   return kept;
