@@ -1,12 +1,21 @@
 /** Human labels for config values, shared by the scheduler, the store and the report. */
 import type { LossConfig } from './types.js';
 
-/** Minority fraction -> "90:10" style label ("native" for a CSV's own ratio). */
-export function imbalanceLabel(f: number | 'native'): string {
-  if (f === 'native') return 'native';
+/**
+ * Minority fraction -> "90:10" style label. A CSV's own ratio is "native", with its measured minority
+ * share when known: "native (4.4%)".
+ */
+export function imbalanceLabel(f: number | 'native', nativeShare?: number | null): string {
+  if (f === 'native') return nativeShare === undefined || nativeShare === null ? 'native' : `native (${percent(nativeShare)})`;
   const minority = Math.round(f * 1e6) / 1e4;
   const majority = Math.round((1 - f) * 1e6) / 1e4;
   return `${majority}:${minority}`;
+}
+
+/** 0.0437 -> "4.4%", 0.00042 -> "0.042%". */
+function percent(share: number): string {
+  const p = share * 100;
+  return `${p >= 0.1 ? p.toFixed(1) : Number(p.toPrecision(2))}%`;
 }
 
 /** "bce", "weighted_bce(α=0.9)", "focal(γ=2, α=inverse)", "class_balanced(β=0.99, γ=0)", "logit_adjusted(τ=1)", "poly1(ε=1)". */
@@ -46,8 +55,8 @@ export function paramLabel(path: string, value: unknown): string {
  * A setting's label, "focal(γ=2, α=inverse) · 90:10 · train.learning_rate=0.01": the loss, the ratio,
  * then the other swept values (seed, loss and ratio themselves left out) in grid order.
  */
-export function settingLabel(loss: LossConfig, imbalance: number | 'native', params: Record<string, unknown>): string {
-  const parts = [lossLabel(loss), imbalanceLabel(imbalance)];
+export function settingLabel(loss: LossConfig, imbalance: number | 'native', params: Record<string, unknown>, nativeShare?: number | null): string {
+  const parts = [lossLabel(loss), imbalanceLabel(imbalance, nativeShare)];
   for (const [path, value] of Object.entries(params)) {
     if (path !== 'seed' && path !== 'loss' && path !== 'data.imbalance') parts.push(paramLabel(path, value));
   }

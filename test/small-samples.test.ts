@@ -43,7 +43,7 @@ describe('expected positives per split', () => {
     // 90:10 keeps all 28 negatives and 3 positives
     expect(expectedPositives(harsh, spec.csv ?? undefined)).toMatchObject({ total: 3, rows: 31 });
     const small = smallSplits(expandGrid(spec).trials, spec.csv, 10);
-    expect(small.map((s) => s.ratio)).toEqual(['native', '90:10']);
+    expect(small.map((s) => s.ratio)).toEqual(['native (30.0%)', '90:10']);
     expect(small[0]).toMatchObject({ val: 2, test: 4, approximate: false });
   });
 });
@@ -54,13 +54,23 @@ describe('through the CLI', () => {
     const run = await runCli(['run', 'spec.yaml', '--db', 'r.db', '--workers', '1', '--backend', 'cpu', '--progress', 'plain'], { cwd: dir });
     expect(run.code, run.stderr).toBe(0);
     expect(run.stdout).toContain(
-      'warning: at native the splits hold 2 validation and 4 test positives, fewer than 10: the answer there will say "too few positives to tell" (use more samples, a milder ratio or a larger validation or test fraction)',
+      'warning: at native (30.0%) the splits hold 2 validation and 4 test positives, fewer than 10: the answer there will say "too few positives to tell" (use more samples, a milder ratio or a larger validation or test fraction)',
     );
     expect(run.stdout).toMatch(/warning: at 90:10 the splits hold 1 validation and 1 test positives/);
     expect(run.stdout).toContain('Too few positives to tell at every ratio.');
     const best = await runCli(['best', '--db', 'r.db', '-f', 'json'], { cwd: dir });
-    const rows = JSON.parse(best.stdout) as { verdict: string; chosen: boolean }[];
+    const rows = JSON.parse(best.stdout) as { verdict: string; chosen: boolean; imbalance: string }[];
     expect(rows.filter((r) => r.verdict !== 'baseline').every((r) => r.verdict === 'too_few')).toBe(true);
+    // the CSV's own ratio carries its measured share everywhere, and is ordered by it (30% is milder than 10%)
+    expect([...new Set(rows.map((r) => r.imbalance))]).toEqual(['native (30.0%)', '90:10']);
+    const view = await runCli(
+      ['query', 'select imbalance, minority_fraction from best_by_imbalance order by minority_fraction desc', '--db', 'r.db', '-f', 'json'],
+      { cwd: dir },
+    );
+    expect(JSON.parse(view.stdout)).toEqual([
+      { imbalance: 'native (30.0%)', minority_fraction: 0.3 },
+      { imbalance: '90:10', minority_fraction: expect.closeTo(0.1, 10) },
+    ]);
   });
 
   it('a ratio that leaves too few positives for the splits is a spec error quoting it as written, at its place', async () => {

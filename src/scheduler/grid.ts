@@ -83,7 +83,7 @@ function makeSetting(spec: SweepSpec, picked: Picked, seed: number | typeof SEED
     params,
     seedParams,
     settingKey: settingKey(config, dataSeedFollows),
-    label: seedParams.some((k) => k !== 'seed') ? null : settingLabel(config.loss, config.data.imbalance, params),
+    label: seedParams.some((k) => k !== 'seed') ? null : settingLabel(config.loss, config.data.imbalance, params, nativeShareOf(spec.csv)),
   };
 }
 
@@ -93,7 +93,7 @@ const isSeedHole = (v: unknown): boolean => v === SEED;
  * A trial of a setting: its seed in the holes (same key as hashing its whole config). `data` is
  * the setting's data section with this seed (shared by the trials that have both equal).
  */
-function trialOf(s: Setting, seed: number, seedJson: string, data: TrialConfig['data']): Trial {
+function trialOf(s: Setting, seed: number, seedJson: string, data: TrialConfig['data'], nativeShare: number | null): Trial {
   const key = shortHashOfText(s.keyParts.join(seedJson));
   const c = s.config;
   const config: TrialConfig = isSeedHole(c.seed) ? { v: c.v, seed, data, model: c.model, train: c.train, loss: c.loss } : c;
@@ -102,7 +102,7 @@ function trialOf(s: Setting, seed: number, seedJson: string, data: TrialConfig['
     params = { ...params };
     for (const k of s.seedParams) params[k] = seed;
   }
-  return { key, config, params, settingKey: s.settingKey, setting: s.label ?? settingLabel(config.loss, config.data.imbalance, params) };
+  return { key, config, params, settingKey: s.settingKey, setting: s.label ?? settingLabel(config.loss, config.data.imbalance, params, nativeShare) };
 }
 
 export function expandGrid(spec: SweepSpec, opts: ExpandOptions = {}): GridExpansion {
@@ -114,6 +114,7 @@ export function expandGrid(spec: SweepSpec, opts: ExpandOptions = {}): GridExpan
     );
   }
   const axes = spec.axes;
+  const nativeShare = nativeShareOf(spec.csv);
   const seedAxis = axes.findIndex((a) => a.path === 'seed');
   const seeds = seedAxis < 0 ? [spec.seed] : (axes[seedAxis].values as number[]);
   // seeds are whole numbers, whose JSON is their decimal string
@@ -176,7 +177,7 @@ export function expandGrid(spec: SweepSpec, opts: ExpandOptions = {}): GridExpan
           settingData.set(seed, data);
         }
       }
-      const trial = trialOf(setting, seed, seedJson[si], data);
+      const trial = trialOf(setting, seed, seedJson[si], data, nativeShare);
       const mark = controlOf.get(setting) as { control: boolean };
       if (!perTrial) {
         trials.push(trial);
@@ -360,10 +361,15 @@ export function smallSplits(trials: readonly Trial[], csv: CsvSummary | null, mi
     const small = (data.validation_fraction > 0 && c.val < min) || c.test < min;
     if (!small) continue;
     const dataParams = Object.entries(t.params).filter(([k]) => k.startsWith('data.') && k !== 'data.imbalance' && k !== 'data.seed');
-    const ratio = [imbalanceLabel(data.imbalance), ...dataParams.map(([k, v]) => `${k}=${v}`)].join(' · ');
+    const ratio = [imbalanceLabel(data.imbalance, nativeShareOf(csv)), ...dataParams.map(([k, v]) => `${k}=${v}`)].join(' · ');
     const prev = byRatio.get(ratio);
     const approximate = data.generator === 'classification' && data.flip_y > 0;
     if (!prev || c.val + c.test < prev.val + prev.test) byRatio.set(ratio, { ratio, val: c.val, test: c.test, approximate });
   }
   return [...byRatio.values()];
+}
+
+/** The measured minority share of a CSV's own ratio ('native'): its positives over its rows. */
+export function nativeShareOf(csv: CsvSummary | null): number | null {
+  return csv ? csv.positives / csv.nRows : null;
 }

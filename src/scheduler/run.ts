@@ -19,7 +19,7 @@ import { expectedBackend, initBackend } from '../worker/backend.js';
 import { planCohorts } from './cohort.js';
 import type { Executor, PrepareContext } from './executors/executor.js';
 import { LocalExecutor } from './executors/local.js';
-import { expandGrid, smallSplits } from './grid.js';
+import { expandGrid, nativeShareOf, smallSplits } from './grid.js';
 import { Progress, type ProgressMode } from './progress.js';
 import { loadSpec, type SweepSpec } from './spec.js';
 
@@ -101,7 +101,7 @@ export async function runSweep(opts: RunOptions): Promise<RunSummary> {
     const backendShown = expectedBackend(backendChoice);
     if (opts.forceUnlock) store.forceUnlock();
     runId = store.beginRun({ mode: opts.mode ?? 'local', workers: threads, backend: backendShown, machine: { ...machineInfo() }, versions: versions() });
-    const plan = store.plan(expansion.trials, !!opts.retryFailed);
+    const plan = store.plan(expansion.trials, !!opts.retryFailed, nativeShareOf(spec.csv));
     // Distributed mode always connects, even with nothing left to run: it also collects and cleans
     // up results that workers finished while no coordinator was running.
     const wantExecutor = plan.pending.length > 0 || opts.mode === 'redis';

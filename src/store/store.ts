@@ -304,13 +304,13 @@ export class SweepStore {
    * setting keys of an older version) is updated. The plan's digest is kept with the sweep: when it
    * is unchanged (a rerun of the same spec, the usual case), the trials are only looked up.
    */
-  plan(trials: readonly Trial[], retryFailed: boolean): PlanCounts {
+  plan(trials: readonly Trial[], retryFailed: boolean, nativeShare: number | null = null): PlanCounts {
     return this.db.transaction(() => {
       const digest = planDigest(trials);
       const last = this.db.prepare(`SELECT digest FROM plans WHERE sweep_id = ?`).pluck().get(this.sweepId);
       // an unchanged plan lists only the trials that are not complete
       const unchanged = last === digest;
-      const states = unchanged ? this.lookUpPlan() : this.writePlan(trials, digest);
+      const states = unchanged ? this.lookUpPlan() : this.writePlan(trials, digest, nativeShare);
       let complete = 0;
       let failed = 0;
       const pending: Trial[] = [];
@@ -343,7 +343,7 @@ export class SweepStore {
   }
 
   /** Compare every stored trial with the plan and write what differs; returns the states. */
-  private writePlan(trials: readonly Trial[], digest: string): Map<string, TrialState> {
+  private writePlan(trials: readonly Trial[], digest: string, nativeShare: number | null): Map<string, TrialState> {
     const stored = new Map<string, { row: StoredTrialRow; inSpec: boolean }>();
     const rows = this.db
       .prepare(`SELECT id, key, state, in_spec, setting_key, setting, params, config FROM trials WHERE sweep_id = ?`)
@@ -378,8 +378,8 @@ export class SweepStore {
           loss.tau,
           loss.epsilon,
           t.config.data.resample ?? 'none',
-          imb === 'native' ? null : imb,
-          imbalanceLabel(imb),
+          imb === 'native' ? nativeShare : imb,
+          imbalanceLabel(imb, nativeShare),
           t.config.seed,
         );
         this.trialIds.set(t.key, Number(res.lastInsertRowid));
