@@ -37,7 +37,7 @@ export const TABLE_SCRIPT = String.raw`(function () {
   controls.className = 'table-controls';
   var search = document.createElement('input');
   search.type = 'search';
-  search.placeholder = 'Filter: words that must all appear (e.g. focal γ=2 97:3 failed)';
+  search.placeholder = 'Filter: words that must all appear (e.g. ' + data.example + ')';
   search.setAttribute('aria-label', 'filter trials');
   controls.appendChild(search);
   var selects = {};

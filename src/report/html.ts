@@ -519,7 +519,9 @@ function failuresSection(m: ReportModel): string {
 // ---------------------------------------------------------------- 9. all trials
 
 function trialsSection(m: ReportModel): string {
-  const data = { ...m.table, sort: m.metric, dir: m.higherIsBetter ? 'desc' : 'asc' };
+  // the filter's example names a ratio this sweep has
+  const ratio = m.groups.at(-1)?.group.ratio.split(' ')[0] ?? '90:10';
+  const data = { ...m.table, sort: m.metric, dir: m.higherIsBetter ? 'desc' : 'asc', example: `focal γ=2 ${ratio} failed` };
   return `<section id="trials">
 <h2>12. All trials <span class="count">${m.table.rows.length}</span></h2>
 <p>Click a column to sort; type to filter (every word must match the setting, state, key or error). Metrics are rounded to 4 significant digits here; the database has full precision: <code>focal-sweep query "select * from results" --db ${esc(m.dbPath)}</code>.</p>
