@@ -12,7 +12,7 @@ import { SweepStore } from '../store/store.js';
 import { parseThreadCount } from '../threads.js';
 import { type BackendChoice, type Cohort, METRICS, type Trial, type TrialResult } from '../types.js';
 import { expectedBackend, initBackend } from '../worker/backend.js';
-import { planCohorts } from './cohort.js';
+import { checkTrialsFit, planCohorts } from './cohort.js';
 import type { Executor, PrepareContext } from './executors/executor.js';
 import { LocalExecutor } from './executors/local.js';
 import { expandGrid } from './grid.js';
@@ -73,6 +73,7 @@ export async function runSweep(opts: RunOptions): Promise<RunSummary> {
   // Everything that can be wrong with the input is checked before the database is touched.
   const spec: SweepSpec = loadSpec(opts.specFile);
   const expansion = expandGrid(spec, { yes: opts.yes });
+  checkTrialsFit(expansion.trials, spec.file, spec.csv ?? undefined);
   const threads = parseThreadCount('workers', opts.workers);
   const backendChoice = opts.backend ?? 'auto';
   // Remote workers load their own backend; this machine need not have tfjs-node.
