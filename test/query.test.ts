@@ -146,20 +146,20 @@ describe('query', () => {
     expect(objs).toEqual(expected.map((r) => Object.fromEntries(columns.map((c, i) => [c, r[i]]))));
   });
 
-  it('JSON: no rows is [], repeated column names stay apart', () => {
-    const json = (sql: string) => {
+  it('JSON: no rows is [], repeated column names stay apart', async () => {
+    const json = async (sql: string) => {
       const q = prepareQuery(fx.file, sql);
       let out = '';
       try {
-        writeRows((s) => (out += s), 'json', q.columns, q.rows);
+        await writeRows((s) => (out += s), 'json', q.columns, q.rows);
       } finally {
         q.close();
       }
       return JSON.parse(out) as unknown;
     };
-    expect(json('select 1 as a where 0')).toEqual([]);
-    expect(json('select 1 as a, 2 as a')).toEqual([{ a: 1, a_2: 2 }]);
-    expect(json("select x'010203' as b, 9007199254740993 as big")).toEqual([{ b: 'AQID', big: 9007199254740992 }]);
+    expect(await json('select 1 as a where 0')).toEqual([]);
+    expect(await json('select 1 as a, 2 as a')).toEqual([{ a: 1, a_2: 2 }]);
+    expect(await json("select x'010203' as b, 9007199254740993 as big")).toEqual([{ b: 'AQID', big: 9007199254740992 }]);
   });
 
   it('quotes CSV fields exactly when needed', () => {

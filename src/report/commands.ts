@@ -5,6 +5,7 @@
 import type { Argv } from 'yargs';
 import { UsageError } from '../errors.js';
 import type { RunSummary } from '../scheduler/run.js';
+import { stdoutChunks } from '../stdio.js';
 import { openDatabase } from '../store/store.js';
 import { METRICS } from '../types.js';
 import { BEST_COLUMNS, type BestBy, bestDisplay, bestRows } from './best.js';
@@ -22,15 +23,6 @@ function oneOf<T extends string>(flag: string, value: unknown, allowed: readonly
 }
 
 type Out = { write(s: string): unknown };
-
-/** Write to stdout, treating a closed pipe (`| head`) as a normal end. */
-function stdoutWriter(): (s: string) => void {
-  process.stdout.on('error', (e: NodeJS.ErrnoException) => {
-    if (e.code === 'EPIPE') process.exit(process.exitCode ?? 0);
-    throw e;
-  });
-  return (s) => void process.stdout.write(s);
-}
 
 function kb(bytes: number): string {
   return bytes >= 1e6 ? `${(bytes / 1e6).toFixed(1)} MB` : `${Math.max(1, Math.round(bytes / 1e3))} kB`;
@@ -106,7 +98,7 @@ export function bestBuilder(y: Argv) {
     .example('$0 best -m pr_auc --by none -k 5 -f csv', 'overall top 5 by PR-AUC, as CSV');
 }
 
-export function bestHandler(argv: { db?: string; sweep?: string; metric?: string; by?: string; top?: number; format?: string }): void {
+export async function bestHandler(argv: { db?: string; sweep?: string; metric?: string; by?: string; top?: number; format?: string }): Promise<void> {
   const format = oneOf('format', argv.format ?? 'table', FORMATS);
   const by = oneOf<BestBy>('by', argv.by ?? 'imbalance', ['imbalance', 'none']);
   if (argv.metric !== undefined) oneOf('metric', argv.metric, METRIC_NAMES);
@@ -120,26 +112,28 @@ export function bestHandler(argv: { db?: string; sweep?: string; metric?: string
   } finally {
     db.close();
   }
-  const write = stdoutWriter();
+  const out = stdoutChunks();
+  const write = (s: string) => out.write(s);
   const { analysis, rows } = result;
   if (format === 'table') {
     if (!rows.length) {
       write(`No complete trials in sweep ${JSON.stringify(analysis.sweep.name)} yet.\n`);
-      return;
+    } else {
+      const d = bestDisplay(rows, analysis.metric);
+      write(
+        `${analysis.sweep.name}: best by ${METRICS[analysis.metric].label} (${analysis.higherIsBetter ? 'higher' : 'lower'} is better), mean over seeds; Δ = setting − best BCE at the same ratio, paired by seed\n`,
+      );
+      await writeRows(write, 'table', d.columns, d.rows, { footer: false, maxWidth: 80, right: new Set(['#', 'seeds']) });
     }
-    const d = bestDisplay(rows, analysis.metric);
-    write(
-      `${analysis.sweep.name}: best by ${METRICS[analysis.metric].label} (${analysis.higherIsBetter ? 'higher' : 'lower'} is better), mean over seeds; Δ = setting − best BCE at the same ratio, paired by seed\n`,
+  } else {
+    await writeRows(
+      write,
+      format,
+      BEST_COLUMNS as string[],
+      rows.map((r) => BEST_COLUMNS.map((c) => r[c])),
     );
-    writeRows(write, 'table', d.columns, d.rows, { footer: false, maxWidth: 80, right: new Set(['#', 'seeds']) });
-    return;
   }
-  writeRows(
-    write,
-    format,
-    BEST_COLUMNS as string[],
-    rows.map((r) => BEST_COLUMNS.map((c) => r[c])),
-  );
+  await out.end();
 }
 
 // ---------------------------------------------------------------- query
@@ -158,13 +152,15 @@ export function queryBuilder(y: Argv) {
     .example('$0 query "select * from results limit 10" -f csv', 'ten trials as CSV');
 }
 
-export function queryHandler(argv: { sql?: string; db?: string; format?: string }): void {
+export async function queryHandler(argv: { sql?: string; db?: string; format?: string }): Promise<void> {
   const format = oneOf('format', argv.format ?? 'table', FORMATS);
   const file = resolveDb(argv.db);
   const q = prepareQuery(file, argv.sql ?? '');
   try {
-    const write = stdoutWriter();
-    writeRows(write, format, q.columns, q.rows);
+    // rows stream from SQLite as fast as the reader takes them (a pipe to a slow reader waits)
+    const out = stdoutChunks();
+    await writeRows((s) => out.write(s), format, q.columns, q.rows);
+    await out.end();
   } finally {
     q.close();
   }

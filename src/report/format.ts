@@ -60,6 +60,11 @@ function tableCell(v: unknown, nullText = 'NULL'): string {
 }
 
 export function formatTable(columns: string[], rows: readonly (readonly unknown[])[], opts: TableOptions = {}): string {
+  return [...tableLines(columns, rows, opts)].join('');
+}
+
+/** The lines of a table (each ending in a newline): header, rule, one per row, then the footer. */
+function* tableLines(columns: string[], rows: readonly (readonly unknown[])[], opts: TableOptions = {}): Generator<string> {
   const max = opts.maxWidth ?? 60;
   const cells = rows.map((r) => r.map((v) => truncate(tableCell(v, opts.nullText), max)));
   const numeric = columns.map(
@@ -68,15 +73,21 @@ export function formatTable(columns: string[], rows: readonly (readonly unknown[
       (rows.some((r) => typeof r[i] === 'number' || typeof r[i] === 'bigint') &&
         rows.every((r) => r[i] === null || r[i] === undefined || typeof r[i] === 'number' || typeof r[i] === 'bigint')),
   );
-  const widths = columns.map((c, i) => Math.max(displayWidth(truncate(c, max)), ...cells.map((r) => displayWidth(r[i]))));
+  // a loop, not Math.max(...cells): a spread over 130,000 rows overflows the call stack
+  const widths = columns.map((c, i) => {
+    let w = displayWidth(truncate(c, max));
+    for (const r of cells) w = Math.max(w, displayWidth(r[i]));
+    return w;
+  });
   const pad = (s: string, i: number) => {
     const fill = ' '.repeat(Math.max(0, widths[i] - displayWidth(s)));
     return numeric[i] ? fill + s : s + fill;
   };
-  const line = (r: string[]) => r.map(pad).join('  ').trimEnd();
-  const out = [line(columns.map((c) => truncate(c, max))), widths.map((w) => '-'.repeat(w)).join('  '), ...cells.map(line)];
-  if (opts.footer ?? true) out.push(`(${rows.length} row${rows.length === 1 ? '' : 's'})`);
-  return `${out.join('\n')}\n`;
+  const line = (r: string[]) => `${r.map(pad).join('  ').trimEnd()}\n`;
+  yield line(columns.map((c) => truncate(c, max)));
+  yield `${widths.map((w) => '-'.repeat(w)).join('  ')}\n`;
+  for (const r of cells) yield line(r);
+  if (opts.footer ?? true) yield `(${rows.length} row${rows.length === 1 ? '' : 's'})\n`;
 }
 
 /** A CSV field: NULL is an empty field, the empty string is "", blobs are base64. */
@@ -128,34 +139,47 @@ function jsonRow(names: readonly string[], values: readonly unknown[]): string {
 
 /**
  * Write rows in a format, streaming for csv and json (one JSON object per line inside the array).
+ * `write` may return a promise (a reader that must catch up first): it is awaited before the next
+ * row, so rows are read from the database only as fast as they are consumed.
  */
-export function writeRows(
-  write: (s: string) => void,
+export async function writeRows(
+  write: (s: string) => unknown,
   format: OutputFormat,
   columns: string[],
   rows: Iterable<readonly unknown[]>,
   tableOpts: TableOptions = {},
-): number {
+): Promise<number> {
+  // awaited only when the writer asks to wait: a promise per row would cost more than the row
+  const out = (s: string) => {
+    const pending = write(s);
+    return pending instanceof Promise ? pending : undefined;
+  };
   let n = 0;
   if (format === 'table') {
+    // aligned columns need every row first
     const all = [...rows];
-    write(formatTable(columns, all, tableOpts));
+    for (const line of tableLines(columns, all, tableOpts)) {
+      const pending = out(line);
+      if (pending) await pending;
+    }
     return all.length;
   }
   if (format === 'csv') {
-    write(csvLine(columns));
+    await out(csvLine(columns));
     for (const r of rows) {
-      write(csvLine(r));
+      const pending = out(csvLine(r));
+      if (pending) await pending;
       n++;
     }
     return n;
   }
   const names = uniqueNames(columns);
-  write('[');
+  await out('[');
   for (const r of rows) {
-    write(`${n === 0 ? '\n' : ',\n'}${jsonRow(names, r)}`);
+    const pending = out(`${n === 0 ? '\n' : ',\n'}${jsonRow(names, r)}`);
+    if (pending) await pending;
     n++;
   }
-  write(n ? '\n]\n' : ']\n');
+  await out(n ? '\n]\n' : ']\n');
   return n;
 }
