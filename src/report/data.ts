@@ -258,7 +258,7 @@ function summarizeGroup(g: ImbalanceGroup, metrics: string[], higher: boolean, m
     contenders,
     verdict,
     focalVerdict,
-    seedsPlanned: Math.max(0, ...g.all.map((s) => s.trials.length)),
+    seedsPlanned: g.all.reduce((most, s) => Math.max(most, s.trials.length), 0),
     tiedWithBest: g.best ? g.ranked.slice(1).filter((s) => Math.abs((s.stats(metric).mean as number) - (g.best?.stats(metric).mean as number)) <= 1e-12) : [],
   };
 }
@@ -296,7 +296,7 @@ function heatCells(a: SweepAnalysis): { heat: HeatCell[]; heatNote: string | nul
         best: s === g.best,
       });
     }
-    heat.push(...cells.values());
+    for (const c of cells.values()) heat.push(c);
   }
   return { heat, heatNote: merged ? 'Other swept parameters put several settings in some cells; each cell shows its best setting.' : null };
 }
