@@ -6,7 +6,17 @@ import yargs, { type Argv } from 'yargs';
 import { hideBin } from 'yargs/helpers';
 import { addRedisRunOptions, redisRunOptions, workerBuilder, workerHandler } from './distributed/cli.js';
 import { exitCodeOf, UsageError } from './errors.js';
-import { addRunReportOptions, bestBuilder, bestHandler, queryBuilder, queryHandler, reportBuilder, reportHandler, runReportHook } from './report/commands.js';
+import {
+  addRunReportOptions,
+  bestBuilder,
+  bestHandler,
+  queryBuilder,
+  queryHandler,
+  reportBuilder,
+  reportHandler,
+  runReportCheck,
+  runReportHook,
+} from './report/commands.js';
 import type { ProgressMode } from './scheduler/progress.js';
 import { flushStdio, guardStdio, OutputClosed } from './stdio.js';
 import { parseThreadCount } from './threads.js';
@@ -106,6 +116,7 @@ async function main(): Promise<void> {
           forceUnlock: argv['force-unlock'],
           progress,
           stop: controller.signal,
+          before: runReportCheck(argv),
           after: runReportHook(argv),
         });
         process.exitCode = summary.exitCode;

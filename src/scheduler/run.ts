@@ -48,6 +48,8 @@ export interface RunOptions {
   executor?: (threads: number) => Executor | Promise<Executor>;
   /** Mode recorded on the run. Default 'local'. */
   mode?: 'local' | 'redis';
+  /** Called once the database path is known, before anything is written: throw to refuse the run (the report's path is checked here). */
+  before?: (ctx: { db: string; sweep: string }) => void;
   /** Called after the run finishes and the DB is closed (the report hooks in here). */
   after?: (info: RunSummary) => Promise<string[]> | string[];
 }
@@ -83,6 +85,7 @@ export async function runSweep(opts: RunOptions): Promise<RunSummary> {
     });
   }
   const dbPath = opts.db ?? defaultDbPath(spec.name);
+  opts.before?.({ db: dbPath, sweep: spec.name });
   const out = opts.out ?? process.stdout;
   const progress = new Progress(opts.progress ?? 'plain', out, opts.progressIntervalMs);
   const t0 = performance.now();
