@@ -7,9 +7,10 @@
 import { shortHash } from '../canonical.js';
 import { SpecError, UsageError } from '../errors.js';
 import { getOrCreate } from '../maps.js';
+import { formatBytes } from '../text.js';
 import { type BackendChoice, COHORT_FORMAT, type Cohort, type Trial, type TrialConfig } from '../types.js';
 import { type CsvSummary, datasetShape } from '../worker/data.js';
-import { type CohortShape, cohortPeakBytes, formatBytes, membersWithin, THREAD_MEMORY_BUDGET } from '../worker/memory.js';
+import { type CohortShape, cohortPeakBytes, membersWithin, THREAD_MEMORY_BUDGET } from '../worker/memory.js';
 
 /** What must be equal for trials to share one batched model. */
 export function shapeSignature(config: TrialConfig, csv?: CsvSummary): string {

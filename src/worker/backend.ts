@@ -8,8 +8,8 @@
 import { createRequire } from 'node:module';
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
 import { BackendFailure } from '../errors.js';
+import { formatBytes } from '../text.js';
 import type { BackendChoice } from '../types.js';
-import { formatBytes } from './memory.js';
 
 export type BackendName = 'tensorflow' | 'wasm' | 'cpu';
 

@@ -102,9 +102,3 @@ export function membersWithin(shape: Omit<CohortShape, 'members'>, budget: numbe
   }
   return lo;
 }
-
-/** "1.2 GB", "340 MB": sizes in messages. */
-export function formatBytes(n: number): string {
-  if (n >= 2 ** 30) return `${(n / 2 ** 30).toFixed(1)} GiB`;
-  return `${Math.max(1, Math.round(n / 2 ** 20))} MiB`;
-}
