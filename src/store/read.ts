@@ -108,12 +108,14 @@ export function metricOf(t: TrialRow, metric: string): number | null {
  */
 function datasetSuffix(params: string | null | undefined): string {
   if (!params) return '';
-  let parsed: Record<string, unknown>;
+  let parsed: unknown;
   try {
-    parsed = JSON.parse(params) as Record<string, unknown>;
+    parsed = JSON.parse(params);
   } catch {
     return '';
   }
+  // a database edited by hand may hold anything here
+  if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) return '';
   return Object.entries(parsed)
     .filter(([k]) => k.startsWith('data.') && k !== 'data.imbalance' && k !== 'data.seed')
     .map(([k, v]) => ` · ${k}=${Array.isArray(v) ? `[${v.join(',')}]` : String(v)}`)
