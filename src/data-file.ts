@@ -7,9 +7,9 @@
  * on the open descriptor (no window between checking one file and reading another), and read in
  * chunks, never more than the limit.
  */
-import { closeSync, constants, fstatSync, openSync, readSync, type Stats } from 'node:fs';
+import { closeSync, constants, fstatSync, openSync, readSync } from 'node:fs';
 import { CsvError } from './errors.js';
-import { formatBytes } from './text.js';
+import { fileKind, formatBytes } from './text.js';
 
 /** The most a data file may hold (2 GiB); FOCAL_SWEEP_MAX_DATA_BYTES sets another limit. */
 export const MAX_DATA_FILE_BYTES = 2 * 2 ** 30;
@@ -19,15 +19,6 @@ export function maxDataFileBytes(): number {
   const env = process.env.FOCAL_SWEEP_MAX_DATA_BYTES;
   const n = env === undefined ? Number.NaN : Number(env);
   return Number.isSafeInteger(n) && n > 0 ? n : MAX_DATA_FILE_BYTES;
-}
-
-function kindOf(s: Stats): string {
-  if (s.isDirectory()) return 'a folder';
-  if (s.isFIFO()) return 'a named pipe (FIFO)';
-  if (s.isCharacterDevice()) return 'a character device';
-  if (s.isBlockDevice()) return 'a block device';
-  if (s.isSocket()) return 'a socket';
-  return 'not a regular file';
 }
 
 /** A size with its exact byte count when the rounded one could hide the difference. */
@@ -50,7 +41,7 @@ export function* dataFileChunks(path: string, nextSize: () => number = () => 16 
   }
   try {
     const st = fstatSync(fd);
-    if (!st.isFile()) throw new CsvError(path, `is ${kindOf(st)}, not a regular file; data is read only from regular files`);
+    if (!st.isFile()) throw new CsvError(path, `is ${fileKind(st)}, not a regular file; data is read only from regular files`);
     const limit = maxDataFileBytes();
     if (st.size > limit) {
       throw new CsvError(

@@ -8,6 +8,7 @@ import { closeSync, openSync, readSync, realpathSync, type Stats, statSync } fro
 import { basename, dirname, join, resolve } from 'node:path';
 import { UsageError } from '../errors.js';
 import { slug } from '../labels.js';
+import { fileKind } from '../text.js';
 
 /** How a report is recognised: html.ts writes this into the head of every report, within its first KBs. */
 const REPORT_MARKER = /<meta name="generator" content="focal-sweep[ "]/;
@@ -49,15 +50,6 @@ function statOrNull(p: string): Stats | null {
   }
 }
 
-function kindOf(s: Stats): string {
-  if (s.isDirectory()) return 'a folder';
-  if (s.isFIFO()) return 'a named pipe (FIFO)';
-  if (s.isCharacterDevice()) return 'a character device';
-  if (s.isBlockDevice()) return 'a block device';
-  if (s.isSocket()) return 'a socket';
-  return 'not a regular file';
-}
-
 /** Whether the file starts like a focal-sweep report. */
 function isOurReport(p: string): boolean {
   const fd = openSync(p, 'r');
@@ -97,7 +89,7 @@ export function checkReportTarget(out: string, ctx: ReportTargetContext): void {
     return;
   }
   if (targetStat.isDirectory()) throw new UsageError(`${where}: is a folder; give a file name such as ${join(out, 'report.html')}`);
-  if (!targetStat.isFile()) throw new UsageError(`${where}: is ${kindOf(targetStat)}, not a regular file; the report is written only to a file`);
+  if (!targetStat.isFile()) throw new UsageError(`${where}: is ${fileKind(targetStat)}, not a regular file; the report is written only to a file`);
   if (!ctx.force && !isOurReport(out)) {
     throw new UsageError(`${where}: exists and is not a focal-sweep report; pass --force to replace it, or choose another file`);
   }

@@ -3,13 +3,12 @@
  * messages), so there is never "database is locked"; WAL lets report/query read while a sweep writes.
  */
 
-import { existsSync, mkdirSync, statSync } from 'node:fs';
 import { hostname } from 'node:os';
-import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
 import { StoreError } from '../errors.js';
 import { imbalanceLabel } from '../labels.js';
 import type { Trial, TrialResult } from '../types.js';
+import { checkDatabasePath, needsReadCopy, openError, readCopy } from './access.js';
 import { APPLICATION_ID, METRIC_COLUMNS, MIGRATIONS, VIEWS } from './schema.js';
 
 export const SCHEMA_VERSION = MIGRATIONS.length;
@@ -25,16 +24,29 @@ export interface OpenOptions {
 
 /**
  * Open a results database, checking that it is ours and migrating it to this version's schema.
- * Throws StoreError (exit 2) for a missing file, a foreign database or one from a newer version.
+ * Throws StoreError (exit 2) for a missing file, a foreign database or one from a newer version, and
+ * for what the environment refuses (access.ts): a device as --db, a folder that cannot be made or
+ * written. A reader in a read-only folder reads a private copy.
  */
 export function openDatabase(file: string, opts: OpenOptions = {}): Database.Database {
-  const exists = existsSync(file);
-  if (!exists && !opts.create) throw new StoreError(file, 'no such database (run a sweep first, or pass --db)');
-  if (exists && statSync(file).isDirectory()) throw new StoreError(file, 'is a folder, not a database');
-  if (!exists) mkdirSync(dirname(file), { recursive: true });
+  checkDatabasePath(file, !!opts.create);
+  try {
+    return openChecked(file, file, opts);
+  } catch (e) {
+    if (!opts.readonly || !needsReadCopy(file, e)) throw openError(file, e, !!opts.readonly);
+    try {
+      return openChecked(readCopy(file), file, opts);
+    } catch (e2) {
+      throw openError(file, e2, true);
+    }
+  }
+}
+
+/** Open `path` (the database named `file` in messages), check that it is ours, and migrate it (writers). */
+function openChecked(path: string, file: string, opts: OpenOptions): Database.Database {
   let db: Database.Database;
   try {
-    db = new Database(file, { readonly: !!opts.readonly, fileMustExist: !opts.create });
+    db = new Database(path, { readonly: !!opts.readonly, fileMustExist: !opts.create });
     db.pragma('busy_timeout = 5000');
   } catch (e) {
     throw new StoreError(file, `cannot open: ${(e as Error).message}`);
@@ -52,8 +64,6 @@ export function openDatabase(file: string, opts: OpenOptions = {}): Database.Dat
     return db;
   } catch (e) {
     db.close();
-    if (e instanceof StoreError) throw e;
-    if ((e as { code?: string }).code === 'SQLITE_NOTADB') throw new StoreError(file, 'not a SQLite database');
     throw e;
   }
 }
