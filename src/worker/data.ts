@@ -614,7 +614,7 @@ function parseCsvRecords(text: string, line: number, final: boolean, path: strin
   const n = text.length;
   let i = 0;
   const isBlank = (c: string) => c === ' ' || c === '\t';
-  records: while (i < n) {
+  scan: while (i < n) {
     const recordStart = i;
     const start = line;
     const fields: string[] = [];
@@ -632,7 +632,7 @@ function parseCsvRecords(text: string, line: number, final: boolean, path: strin
             if (!final) {
               i = recordStart;
               line = start;
-              break records;
+              break scan;
             }
             throw new CsvError(path, 'unterminated quoted field', quoteLine);
           }
