@@ -7,6 +7,7 @@ import { UsageError } from '../errors.js';
 import type { RunSummary } from '../scheduler/run.js';
 import { stdoutChunks } from '../stdio.js';
 import { openDatabase } from '../store/store.js';
+import { quoted } from '../text.js';
 import { METRICS } from '../types.js';
 import { BEST_COLUMNS, type BestBy, bestDisplay, bestRows } from './best.js';
 import { FORMATS, writeRows } from './format.js';
@@ -22,7 +23,7 @@ const METRIC_NAMES = Object.keys(METRICS);
 /** Flag values are checked here rather than with yargs `choices`, so a bad one is a one-line error. */
 function oneOf<T extends string>(flag: string, value: unknown, allowed: readonly T[]): T {
   if (typeof value === 'string' && (allowed as readonly string[]).includes(value)) return value as T;
-  throw new UsageError(`--${flag}: expected one of ${allowed.join(', ')}; got ${JSON.stringify(value)}`);
+  throw new UsageError(`--${flag}: expected one of ${allowed.join(', ')}; got ${quoted(value)}`);
 }
 
 type Out = { write(s: string): unknown };

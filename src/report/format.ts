@@ -3,6 +3,8 @@
  * and `query`.
  */
 
+import { escapeControls } from '../text.js';
+
 export type OutputFormat = 'table' | 'csv' | 'json';
 export const FORMATS: OutputFormat[] = ['table', 'csv', 'json'];
 
@@ -50,13 +52,17 @@ function truncate(s: string, max: number): string {
   return `${out}…`;
 }
 
-/** A cell as text for a table: numbers to 6 significant digits, blobs by size, newlines as ↵. */
+/**
+ * A cell as text for a table: numbers to 6 significant digits, blobs by size, newlines as ↵, and every
+ * other control or bidi character as a visible escape (`\x1b`, `\u202e`): data printed on a terminal
+ * must not drive it (`query "select error from failures"` shows whatever a trial's message held).
+ */
 function tableCell(v: unknown, nullText = 'NULL'): string {
   if (v === null || v === undefined) return nullText;
   if (typeof v === 'number') return Number.isInteger(v) ? String(v) : String(Number(v.toPrecision(6)));
   if (typeof v === 'bigint') return v.toString();
   if (Buffer.isBuffer(v) || v instanceof Uint8Array) return `<blob ${v.byteLength} bytes>`;
-  return String(v).replace(/\r?\n/g, '↵').replace(/\t/g, ' ');
+  return escapeControls(String(v).replace(/\r?\n/g, '↵').replace(/\t/g, ' '));
 }
 
 export function formatTable(columns: string[], rows: readonly (readonly unknown[])[], opts: TableOptions = {}): string {
@@ -66,6 +72,7 @@ export function formatTable(columns: string[], rows: readonly (readonly unknown[
 /** The lines of a table (each ending in a newline): header, rule, one per row, then the footer. */
 function* tableLines(columns: string[], rows: readonly (readonly unknown[])[], opts: TableOptions = {}): Generator<string> {
   const max = opts.maxWidth ?? 60;
+  const header = columns.map((c) => truncate(tableCell(c), max));
   const cells = rows.map((r) => r.map((v) => truncate(tableCell(v, opts.nullText), max)));
   const numeric = columns.map(
     (c, i) =>
@@ -74,8 +81,8 @@ function* tableLines(columns: string[], rows: readonly (readonly unknown[])[], o
         rows.every((r) => r[i] === null || r[i] === undefined || typeof r[i] === 'number' || typeof r[i] === 'bigint')),
   );
   // a loop, not Math.max(...cells): a spread over 130,000 rows overflows the call stack
-  const widths = columns.map((c, i) => {
-    let w = displayWidth(truncate(c, max));
+  const widths = header.map((h, i) => {
+    let w = displayWidth(h);
     for (const r of cells) w = Math.max(w, displayWidth(r[i]));
     return w;
   });
@@ -84,7 +91,7 @@ function* tableLines(columns: string[], rows: readonly (readonly unknown[])[], o
     return numeric[i] ? fill + s : s + fill;
   };
   const line = (r: string[]) => `${r.map(pad).join('  ').trimEnd()}\n`;
-  yield line(columns.map((c) => truncate(c, max)));
+  yield line(header);
   yield `${widths.map((w) => '-'.repeat(w)).join('  ')}\n`;
   for (const r of cells) yield line(r);
   if (opts.footer ?? true) yield `(${rows.length} row${rows.length === 1 ? '' : 's'})\n`;

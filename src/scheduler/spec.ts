@@ -9,6 +9,7 @@ import { z } from 'zod';
 import { parseDuration } from '../duration.js';
 import { SpecError, type SpecLocation } from '../errors.js';
 import { fileSha256 } from '../file-hash.js';
+import { quoted } from '../text.js';
 import {
   type Alpha,
   type CsvData,
@@ -106,7 +107,7 @@ function parseAlpha(v: unknown, allowNone: boolean): Alpha | Invalid {
 }
 
 function fmt(v: unknown): string {
-  if (typeof v === 'string') return JSON.stringify(v);
+  if (typeof v === 'string') return quoted(v);
   if (v === null || v === undefined) return String(v);
   if (Array.isArray(v)) return `a list`;
   if (typeof v === 'object') return `a mapping`;

@@ -10,6 +10,7 @@ import { StringDecoder } from 'node:string_decoder';
 import { dataFileChunks } from '../data-file.js';
 import { CsvError } from '../errors.js';
 import { fileSha256 } from '../file-hash.js';
+import { clip, quoted } from '../text.js';
 import type { ClassificationData, CsvData, DataConfig, MoonsData } from '../types.js';
 import { Rng } from './rng.js';
 
@@ -494,16 +495,16 @@ export function readCsv(path: string, opts: CsvOptions, chunkBytes = CSV_CHUNK_B
   const { fields: columns, line: headerLine } = first.value;
   // Columns are found by name: a repeated name would silently read the first column twice.
   const repeated = columns.find((name, k) => columns.indexOf(name) !== k);
-  if (repeated !== undefined) throw new CsvError(path, `column name ${JSON.stringify(repeated)} appears more than once in the header`, headerLine);
-  const listed = `columns are: ${columns.join(', ')}`;
+  if (repeated !== undefined) throw new CsvError(path, `column name ${quoted(repeated)} appears more than once in the header`, headerLine);
+  const listed = `columns are: ${listColumns(columns)}`;
   const labelIndex = columns.indexOf(opts.label);
-  if (labelIndex < 0) throw new CsvError(path, `label column "${opts.label}" not found; ${listed}`, headerLine);
+  if (labelIndex < 0) throw new CsvError(path, `label column ${quoted(opts.label)} not found; ${listed}`, headerLine);
   const featureNames = opts.features ?? columns.filter((_, k) => k !== labelIndex);
   if (featureNames.length === 0) throw new CsvError(path, 'no feature columns besides the label', headerLine);
   const featureIndex = featureNames.map((name) => {
     const k = columns.indexOf(name);
-    if (k < 0) throw new CsvError(path, `feature column "${name}" not found; ${listed}`, headerLine);
-    if (k === labelIndex) throw new CsvError(path, `feature column "${name}" is the label column`, headerLine);
+    if (k < 0) throw new CsvError(path, `feature column ${quoted(name)} not found; ${listed}`, headerLine);
+    if (k === labelIndex) throw new CsvError(path, `feature column ${quoted(name)} is the label column`, headerLine);
     return k;
   });
 
@@ -528,7 +529,7 @@ export function readCsv(path: string, opts: CsvOptions, chunkBytes = CSV_CHUNK_B
     }
     const r = nRows++;
     const label = fields[labelIndex];
-    if (label === '') throw new CsvError(path, `column "${opts.label}": missing label`, line);
+    if (label === '') throw new CsvError(path, `column ${quoted(opts.label)}: missing label`, line);
     if (labelsSeen.size <= 5) labelsSeen.add(label);
     if (label === opts.positive) {
       y[r] = 1;
@@ -539,24 +540,30 @@ export function readCsv(path: string, opts: CsvOptions, chunkBytes = CSV_CHUNK_B
   if (nRows === 0) throw new CsvError(path, 'no data rows below the header', headerLine);
 
   if (positives === 0) {
-    const seen = [...labelsSeen].slice(0, 5).map((v) => JSON.stringify(v));
+    const seen = [...labelsSeen].slice(0, 5).map((v) => quoted(v));
     if (labelsSeen.size > 5) seen.push('...');
-    throw new CsvError(path, `positive value ${JSON.stringify(opts.positive)} not found in label column "${opts.label}"; values seen: ${seen.join(', ')}`);
+    throw new CsvError(path, `positive value ${quoted(opts.positive)} not found in label column ${quoted(opts.label)}; values seen: ${seen.join(', ')}`);
   }
   const negatives = nRows - positives;
   if (positives < 2 || negatives < 2) {
-    const [count, which] = positives < 2 ? [positives, `positive (${JSON.stringify(opts.positive)})`] : [negatives, 'negative'];
+    const [count, which] = positives < 2 ? [positives, `positive (${quoted(opts.positive)})`] : [negatives, 'negative'];
     throw new CsvError(path, `only ${count} ${which} row${count === 1 ? '' : 's'}; need at least 2 of each class`);
   }
   return { featureNames, x: x.slice(0, nRows * f), y: y.slice(0, nRows), nRows };
 }
 
+/** Column names for a message: the first 20, each cut, and how many there are. */
+function listColumns(columns: readonly string[]): string {
+  const shown = columns.slice(0, 20).map((c) => clip(c, 40));
+  return columns.length > 20 ? `${shown.join(', ')}, … (${columns.length} columns)` : shown.join(', ');
+}
+
 const NUMBER = /^[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?$/;
 
 function parseNumber(text: string, column: string, path: string, line: number): number {
-  if (text === '') throw new CsvError(path, `column "${column}": missing value`, line);
+  if (text === '') throw new CsvError(path, `column ${quoted(column)}: missing value`, line);
   const value = NUMBER.test(text) ? Number(text) : NaN;
-  if (!Number.isFinite(value)) throw new CsvError(path, `column "${column}": ${JSON.stringify(text)} is not a number`, line);
+  if (!Number.isFinite(value)) throw new CsvError(path, `column ${quoted(column)}: ${quoted(text)} is not a number`, line);
   return value;
 }
 
@@ -650,7 +657,7 @@ function parseCsvRecords(text: string, line: number, final: boolean, path: strin
         i++; // the closing quote
         while (i < n && isBlank(text[i])) i++;
         if (i < n && text[i] !== ',' && text[i] !== '\n' && text[i] !== '\r') {
-          throw new CsvError(path, `unexpected ${JSON.stringify(text[i])} after a closing quote`, line);
+          throw new CsvError(path, `unexpected ${quoted(text[i])} after a closing quote`, line);
         }
         fields.push(value);
       } else {
