@@ -112,6 +112,32 @@ function csvLine(values: readonly unknown[]): string {
   return `${values.map(csvField).join(',')}\r\n`;
 }
 
+/**
+ * Blobs larger than this are written as base64 piece by piece: the base64 of a blob over ~384 MB is a
+ * longer string than V8 can make (a 450 MB blob was an internal error). A multiple of 3, so that the
+ * pieces' base64 joins up exactly.
+ */
+const BLOB_PIECE_BYTES = 3 * 2 ** 20;
+
+const isBlob = (v: unknown): v is Uint8Array => Buffer.isBuffer(v) || v instanceof Uint8Array;
+const hasLargeBlob = (values: readonly unknown[]) => values.some((v) => isBlob(v) && v.byteLength > BLOB_PIECE_BYTES);
+
+function* base64Pieces(b: Uint8Array): Generator<string> {
+  for (let at = 0; at < b.byteLength; at += BLOB_PIECE_BYTES) {
+    yield Buffer.from(b.buffer, b.byteOffset + at, Math.min(BLOB_PIECE_BYTES, b.byteLength - at)).toString('base64');
+  }
+}
+
+/** A csv line in pieces, large blobs in base64 pieces (base64 never needs quoting). */
+function* csvLinePieces(values: readonly unknown[]): Generator<string> {
+  for (const [i, v] of values.entries()) {
+    if (i > 0) yield ',';
+    if (isBlob(v) && v.byteLength > BLOB_PIECE_BYTES) yield* base64Pieces(v);
+    else yield csvField(v);
+  }
+  yield '\r\n';
+}
+
 /** Column names made unique for JSON objects: a second "x" becomes "x_2" (or x_3, … if that is taken). */
 export function uniqueNames(columns: readonly string[]): string[] {
   const used = new Set(columns);
@@ -144,6 +170,21 @@ function jsonRow(names: readonly string[], values: readonly unknown[]): string {
   return JSON.stringify(o);
 }
 
+/** A JSON row object in pieces, large blobs as base64 strings in pieces; the same text as jsonRow. */
+function* jsonRowPieces(names: readonly string[], values: readonly unknown[]): Generator<string> {
+  yield '{';
+  for (const [i, n] of names.entries()) {
+    const v = values[i];
+    yield `${i > 0 ? ',' : ''}${JSON.stringify(n)}:`;
+    if (isBlob(v) && v.byteLength > BLOB_PIECE_BYTES) {
+      yield '"';
+      yield* base64Pieces(v);
+      yield '"';
+    } else yield JSON.stringify(jsonValue(v));
+  }
+  yield '}';
+}
+
 /**
  * Write rows in a format, streaming for csv and json (one JSON object per line inside the array).
  * `write` may return a promise (a reader that must catch up first): it is awaited before the next
@@ -174,8 +215,12 @@ export async function writeRows(
   if (format === 'csv') {
     await out(csvLine(columns));
     for (const r of rows) {
-      const pending = out(csvLine(r));
-      if (pending) await pending;
+      if (hasLargeBlob(r)) {
+        for (const piece of csvLinePieces(r)) await out(piece);
+      } else {
+        const pending = out(csvLine(r));
+        if (pending) await pending;
+      }
       n++;
     }
     return n;
@@ -183,8 +228,14 @@ export async function writeRows(
   const names = uniqueNames(columns);
   await out('[');
   for (const r of rows) {
-    const pending = out(`${n === 0 ? '\n' : ',\n'}${jsonRow(names, r)}`);
-    if (pending) await pending;
+    const sep = n === 0 ? '\n' : ',\n';
+    if (hasLargeBlob(r)) {
+      await out(sep);
+      for (const piece of jsonRowPieces(names, r)) await out(piece);
+    } else {
+      const pending = out(`${sep}${jsonRow(names, r)}`);
+      if (pending) await pending;
+    }
     n++;
   }
   await out(n ? '\n]\n' : ']\n');
