@@ -5,6 +5,7 @@
 import type Database from 'better-sqlite3';
 import { UsageError } from '../errors.js';
 import { analyzeSweep, type ImbalanceGroup, rankBy, type Setting, type SweepAnalysis } from '../store/read.js';
+import { quoted } from '../text.js';
 import { METRICS } from '../types.js';
 import { pairedDiff, verdictOf } from './stats.js';
 
@@ -102,7 +103,7 @@ function row(a: SweepAnalysis, g: ImbalanceGroup, s: Setting, rank: number): Bes
 export function bestRows(db: Database.Database, opts: BestOptions = {}): { analysis: SweepAnalysis; rows: BestRow[] } {
   const by = opts.by ?? 'imbalance';
   const top = opts.top ?? (by === 'imbalance' ? 3 : 10);
-  if (!Number.isInteger(top) || top < 1) throw new UsageError(`--top: must be a whole number ≥ 1, got ${JSON.stringify(opts.top)}`);
+  if (!Number.isInteger(top) || top < 1) throw new UsageError(`--top: must be a whole number ≥ 1, got ${quoted(opts.top)}`);
   const a = analyzeSweep(db, opts.sweep, opts.metric);
   const groupOf = new Map(a.groups.map((g) => [g.imbalance, g]));
   const rows: BestRow[] = [];

@@ -6,6 +6,7 @@
 import type Database from 'better-sqlite3';
 import { analyzeSweep, type ImbalanceGroup, loadRuns, metricOf, type RunRow, type Setting, type SweepAnalysis, type TrialRow } from '../store/read.js';
 import { METRICS } from '../types.js';
+import { readDatasetPoints, readDecisionGrid } from './artifacts.js';
 import { type MeanCI, type PairedDiff, pairedDiff, type Verdict, verdictOf } from './stats.js';
 
 /** Metrics shown beside the objective in the best-settings tables, in this order. */
@@ -107,6 +108,8 @@ export interface DecisionRow {
   panels: DecisionPanel[];
   /** Why there is no plot, when there is none. */
   missing?: string;
+  /** Stored artifacts that could not be drawn, and what was done instead. */
+  notes?: string[];
 }
 
 export interface FailureRow {
@@ -258,7 +261,7 @@ function summarizeGroup(g: ImbalanceGroup, metrics: string[], higher: boolean, m
     contenders,
     verdict,
     focalVerdict,
-    seedsPlanned: Math.max(0, ...g.all.map((s) => s.trials.length)),
+    seedsPlanned: g.all.reduce((most, s) => Math.max(most, s.trials.length), 0),
     tiedWithBest: g.best ? g.ranked.slice(1).filter((s) => Math.abs((s.stats(metric).mean as number) - (g.best?.stats(metric).mean as number)) <= 1e-12) : [],
   };
 }
@@ -296,7 +299,7 @@ function heatCells(a: SweepAnalysis): { heat: HeatCell[]; heatNote: string | nul
         best: s === g.best,
       });
     }
-    heat.push(...cells.values());
+    for (const c of cells.values()) heat.push(c);
   }
   return { heat, heatNote: merged ? 'Other swept parameters put several settings in some cells; each cell shows its best setting.' : null };
 }
@@ -387,13 +390,20 @@ function decisionRows(db: Database.Database, groups: ImbalanceGroup[], metric: s
     anyGrid = true;
     const seed = common[0];
     const panels: DecisionPanel[] = [];
+    const notes: string[] = [];
     for (let i = 0; i < shown.length; i++) {
       const [role, s] = shown[i];
       const t = withGrid[i].get(seed) as TrialRow;
-      const art = gridStmt.get(t.id) as { meta: string; data: Buffer };
-      const meta = JSON.parse(art.meta) as { dataset_key: string; resolution: number; x0: number; x1: number; y0: number; y1: number };
-      const pts = pointsStmt.get(meta.dataset_key) as { n: number; x: Buffer; y: Buffer; label: Buffer } | undefined;
-      const { points, total } = pts ? samplePoints(pts) : { points: [], total: 0 };
+      const grid = readDecisionGrid(gridStmt.get(t.id) as { meta: unknown; data: unknown });
+      if (typeof grid === 'string') {
+        notes.push(`The ${role} panel (${s.label}, seed ${seed}) is left out: the decision grid stored for trial ${t.key} is unreadable (${grid}).`);
+        continue;
+      }
+      const meta = grid;
+      const row = pointsStmt.get(meta.dataset_key) as { n: unknown; x: unknown; y: unknown; label: unknown } | undefined;
+      const pts = row ? readDatasetPoints(row) : undefined;
+      if (typeof pts === 'string') notes.push(`The ${role} panel (${s.label}, seed ${seed}) is drawn without its test points: they are unreadable (${pts}).`);
+      const { points, total } = pts && typeof pts !== 'string' ? samplePoints(pts) : { points: [], total: 0 };
       panels.push({
         imbalance: g.imbalance,
         role,
@@ -405,12 +415,12 @@ function decisionRows(db: Database.Database, groups: ImbalanceGroup[], metric: s
         x1: meta.x1,
         y0: meta.y0,
         y1: meta.y1,
-        probs: new Uint8Array(art.data.buffer, art.data.byteOffset, art.data.byteLength),
+        probs: meta.probs,
         points,
         pointsTotal: total,
       });
     }
-    decision.push({ imbalance: g.imbalance, panels });
+    decision.push({ imbalance: g.imbalance, panels, notes });
   }
   return { decision, decisionNote: anyGrid ? null : 'Decision regions are drawn for 2-D data; this sweep recorded no decision grids.' };
 }

@@ -12,6 +12,7 @@ import type Database from 'better-sqlite3';
 import { UsageError } from '../errors.js';
 import { getOrCreate } from '../maps.js';
 import { type MeanCI, meanCI, type PairedDiff, pairedDiff } from '../report/stats.js';
+import { clip, quoted } from '../text.js';
 import { METRICS } from '../types.js';
 import { METRIC_COLUMNS } from './schema.js';
 import type { TrialState } from './store.js';
@@ -31,18 +32,18 @@ function findSweep(db: Database.Database, name?: string): SweepRow {
   const rows = db.prepare(`SELECT * FROM sweeps ORDER BY updated_at DESC`).all() as SweepRow[];
   if (rows.length === 0) throw new UsageError(`${db.name}: no sweeps in this database`);
   if (name === undefined) {
-    if (rows.length > 1) throw new UsageError(`${db.name}: holds ${rows.length} sweeps (${rows.map((r) => r.name).join(', ')}); pick one with --sweep`);
+    if (rows.length > 1) throw new UsageError(`${db.name}: holds ${rows.length} sweeps (${rows.map((r) => clip(r.name)).join(', ')}); pick one with --sweep`);
     return rows[0];
   }
   const row = rows.find((r) => r.name === name);
-  if (!row) throw new UsageError(`${db.name}: no sweep named ${JSON.stringify(name)} (have: ${rows.map((r) => r.name).join(', ')})`);
+  if (!row) throw new UsageError(`${db.name}: no sweep named ${quoted(name)} (have: ${rows.map((r) => clip(r.name)).join(', ')})`);
   return row;
 }
 
 /** Check a metric name; UsageError listing the valid ones otherwise. */
 export function checkMetric(metric: string, flag = 'metric'): string {
   if (!Object.hasOwn(METRICS, metric)) {
-    throw new UsageError(`unknown ${flag} ${JSON.stringify(metric)} (expected one of: ${Object.keys(METRICS).join(', ')})`);
+    throw new UsageError(`unknown ${flag} ${quoted(metric)} (expected one of: ${Object.keys(METRICS).join(', ')})`);
   }
   return metric;
 }
@@ -108,12 +109,14 @@ export function metricOf(t: TrialRow, metric: string): number | null {
  */
 function datasetSuffix(params: string | null | undefined): string {
   if (!params) return '';
-  let parsed: Record<string, unknown>;
+  let parsed: unknown;
   try {
-    parsed = JSON.parse(params) as Record<string, unknown>;
+    parsed = JSON.parse(params);
   } catch {
     return '';
   }
+  // a database edited by hand may hold anything here
+  if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) return '';
   return Object.entries(parsed)
     .filter(([k]) => k.startsWith('data.') && k !== 'data.imbalance' && k !== 'data.seed')
     .map(([k, v]) => ` · ${k}=${Array.isArray(v) ? `[${v.join(',')}]` : String(v)}`)
