@@ -5,16 +5,38 @@
 import yargs, { type Argv } from 'yargs';
 import { hideBin } from 'yargs/helpers';
 import { addRedisRunOptions, redisRunOptions, workerBuilder, workerHandler } from './distributed/cli.js';
-import { exitCodeOf } from './errors.js';
-import { addRunReportOptions, bestBuilder, bestHandler, queryBuilder, queryHandler, reportBuilder, reportHandler, runReportHook } from './report/commands.js';
+import { exitCodeOf, UsageError } from './errors.js';
+import {
+  addRunReportOptions,
+  bestBuilder,
+  bestHandler,
+  queryBuilder,
+  queryHandler,
+  reportBuilder,
+  reportHandler,
+  runReportCheck,
+  runReportHook,
+} from './report/commands.js';
 import type { ProgressMode } from './scheduler/progress.js';
+import { flushStdio, guardStdio, OutputClosed } from './stdio.js';
 import { parseThreadCount } from './threads.js';
 import { BACKEND_CHOICES, type BackendChoice } from './types.js';
 
 // Read from argv directly: fail() also reports errors thrown while yargs parses.
 const verbose = process.argv.includes('--verbose');
 
-function fail(err: unknown): never {
+// A reader that closes stdout or stderr (`| head`) is not an error: see stdio.ts.
+guardStdio();
+
+/** Exit once everything written has reached stdout's and stderr's readers (process.exit alone drops a full pipe's queue). */
+async function exit(code: number): Promise<never> {
+  await flushStdio();
+  process.exit(code);
+}
+
+function fail(err: unknown): Promise<never> {
+  // the reader of stdout went away (`| head`): it has what it wanted
+  if (err instanceof OutputClosed) return exit(Number(process.exitCode ?? 0));
   const code = exitCodeOf(err);
   const msg = err instanceof Error ? err.message : String(err);
   if (code === 2) process.stderr.write(`error: ${msg}\n`);
@@ -22,7 +44,7 @@ function fail(err: unknown): never {
     process.stderr.write(
       verbose && err instanceof Error && err.stack ? `internal error: ${err.stack}\n` : `internal error: ${msg} (--verbose shows the stack)\n`,
     );
-  process.exit(code);
+  return exit(code);
 }
 
 function runCommand(y: Argv) {
@@ -94,6 +116,7 @@ async function main(): Promise<void> {
           forceUnlock: argv['force-unlock'],
           progress,
           stop: controller.signal,
+          before: runReportCheck(argv),
           after: runReportHook(argv),
         });
         process.exitCode = summary.exitCode;
@@ -127,13 +150,12 @@ async function main(): Promise<void> {
     .fail((msg, err) => {
       if (err) throw err;
       // yargs messages can span lines (e.g. invalid choices): one line, like every other error
-      process.stderr.write(`error: ${msg.replace(/\s*\n\s*/g, ' ')} (see focal-sweep --help)\n`);
-      process.exit(2);
+      throw new UsageError(`${msg.replace(/\s*\n\s*/g, ' ')} (see focal-sweep --help)`);
     });
   await cli.parseAsync();
 }
 
 main().then(
-  () => process.exit(process.exitCode ?? 0),
+  () => exit(Number(process.exitCode ?? 0)),
   (err) => fail(err),
 );

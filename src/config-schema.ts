@@ -4,6 +4,7 @@
  * what the spec loader refuses, with the same words. A leaf module: zod and src/types.ts only.
  */
 import { z } from 'zod';
+import { quoted } from './text.js';
 import { type Alpha, CONFIG_VERSION, isMetricName, LOSS_KINDS, METRIC_NAMES, RESAMPLE_MODES, THRESHOLD_METRICS } from './types.js';
 
 /** Most trials in one cohort (execution.cohort_size), and so in one job. */
@@ -42,7 +43,7 @@ export function parseAlpha(v: unknown, allowNone: boolean): Alpha | Invalid {
 }
 
 export function fmt(v: unknown): string {
-  if (typeof v === 'string') return JSON.stringify(v);
+  if (typeof v === 'string') return quoted(v);
   if (v === null || v === undefined) return String(v);
   if (Array.isArray(v)) return `a list`;
   if (typeof v === 'object') return `a mapping`;

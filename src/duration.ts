@@ -1,4 +1,5 @@
 /** Durations as users write them ("90s", "10m", "1h30m", seconds as a number, "none"), in ms. */
+import { quoted } from './text.js';
 
 /** The longest timer Node can set (2³¹ − 1 ms, about 596 hours); longer ones fire at once. */
 const MAX_DURATION_MS = 2 ** 31 - 1;
@@ -20,7 +21,7 @@ export function parseDuration(v: unknown): number | string {
     }
     if (consumed.replace(/\s/g, '') === v.replace(/\s/g, '') && total > 0) ms = total;
   }
-  const got = typeof v === 'string' ? JSON.stringify(v) : String(v);
+  const got = quoted(v);
   if (ms === null) return `must be a duration like "90s", "10m", "1h30m", seconds as a number, or none, got ${got}`;
   if (Math.round(ms) < 1) return `must be at least 1ms (or none), got ${got}`;
   if (Math.round(ms) > MAX_DURATION_MS) return `must be at most 596h (or none), got ${got}`;

@@ -82,6 +82,17 @@ export class JobFormatError extends Error {
   }
 }
 
+/**
+ * The training thread's tfjs backend failed mid-cohort (its wasm heap is exhausted, a kernel trapped):
+ * its state may be corrupt, so the thread must never train another cohort (worker/task.ts retires it).
+ */
+export class BackendFailure extends Error {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'BackendFailure';
+  }
+}
+
 /** The exit code for any thrown value: 2 for user errors, 1 otherwise. */
 export function exitCodeOf(err: unknown): number {
   return err instanceof UserError ? err.exitCode : 1;

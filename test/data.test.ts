@@ -349,7 +349,7 @@ describe('csv', () => {
     ['no feature columns', 'label_only.csv', {}, 'no feature columns besides the label', 1],
     ['missing label', 'missing_label.csv', {}, 'column "label": missing label', 3],
     ['text after a closing quote', 'junk_after_quote.csv', {}, 'unexpected "z" after a closing quote', 2],
-    ['a folder, not a file', '', {}, 'cannot read the file (EISDIR)', undefined],
+    ['a folder, not a file', '', {}, 'is a folder, not a regular file; data is read only from regular files', undefined],
   ];
 
   it.each(cases)('%s', (_name, file, over, detail, line) => {

@@ -4,6 +4,7 @@
  * same rows, aligned tables, and the --db default.
  */
 
+import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -14,6 +15,7 @@ import { QueryError, UsageError } from '../src/errors.js';
 import { csvField, formatTable, uniqueNames, writeRows } from '../src/report/format.js';
 import { resolveDb } from '../src/report/locate.js';
 import { firstKeyword, prepareQuery, runQuery } from '../src/report/query.js';
+import { CLI } from './helpers/cli.js';
 import { cli, type Fixture, makeFixtureDb } from './helpers/report-fixture.js';
 
 /** RFC 4180 parser: quoted fields may hold commas, quotes ("") and newlines; an unquoted empty field is NULL. */
@@ -73,6 +75,23 @@ describe('query', () => {
     expect(runQuery(fx.file, 'select count(*) from failures').rows).toEqual([[1]]);
     expect(runQuery(fx.file, 'pragma table_info(trials)').rows.length).toBeGreaterThan(40);
     expect(runQuery(fx.file, '-- a comment\nselect 1 -- trailing\n;').rows).toEqual([[1]]);
+  });
+
+  it('runs pragma journal_mode (SQLite flags it as a possible write; without a value it only reads)', () => {
+    const before = sha(fx.file);
+    const mode = runQuery(fx.file, 'select journal_mode from pragma_journal_mode').rows;
+    for (const sql of ['pragma journal_mode', 'PRAGMA main.journal_mode;', 'pragma /* which */ journal_mode -- mode']) {
+      expect(runQuery(fx.file, sql), sql).toEqual({ columns: ['journal_mode'], rows: mode });
+    }
+    for (const sql of [
+      'pragma journal_mode = delete',
+      'pragma journal_mode(memory)',
+      'pragma journal_mode; pragma user_version = 1',
+      'pragma wal_checkpoint',
+    ]) {
+      expect(() => runQuery(fx.file, sql), sql).toThrow(QueryError);
+    }
+    expect(sha(fx.file)).toBe(before);
   });
 
   it('refuses every kind of write and leaves the file untouched', () => {
@@ -146,20 +165,20 @@ describe('query', () => {
     expect(objs).toEqual(expected.map((r) => Object.fromEntries(columns.map((c, i) => [c, r[i]]))));
   });
 
-  it('JSON: no rows is [], repeated column names stay apart', () => {
-    const json = (sql: string) => {
+  it('JSON: no rows is [], repeated column names stay apart', async () => {
+    const json = async (sql: string) => {
       const q = prepareQuery(fx.file, sql);
       let out = '';
       try {
-        writeRows((s) => (out += s), 'json', q.columns, q.rows);
+        await writeRows((s) => (out += s), 'json', q.columns, q.rows);
       } finally {
         q.close();
       }
       return JSON.parse(out) as unknown;
     };
-    expect(json('select 1 as a where 0')).toEqual([]);
-    expect(json('select 1 as a, 2 as a')).toEqual([{ a: 1, a_2: 2 }]);
-    expect(json("select x'010203' as b, 9007199254740993 as big")).toEqual([{ b: 'AQID', big: 9007199254740992 }]);
+    expect(await json('select 1 as a where 0')).toEqual([]);
+    expect(await json('select 1 as a, 2 as a')).toEqual([{ a: 1, a_2: 2 }]);
+    expect(await json("select x'010203' as b, 9007199254740993 as big")).toEqual([{ b: 'AQID', big: 9007199254740992 }]);
   });
 
   it('quotes CSV fields exactly when needed', () => {
@@ -233,6 +252,43 @@ describe('query', () => {
       writer.prepare(`UPDATE trials SET state = 'complete' WHERE seed = 1`).run();
       writer.prepare(`UPDATE trials SET state = 'failed' WHERE error IS NOT NULL`).run();
       writer.close();
+    }
+  });
+});
+
+describe('a blob too large for one string', () => {
+  it('-f json and -f csv stream its base64 whole (a 400 MiB blob was an internal error)', async () => {
+    // base64 of 400 MiB is 559,240,536 characters, more than V8's longest string (536,870,888)
+    const bytes = 400 * 2 ** 20;
+    const base64Length = 4 * Math.ceil(bytes / 3); // ends in '==': 400 MiB = 3k + 1 bytes
+    const { file } = makeFixtureDb();
+    for (const [format, head, tail] of [
+      ['json', '[\n{"b":"', '","n":1}\n]\n'],
+      ['csv', 'b,n\r\n', ',1\r\n'],
+    ]) {
+      const child = spawn(process.execPath, [CLI, 'query', `select zeroblob(${bytes}) as b, 1 as n`, '--db', file, '-f', format], {
+        stdio: ['ignore', 'pipe', 'pipe'],
+      });
+      let length = 0;
+      let first = '';
+      let last = '';
+      // base64 pieces joined at the wrong place would put '=' padding inside the string
+      let equalsSigns = 0;
+      let stderr = '';
+      child.stdout.on('data', (d: Buffer) => {
+        if (first.length < 64) first += d.subarray(0, 64).toString('latin1');
+        last = (last + d.subarray(-64).toString('latin1')).slice(-64);
+        length += d.length;
+        for (let at = d.indexOf(0x3d); at >= 0; at = d.indexOf(0x3d, at + 1)) equalsSigns++;
+      });
+      child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+      const code = await new Promise((resolve) => child.on('close', resolve));
+      expect(stderr, format).toBe('');
+      expect(code, format).toBe(0);
+      expect(length, format).toBe(head.length + base64Length + tail.length);
+      expect(first.startsWith(`${head}AAAA`), format).toBe(true);
+      expect(last.endsWith(`AAAA==${tail}`), format).toBe(true);
+      expect(equalsSigns, format).toBe(2);
     }
   });
 });

@@ -93,7 +93,9 @@ describe('report in Chromium', () => {
     await page.locator('#trials-table th button', { hasText: /^seed$/ }).click();
     expect(await rows.first().locator('td').nth(5).textContent()).toBe('3');
     // the filter's example names a ratio of this sweep
-    expect(await page.locator('#trials-table input[type=search]').getAttribute('placeholder')).toBe('Filter: words that must all appear (e.g. focal γ=2 97:3 failed)');
+    expect(await page.locator('#trials-table input[type=search]').getAttribute('placeholder')).toBe(
+      'Filter: words that must all appear (e.g. focal γ=2 97:3 failed)',
+    );
     await page.locator('#trials-table input[type=search]').fill('failed');
     expect(await rows.count()).toBe(1);
     expect(await status.textContent()).toBe('1–1 of 1 matching (24 trials)');

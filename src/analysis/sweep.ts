@@ -6,6 +6,7 @@ import type Database from 'better-sqlite3';
 import { parse } from 'yaml';
 import { UsageError } from '../errors.js';
 import { findSweep, loadTrials, type SweepRow, type TrialRow } from '../store/read.js';
+import { quoted } from '../text.js';
 import { isMetricName, METRIC_NAMES, METRICS, type MetricName } from '../types.js';
 import { groupByRatio, type RatioGroup } from './ratio-group.js';
 import { groupSettings, type Setting, type Split } from './setting.js';
@@ -24,7 +25,7 @@ export interface SweepAnalysis {
 
 /** A metric name from a flag or a stored objective; UsageError listing the valid ones otherwise. */
 export function checkMetric(metric: string, flag = 'metric'): MetricName {
-  if (!isMetricName(metric)) throw new UsageError(`unknown ${flag} ${JSON.stringify(metric)} (expected one of: ${METRIC_NAMES.join(', ')})`);
+  if (!isMetricName(metric)) throw new UsageError(`unknown ${flag} ${quoted(metric)} (expected one of: ${METRIC_NAMES.join(', ')})`);
   return metric;
 }
 

@@ -10,6 +10,7 @@ import type { Setting } from '../analysis/setting.js';
 import { analyzeSweep, fixedThreshold, type SweepAnalysis } from '../analysis/sweep.js';
 import { UsageError } from '../errors.js';
 import { fixed3, signed3 } from '../numbers.js';
+import { quoted } from '../text.js';
 import { METRICS, type MetricName } from '../types.js';
 
 export type BestBy = 'imbalance' | 'family' | 'none';
@@ -160,7 +161,7 @@ function row(a: SweepAnalysis, g: RatioGroup, s: Setting, rankNo: number): BestR
 export function bestRows(db: Database.Database, opts: BestOptions = {}): { analysis: SweepAnalysis; rows: BestRow[]; answers: string[] } {
   const by = opts.by ?? 'imbalance';
   const top = opts.top ?? (by === 'imbalance' ? 3 : by === 'family' ? 1 : 10);
-  if (!Number.isInteger(top) || top < 1) throw new UsageError(`--top: must be a whole number ≥ 1, got ${JSON.stringify(opts.top)}`);
+  if (!Number.isInteger(top) || top < 1) throw new UsageError(`--top: must be a whole number ≥ 1, got ${quoted(opts.top)}`);
   const a = analyzeSweep(db, opts.sweep, opts.metric);
   const rows: BestRow[] = [];
   if (by === 'imbalance') {

@@ -41,9 +41,13 @@ export function fmtNum(v: number): string {
 export function heatmapSpec(cells: HeatCell[], xTitle: string, metricLabel: string, higherIsBetter: boolean): Spec {
   const gammas = [...new Set(cells.map((c) => Number(c.y)))].sort((a, b) => a - b).map(String);
   const alphas = [...new Set(cells.map((c) => c.x))].sort(compareAlpha);
-  const means = cells.map((c) => c.mean);
-  const lo = Math.min(...means);
-  const hi = Math.max(...means);
+  // a loop, not Math.min(...means): a spread over a data-sized array can overflow the call stack
+  let lo = Infinity;
+  let hi = -Infinity;
+  for (const c of cells) {
+    lo = Math.min(lo, c.mean);
+    hi = Math.max(hi, c.mean);
+  }
   const values = cells.map((c) => {
     // viridis is dark at the low end: light text there, dark text on the bright end
     const t = hi > lo ? (c.mean - lo) / (hi - lo) : 1;

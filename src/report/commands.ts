@@ -4,31 +4,27 @@
  */
 import type { Argv } from 'yargs';
 import { UsageError } from '../errors.js';
+import { stdoutChunks } from '../stdio.js';
 import { openDatabase } from '../store/store.js';
+import { quoted } from '../text.js';
 import { METRIC_NAMES, METRICS } from '../types.js';
 import { BEST_BY, BEST_COLUMNS, type BestBy, bestDisplay, bestRows } from './best.js';
 import { FORMATS, writeRows } from './format.js';
 import { openInBrowser, resolveDb } from './locate.js';
+import { checkReportTarget, defaultReportPath } from './output-path.js';
 import { prepareQuery } from './query.js';
 
 const DB_HELP = 'results database [default: the only results/*.db in this folder]';
+const FORCE_HELP =
+  'let the report replace an existing file that is not a focal-sweep report (never the database, its -wal/-shm, the spec or a non-regular file)';
 
 /** Flag values are checked here rather than with yargs `choices`, so a bad one is a one-line error. */
 function oneOf<T extends string>(flag: string, value: unknown, allowed: readonly T[]): T {
   if (typeof value === 'string' && (allowed as readonly string[]).includes(value)) return value as T;
-  throw new UsageError(`--${flag}: expected one of ${allowed.join(', ')}; got ${JSON.stringify(value)}`);
+  throw new UsageError(`--${flag}: expected one of ${allowed.join(', ')}; got ${quoted(value)}`);
 }
 
 type Out = { write(s: string): unknown };
-
-/** Write to stdout, treating a closed pipe (`| head`) as a normal end. */
-function stdoutWriter(): (s: string) => void {
-  process.stdout.on('error', (e: NodeJS.ErrnoException) => {
-    if (e.code === 'EPIPE') process.exit(process.exitCode ?? 0);
-    throw e;
-  });
-  return (s) => void process.stdout.write(s);
-}
 
 function kb(bytes: number): string {
   return bytes >= 1e6 ? `${(bytes / 1e6).toFixed(1)} MB` : `${Math.max(1, Math.round(bytes / 1e3))} kB`;
@@ -43,19 +39,22 @@ export function reportBuilder(y: Argv) {
     .option('out', { alias: 'o', type: 'string', describe: 'HTML file to write [default: next to the database, <sweep name>.html]' })
     .option('objective', { type: 'string', describe: `metric that ranks settings: ${METRIC_NAMES.join(', ')} [default: the sweep's objective]` })
     .option('open', { type: 'boolean', default: false, describe: 'open the report in the browser (xdg-open/open); prints the path when there is none' })
+    .option('force', { type: 'boolean', default: false, describe: FORCE_HELP })
     .example('$0 report', 'report of the only results/*.db')
     .example('$0 report --db results/x.db --objective pr_auc --open', 'rank by PR-AUC and open it');
 }
 
 export async function reportHandler(
-  argv: { db?: string; sweep?: string; out?: string; objective?: string; open?: boolean },
+  argv: { db?: string; sweep?: string; out?: string; objective?: string; open?: boolean; force?: boolean },
   out: Out = process.stdout,
 ): Promise<void> {
   const db = resolveDb(argv.db);
   if (argv.objective !== undefined) oneOf('objective', argv.objective, METRIC_NAMES);
+  // a given --out is checked before the report is built (the default one needs the sweep's name)
+  if (argv.out !== undefined) checkReportTarget(argv.out, { flag: '--out', db, force: argv.force });
   // loaded on demand: vega and vega-lite are only needed for the report
   const { writeReport } = await import('./report.js');
-  const r = await writeReport({ db, sweep: argv.sweep, out: argv.out, objective: argv.objective });
+  const r = await writeReport({ db, sweep: argv.sweep, out: argv.out, objective: argv.objective, force: argv.force });
   out.write(`Report: ${r.path} (${kb(r.bytes)}, ${(r.ms / 1000).toFixed(1)} s)\n`);
   if (argv.open) {
     const how = openInBrowser(r.path);
@@ -64,27 +63,46 @@ export async function reportHandler(
 }
 
 /**
- * Options that `run` gets for its end-of-run report, and the `after` hook that writes it. The report
- * never fails the run: a problem is printed as a line of the summary.
+ * Options that `run` gets for its end-of-run report, and the hooks that check its path before the
+ * sweep and write it after. Writing never fails the run: a problem is printed as a line of the summary.
  */
 export function addRunReportOptions<T>(y: Argv<T>) {
   return y
     .option('report', { type: 'boolean', default: true, describe: 'write the HTML report when the run ends (--no-report to skip)' })
     .option('report-out', { type: 'string', describe: 'where to write it [default: next to the database, <sweep name>.html]' })
+    .option('force', { type: 'boolean', default: false, describe: FORCE_HELP })
     .option('open', { type: 'boolean', default: false, describe: 'open the report in the browser when the run ends' });
 }
 
-export function runReportHook(argv: {
-  report?: boolean;
-  'report-out'?: string;
-  open?: boolean;
-}): ((s: { db: string; sweep: string }) => Promise<string[]>) | undefined {
+type RunReportArgs = { report?: boolean; 'report-out'?: string; open?: boolean; force?: boolean; spec?: string };
+
+/**
+ * Check the report's path before the sweep runs (a bad one would otherwise be found only after
+ * it): UsageError, nothing written. The same checks run again when the report is written.
+ */
+export function runReportCheck(argv: RunReportArgs): ((ctx: { db: string; sweep: string }) => void) | undefined {
+  if (argv.report === false) return undefined;
+  return ({ db, sweep }) => {
+    const out = argv['report-out'] ?? defaultReportPath(db, sweep);
+    checkReportTarget(out, { flag: '--report-out', db, spec: argv.spec, force: argv.force });
+  };
+}
+
+export function runReportHook(argv: RunReportArgs): ((s: { db: string; sweep: string }) => Promise<string[]>) | undefined {
   if (argv.report === false) return undefined;
   // also when nothing new ran: the report is rebuilt so it always matches the database
   return async (s) => {
     try {
       const { writeReport } = await import('./report.js');
-      const r = await writeReport({ db: s.db, sweep: s.sweep, out: argv['report-out'], writer: true });
+      const r = await writeReport({
+        db: s.db,
+        sweep: s.sweep,
+        out: argv['report-out'],
+        writer: true,
+        force: argv.force,
+        spec: argv.spec,
+        flag: '--report-out',
+      });
       const lines = [`Report: ${r.path}`];
       if (argv.open && !openInBrowser(r.path)) lines.push(`(no browser opener found: open ${r.path} yourself)`);
       return lines;
@@ -113,7 +131,7 @@ export function bestBuilder(y: Argv) {
     .example('$0 best -m pr_auc --by none -k 5 -f csv', 'overall top 5 by PR-AUC, as CSV');
 }
 
-export function bestHandler(argv: { db?: string; sweep?: string; metric?: string; by?: string; top?: number; format?: string }): void {
+export async function bestHandler(argv: { db?: string; sweep?: string; metric?: string; by?: string; top?: number; format?: string }): Promise<void> {
   const format = oneOf('format', argv.format ?? 'table', FORMATS);
   const by = oneOf<BestBy>('by', argv.by ?? 'imbalance', BEST_BY);
   if (argv.metric !== undefined) oneOf('metric', argv.metric, METRIC_NAMES);
@@ -127,31 +145,34 @@ export function bestHandler(argv: { db?: string; sweep?: string; metric?: string
   } finally {
     db.close();
   }
-  const write = stdoutWriter();
+  const out = stdoutChunks();
+  const write = (s: string) => out.write(s);
   const { analysis, rows, answers } = result;
   if (format === 'table') {
     if (!rows.length) {
       write(`No complete trials in sweep ${JSON.stringify(analysis.sweep.name)} yet.\n`);
-      return;
+    } else {
+      const d = bestDisplay(rows, analysis.metric);
+      const where =
+        analysis.selection === 'validation' ? 'ranked by the validation mean, reported on test' : 'ranked and reported on test (no validation split)';
+      write(`${analysis.sweep.name}: best by ${METRICS[analysis.metric].label} (${analysis.higherIsBetter ? 'higher' : 'lower'} is better), ${where}\n`);
+      for (const a of answers) write(`${a}\n`);
+      write('\n');
+      await writeRows(write, 'table', d.columns, d.rows, { footer: false, maxWidth: 80, right: new Set(['#', 'seeds']) });
+      write(
+        "* chosen on validation: its verdict reads its 95% CI; other rows are one of many compared, so their verdicts use Holm's correction. " +
+          'Δ = setting − best BCE at the same ratio, paired by seed. lenses: fixed threshold, tuned thresholds, ranking (PR-AUC); + better, − worse, ~ no clear difference, = baseline.\n',
+      );
     }
-    const d = bestDisplay(rows, analysis.metric);
-    const where = analysis.selection === 'validation' ? 'ranked by the validation mean, reported on test' : 'ranked and reported on test (no validation split)';
-    write(`${analysis.sweep.name}: best by ${METRICS[analysis.metric].label} (${analysis.higherIsBetter ? 'higher' : 'lower'} is better), ${where}\n`);
-    for (const a of answers) write(`${a}\n`);
-    write('\n');
-    writeRows(write, 'table', d.columns, d.rows, { footer: false, maxWidth: 80, right: new Set(['#', 'seeds']) });
-    write(
-      "* chosen on validation: its verdict reads its 95% CI; other rows are one of many compared, so their verdicts use Holm's correction. " +
-        'Δ = setting − best BCE at the same ratio, paired by seed. lenses: fixed threshold, tuned thresholds, ranking (PR-AUC); + better, − worse, ~ no clear difference, = baseline.\n',
+  } else {
+    await writeRows(
+      write,
+      format,
+      BEST_COLUMNS as string[],
+      rows.map((r) => BEST_COLUMNS.map((c) => r[c])),
     );
-    return;
   }
-  writeRows(
-    write,
-    format,
-    BEST_COLUMNS as string[],
-    rows.map((r) => BEST_COLUMNS.map((c) => r[c])),
-  );
+  await out.end();
 }
 
 // ---------------------------------------------------------------- query
@@ -170,13 +191,15 @@ export function queryBuilder(y: Argv) {
     .example('$0 query "select * from results limit 10" -f csv', 'ten trials as CSV');
 }
 
-export function queryHandler(argv: { sql?: string; db?: string; format?: string }): void {
+export async function queryHandler(argv: { sql?: string; db?: string; format?: string }): Promise<void> {
   const format = oneOf('format', argv.format ?? 'table', FORMATS);
   const file = resolveDb(argv.db);
   const q = prepareQuery(file, argv.sql ?? '');
   try {
-    const write = stdoutWriter();
-    writeRows(write, format, q.columns, q.rows);
+    // rows stream from SQLite as fast as the reader takes them (a pipe to a slow reader waits)
+    const out = stdoutChunks();
+    await writeRows((s) => out.write(s), format, q.columns, q.rows);
+    await out.end();
   } finally {
     q.close();
   }

@@ -13,15 +13,13 @@ import { analyzeSweep, fixedThreshold, type SweepAnalysis } from '../analysis/sw
 import { getOrCreate } from '../maps.js';
 import { loadArtifact, loadDatasetPoints, loadEpochs, loadRuns, metricOf, type RunRow, type TrialRow, trialsWithArtifact } from '../store/read.js';
 import { type Calibration, METRICS, type MetricName } from '../types.js';
+import { readDatasetPoints, readDecisionGrid, type StoredPoints } from './artifacts.js';
 
 /** Metrics shown beside the objective in the best-settings tables, in this order. */
 const KEY_METRICS: MetricName[] = ['minority_f1', 'minority_f1_tuned', 'pr_auc', 'minority_recall', 'minority_precision', 'balanced_accuracy', 'ece'];
 
 /** Most test points drawn on one decision-region plot (all minority points are kept when possible). */
 export const MAX_PLOT_POINTS = 800;
-
-/** Largest decision grid the report draws (resolution per side): a bigger one is skipped as corrupt. */
-export const MAX_GRID_RESOLUTION = 256;
 
 export interface ReportOptions {
   /** Sweep name; default: the only sweep in the database. */
@@ -159,6 +157,8 @@ export interface DecisionRow {
   panels: DecisionPanel[];
   /** Why there is no plot, when there is none. */
   missing?: string;
+  /** Stored artifacts that could not be drawn, and what was done instead. */
+  notes?: string[];
 }
 
 export interface FailureRow {
@@ -264,7 +264,7 @@ export function buildReportModel(db: Database.Database, opts: ReportOptions = {}
     remedyPoints: remedyPoints(analysis.groups),
     calibration: calibrationSeries(db, analysis.groups, skipped),
     curves: curvePoints(db, analysis.groups),
-    ...decisionRows(db, analysis.groups, metric, skipped),
+    ...decisionRows(db, analysis.groups, metric),
     skipped,
     failures: trials
       .filter((t) => t.state === 'failed' || t.state === 'interrupted')
@@ -507,32 +507,7 @@ function curvePoints(db: Database.Database, groups: RatioGroup[]): CurvePoint[] 
   return out;
 }
 
-interface GridMeta {
-  dataset_key: string;
-  resolution: number;
-  x0: number;
-  x1: number;
-  y0: number;
-  y1: number;
-}
-
-/** A stored decision grid if its meta parses, its bounds are finite and its blob holds resolution² bytes. */
-function readGrid(art: { meta: string | null; data: Buffer | null } | undefined): { meta: GridMeta; probs: Uint8Array } | null {
-  if (!art?.data) return null;
-  const meta = parseJson(art.meta) as GridMeta | null;
-  if (!meta || typeof meta !== 'object') return null;
-  const R = meta.resolution;
-  if (!Number.isInteger(R) || R < 2 || R > MAX_GRID_RESOLUTION || art.data.byteLength !== R * R) return null;
-  if (![meta.x0, meta.x1, meta.y0, meta.y1].every((v) => typeof v === 'number' && Number.isFinite(v)) || typeof meta.dataset_key !== 'string') return null;
-  return { meta, probs: new Uint8Array(art.data.buffer, art.data.byteOffset, art.data.byteLength) };
-}
-
-function decisionRows(
-  db: Database.Database,
-  groups: RatioGroup[],
-  metric: MetricName,
-  skipped: string[],
-): { decision: DecisionRow[]; decisionNote: string | null } {
+function decisionRows(db: Database.Database, groups: RatioGroup[], metric: MetricName): { decision: DecisionRow[]; decisionNote: string | null } {
   const decision: DecisionRow[] = [];
   let anyGrid = false;
   for (const g of groups) {
@@ -560,17 +535,19 @@ function decisionRows(
     }
     const seed = common[0];
     const panels: DecisionPanel[] = [];
+    const notes: string[] = [];
     for (let i = 0; i < shown.length; i++) {
       const [role, s] = shown[i];
       const t = withGrid[i].get(seed) as TrialRow;
-      const grid = readGrid(loadArtifact(db, t.id, 'decision_grid'));
-      if (!grid) {
-        skipped.push(`decision grid of trial ${t.key}`);
+      const grid = readDecisionGrid(loadArtifact(db, t.id, 'decision_grid') ?? { meta: null, data: null });
+      if (typeof grid === 'string') {
+        notes.push(`The ${role} panel (${s.label}, seed ${seed}) is left out: the decision grid stored for trial ${t.key} is unreadable (${grid}).`);
         continue;
       }
-      const pts = loadDatasetPoints(db, grid.meta.dataset_key);
-      const sampled = pts ? samplePoints(pts) : null;
-      if (pts && !sampled) skipped.push(`test points of dataset ${grid.meta.dataset_key}`);
+      const row = loadDatasetPoints(db, grid.dataset_key);
+      const pts = row ? readDatasetPoints(row) : undefined;
+      if (typeof pts === 'string') notes.push(`The ${role} panel (${s.label}, seed ${seed}) is drawn without its test points: they are unreadable (${pts}).`);
+      const { points, total } = pts && typeof pts !== 'string' ? samplePoints(pts) : { points: [], total: 0 };
       anyGrid = true;
       panels.push({
         imbalance: g.title,
@@ -581,19 +558,17 @@ function decisionRows(
         accuracy: metricOf(t, 'accuracy'),
         minorityF1: metricOf(t, 'minority_f1'),
         thresholdTuned: typeof t.threshold_tuned === 'number' ? t.threshold_tuned : null,
-        resolution: grid.meta.resolution,
-        x0: grid.meta.x0,
-        x1: grid.meta.x1,
-        y0: grid.meta.y0,
-        y1: grid.meta.y1,
+        resolution: grid.resolution,
+        x0: grid.x0,
+        x1: grid.x1,
+        y0: grid.y0,
+        y1: grid.y1,
         probs: grid.probs,
-        points: sampled?.points ?? [],
-        pointsTotal: sampled?.total ?? 0,
+        points,
+        pointsTotal: total,
       });
     }
-    decision.push(
-      panels.length ? { imbalance: g.title, panels } : { imbalance: g.title, panels, missing: 'the stored decision grids did not read back (skipped)' },
-    );
+    decision.push({ imbalance: g.title, panels, notes });
   }
   return { decision, decisionNote: anyGrid ? null : 'Decision regions are drawn for 2-D data; this sweep recorded no decision grids.' };
 }
@@ -605,17 +580,8 @@ function floats(b: Buffer): Float32Array {
   return new Float32Array(copy.buffer);
 }
 
-/**
- * Test points to draw: every minority point (up to the cap), then majority points at an even stride.
- * Null when the stored blobs do not hold n points.
- */
-export function samplePoints(p: {
-  n: number;
-  x: Buffer;
-  y: Buffer;
-  label: Buffer;
-}): { points: { x: number; y: number; label: number }[]; total: number } | null {
-  if (!Number.isInteger(p.n) || p.n < 0 || p.x.byteLength !== 4 * p.n || p.y.byteLength !== 4 * p.n || p.label.byteLength !== p.n) return null;
+/** Test points to draw: every minority point (up to the cap), then majority points at an even stride. */
+export function samplePoints(p: StoredPoints): { points: { x: number; y: number; label: number }[]; total: number } {
   const xs = floats(p.x);
   const ys = floats(p.y);
   const n = p.n;

@@ -449,8 +449,9 @@ async function decisionSection(m: ReportModel): Promise<string> {
   const rows: string[] = [];
   for (const row of m.decision) {
     const gs = m.groups.find((g) => g.title === row.imbalance);
+    const notes = (row.notes ?? []).map((n) => `<p class="empty">${esc(n)}</p>`).join('');
     if (!row.panels.length) {
-      rows.push(`<div class="drow"><h3>${gs ? imbalanceTitle(gs) : esc(row.imbalance)}</h3><p class="empty">${esc(row.missing ?? '')}</p></div>`);
+      rows.push(`<div class="drow"><h3>${gs ? imbalanceTitle(gs) : esc(row.imbalance)}</h3><p class="empty">${esc(row.missing ?? '')}</p>${notes}</div>`);
       continue;
     }
     const panels: string[] = [];
@@ -467,7 +468,7 @@ async function decisionSection(m: ReportModel): Promise<string> {
         ),
       );
     }
-    rows.push(`<div class="drow"><h3>${gs ? imbalanceTitle(gs) : esc(row.imbalance)}</h3><div class="panels">${panels.join('')}</div></div>`);
+    rows.push(`<div class="drow"><h3>${gs ? imbalanceTitle(gs) : esc(row.imbalance)}</h3><div class="panels">${panels.join('')}</div>${notes}</div>`);
   }
   return `<section id="decision">
 <h2>10. Decision regions</h2>

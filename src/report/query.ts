@@ -45,7 +45,7 @@ export function prepareQuery(file: string, sql: string): PreparedQuery {
       throw new QueryError(`query: ${msg}`);
     }
     const kw = firstKeyword(sql);
-    if (!stmt.readonly || !stmt.reader) {
+    if (!stmt.reader || (!stmt.readonly && !isJournalModeQuery(sql))) {
       const what = kw ? `${kw} ` : '';
       throw new QueryError(
         `query: refused ${what}statement: the database is opened read-only and query runs only a statement that reads rows ` +
@@ -65,6 +65,16 @@ export function prepareQuery(file: string, sql: string): PreparedQuery {
     if (db.open) db.close();
     throw e;
   }
+}
+
+/**
+ * `pragma journal_mode` without a value only reports the mode, but SQLite flags the statement as one
+ * that may write (the same pragma with a value switches modes); the read-only connection and
+ * query_only would refuse a switch anyway.
+ */
+function isJournalModeQuery(sql: string): boolean {
+  const stripped = sql.replace(/(\s+|--[^\n]*(\n|$)|\/\*[\s\S]*?\*\/)+/g, ' ').trim();
+  return /^pragma\s+(?:(?:\w+|"[^"]*")\s*\.\s*)?journal_mode\s*;?$/i.test(stripped);
 }
 
 /** SQLite errors raised while stepping (e.g. a bad function call) become QueryErrors. */

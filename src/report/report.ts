@@ -2,14 +2,16 @@
  * `focal-sweep report`: read a results database (read-only, safe while a sweep writes to it) and
  * write the self-contained HTML report.
  */
-import { existsSync, mkdirSync, renameSync, statSync, unlinkSync, writeFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
+import { mkdirSync, renameSync, unlinkSync, writeFileSync } from 'node:fs';
+import { dirname } from 'node:path';
 import { UsageError } from '../errors.js';
-import { slug } from '../labels.js';
 import { ownVersion } from '../machine.js';
 import { openDatabase } from '../store/store.js';
 import { buildReportModel, type ReportModel } from './data.js';
 import { renderHtml } from './html.js';
+import { checkReportTarget, defaultReportPath } from './output-path.js';
+
+export { defaultReportPath };
 
 export interface WriteReportOptions {
   /** Results database. */
@@ -27,6 +29,12 @@ export interface WriteReportOptions {
    * removes the -wal/-shm files, as a read-only connection cannot. Default false.
    */
   writer?: boolean;
+  /** Replace an existing file at `out` that is not a focal-sweep report. Default false. */
+  force?: boolean;
+  /** The sweep's spec file, never overwritten (`run`). */
+  spec?: string;
+  /** The flag that named `out`, for messages. Default `--out`. */
+  flag?: string;
 }
 
 export interface WrittenReport {
@@ -35,11 +43,6 @@ export interface WrittenReport {
   bytes: number;
   ms: number;
   model: ReportModel;
-}
-
-/** Default report path: next to the database, named after the sweep (results/<name>.html). */
-export function defaultReportPath(dbPath: string, sweepName: string): string {
-  return join(dirname(dbPath), `${slug(sweepName)}.html`);
 }
 
 /** Build the report's HTML without writing it. */
@@ -59,8 +62,7 @@ export async function writeReport(opts: WriteReportOptions): Promise<WrittenRepo
   const t0 = performance.now();
   const { html, model } = await buildReport(opts);
   const path = opts.out ?? defaultReportPath(opts.db, model.analysis.sweep.name);
-  if (existsSync(path) && statSync(path).isDirectory())
-    throw new UsageError(`--out ${path}: is a folder; give a file name such as ${join(path, 'report.html')}`);
+  checkReportTarget(path, { flag: opts.flag ?? '--out', db: opts.db, spec: opts.spec, force: opts.force });
   try {
     mkdirSync(dirname(path), { recursive: true });
     const tmp = `${path}.tmp-${process.pid}`;
@@ -72,7 +74,7 @@ export async function writeReport(opts: WriteReportOptions): Promise<WrittenRepo
       throw e;
     }
   } catch (e) {
-    throw new UsageError(`--out ${path}: cannot write: ${(e as Error).message}`);
+    throw new UsageError(`${opts.flag ?? '--out'} ${path}: cannot write: ${(e as Error).message}`);
   }
   return { path, sweep: model.analysis.sweep.name, bytes: Buffer.byteLength(html), ms: performance.now() - t0, model };
 }

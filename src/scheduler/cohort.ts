@@ -5,9 +5,12 @@
  */
 
 import { shortHash } from '../canonical.js';
+import { SpecError, UsageError } from '../errors.js';
 import { getOrCreate } from '../maps.js';
+import { formatBytes } from '../text.js';
 import { type BackendChoice, COHORT_FORMAT, type Cohort, type Trial, type TrialConfig } from '../types.js';
 import { type CsvSummary, datasetShape } from '../worker/data.js';
+import { type CohortShape, cohortPeakBytes, membersWithin, THREAD_MEMORY_BUDGET } from '../worker/memory.js';
 
 /** What must be equal for trials to share one batched model. */
 export function shapeSignature(config: TrialConfig, csv?: CsvSummary): string {
@@ -33,6 +36,42 @@ export interface CohortOptions {
   workers: number;
   backend: BackendChoice;
   csv?: CsvSummary;
+  /** Tensor bytes one cohort may use (default THREAD_MEMORY_BUDGET): larger cohorts are split. */
+  memoryBudget?: number;
+}
+
+/** What a cohort's memory depends on, for trials of this config (all trials of one shape agree). */
+function memoryShape(config: TrialConfig, csv?: CsvSummary): Omit<CohortShape, 'members'> {
+  const s = datasetShape(config.data, csv);
+  const { hidden, activation } = config.model;
+  return { features: s.nFeatures, hidden, activation, batch: config.train.batch_size, nTrain: s.nTrain, nVal: s.nVal, nTest: s.nTest };
+}
+
+/**
+ * Why a trial of this config cannot train within `budget` bytes even alone, or null when it can
+ * (a user error: the spec asks for a model too large for a training thread).
+ */
+export function trialTooLarge(config: TrialConfig, csv?: CsvSummary, budget = THREAD_MEMORY_BUDGET): string | null {
+  const shape = memoryShape(config, csv);
+  const need = cohortPeakBytes({ ...shape, members: 1 });
+  if (need <= budget) return null;
+  const layers = [shape.features, ...shape.hidden, 1].join('-');
+  return (
+    `a trial of this sweep (a ${layers} MLP, batch ${Math.min(shape.batch, shape.nTrain)}) needs about ${formatBytes(need)} of tensor memory, ` +
+    `more than the ${formatBytes(budget)} a training thread may use: make model.hidden smaller or train.batch_size smaller`
+  );
+}
+
+/** Refuse (SpecError naming the spec file) a sweep with a trial too large for a training thread, before anything runs. */
+export function checkTrialsFit(trials: readonly Trial[], file: string, csv?: CsvSummary, budget = THREAD_MEMORY_BUDGET): void {
+  const seen = new Set<string>();
+  for (const t of trials) {
+    const shape = shapeSignature(t.config, csv);
+    if (seen.has(shape)) continue;
+    seen.add(shape);
+    const why = trialTooLarge(t.config, csv, budget);
+    if (why) throw new SpecError({ file }, why);
+  }
 }
 
 /** Cohort key: a hash of its member keys (the BullMQ job id in distributed mode). */
@@ -41,8 +80,9 @@ export function cohortKey(trials: readonly Trial[]): string {
 }
 
 /**
- * Group by shape, cap each cohort at `cohortSize` (sizes balanced within a group), split further so
- * the workers stay busy, and order the largest work first (shortest makespan).
+ * Group by shape, cap each cohort at `cohortSize` and at what fits `memoryBudget` (sizes balanced
+ * within a group), split further so the workers stay busy, and order the largest work first
+ * (shortest makespan). UsageError when a single trial does not fit the budget.
  */
 export function planCohorts(trials: readonly Trial[], opts: CohortOptions): Cohort[] {
   const groups = new Map<string, Trial[]>();
@@ -50,9 +90,16 @@ export function planCohorts(trials: readonly Trial[], opts: CohortOptions): Coho
     const sig = shapeSignature(t.config, opts.csv);
     getOrCreate(groups, sig, () => []).push(t);
   }
+  const budget = opts.memoryBudget ?? THREAD_MEMORY_BUDGET;
+  // The cap of a group: cohort_size, or fewer when that many would not fit a thread's memory.
+  const capOf = (g: Trial[]) => {
+    const fit = membersWithin(memoryShape(g[0].config, opts.csv), budget);
+    if (fit === 0) throw new UsageError(trialTooLarge(g[0].config, opts.csv, budget) ?? 'a trial does not fit a training thread');
+    return Math.max(1, Math.min(opts.cohortSize, fit));
+  };
   // Cohorts per group: enough to respect the cap, then more (always splitting the group with the
   // largest cohorts) until the total is a multiple of the workers, so no thread idles in the last round.
-  const entries = [...groups.entries()].map(([shape, g]) => ({ shape, trials: g, n: Math.ceil(g.length / Math.max(1, opts.cohortSize)) }));
+  const entries = [...groups.entries()].map(([shape, g]) => ({ shape, trials: g, n: Math.ceil(g.length / capOf(g)) }));
   const total = () => entries.reduce((s, e) => s + e.n, 0);
   const workers = Math.max(1, opts.workers);
   while (total() % workers !== 0 || total() < workers) {

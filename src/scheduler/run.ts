@@ -16,7 +16,7 @@ import { SweepStore } from '../store/store.js';
 import { parseThreadCount } from '../threads.js';
 import { type BackendChoice, type Cohort, METRICS, type Trial, type TrialResult } from '../types.js';
 import { expectedBackend, initBackend } from '../worker/backend.js';
-import { planCohorts } from './cohort.js';
+import { checkTrialsFit, planCohorts } from './cohort.js';
 import type { Executor, PrepareContext } from './executors/executor.js';
 import { LocalExecutor } from './executors/local.js';
 import { expandGrid, nativeShareOf, smallSplits } from './grid.js';
@@ -52,6 +52,8 @@ export interface RunOptions {
   executor?: (threads: number) => Executor | Promise<Executor>;
   /** Mode recorded on the run. Default 'local'. */
   mode?: 'local' | 'redis';
+  /** Called once the database path is known, before anything is written: throw to refuse the run (the report's path is checked here). */
+  before?: (ctx: { db: string; sweep: string }) => void;
   /** Called after the run finishes and the DB is closed (the report hooks in here). */
   after?: (info: RunSummary) => Promise<string[]> | string[];
 }
@@ -77,6 +79,7 @@ export async function runSweep(opts: RunOptions): Promise<RunSummary> {
   // Everything that can be wrong with the input is checked before the database is touched.
   const spec: SweepSpec = loadSpec(opts.specFile);
   const expansion = expandGrid(spec, { yes: opts.yes });
+  checkTrialsFit(expansion.trials, spec.file, spec.csv ?? undefined);
   const threads = parseThreadCount('workers', opts.workers);
   const backendChoice = opts.backend ?? 'auto';
   // Remote workers load their own backend; this machine need not have tfjs-node.
@@ -86,6 +89,7 @@ export async function runSweep(opts: RunOptions): Promise<RunSummary> {
     });
   }
   const dbPath = opts.db ?? defaultDbPath(spec.name);
+  opts.before?.({ db: dbPath, sweep: spec.name });
   const out = opts.out ?? process.stdout;
   const progress = new Progress(opts.progress ?? 'plain', out, opts.progressIntervalMs);
   const t0 = performance.now();

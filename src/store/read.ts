@@ -5,6 +5,7 @@
 
 import type Database from 'better-sqlite3';
 import { UsageError } from '../errors.js';
+import { clip, quoted } from '../text.js';
 import type { LossKind, MetricName, ResampleMode } from '../types.js';
 import { DATASET_SQL, METRIC_COLUMNS, VALIDATION_COLUMNS } from './schema.js';
 import type { TrialState } from './store.js';
@@ -24,11 +25,11 @@ export function findSweep(db: Database.Database, name?: string): SweepRow {
   const rows = db.prepare(`SELECT * FROM sweeps ORDER BY updated_at DESC`).all() as SweepRow[];
   if (rows.length === 0) throw new UsageError(`${db.name}: no sweeps in this database`);
   if (name === undefined) {
-    if (rows.length > 1) throw new UsageError(`${db.name}: holds ${rows.length} sweeps (${rows.map((r) => r.name).join(', ')}); pick one with --sweep`);
+    if (rows.length > 1) throw new UsageError(`${db.name}: holds ${rows.length} sweeps (${rows.map((r) => clip(r.name)).join(', ')}); pick one with --sweep`);
     return rows[0];
   }
   const row = rows.find((r) => r.name === name);
-  if (!row) throw new UsageError(`${db.name}: no sweep named ${JSON.stringify(name)} (have: ${rows.map((r) => r.name).join(', ')})`);
+  if (!row) throw new UsageError(`${db.name}: no sweep named ${quoted(name)} (have: ${rows.map((r) => clip(r.name)).join(', ')})`);
   return row;
 }
 

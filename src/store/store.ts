@@ -4,15 +4,14 @@
  */
 
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, statSync } from 'node:fs';
 import { hostname } from 'node:os';
-import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
 import { StoreError } from '../errors.js';
 import { imbalanceLabel } from '../labels.js';
 import { getOrCreate } from '../maps.js';
 import { checkResults } from '../result-check.js';
 import type { LossConfig, Trial, TrialResult } from '../types.js';
+import { checkDatabasePath, needsReadCopy, openError, readCopy } from './access.js';
 import { APPLICATION_ID, METRIC_COLUMNS, MIGRATIONS, VALIDATION_COLUMNS, VIEWS } from './schema.js';
 
 export const SCHEMA_VERSION = MIGRATIONS.length;
@@ -28,45 +27,65 @@ export interface OpenOptions {
 
 /**
  * Open a results database, checking that it is ours and migrating it to this version's schema.
- * Throws StoreError (exit 2) for a missing file, a foreign database or one from a newer version.
+ * Throws StoreError (exit 2) for a missing file, a foreign database or one from a newer version, and
+ * for what the environment refuses (access.ts): a device as --db, a folder that cannot be made or
+ * written. A reader in a read-only folder reads a private copy.
  */
 export function openDatabase(file: string, opts: OpenOptions = {}): Database.Database {
-  const exists = existsSync(file);
-  if (!exists && !opts.create) throw new StoreError(file, 'no such database (run a sweep first, or pass --db)');
-  if (exists && statSync(file).isDirectory()) throw new StoreError(file, 'is a folder, not a database');
-  if (!exists) mkdirSync(dirname(file), { recursive: true });
+  checkDatabasePath(file, !!opts.create);
+  try {
+    return openChecked(file, file, opts);
+  } catch (e) {
+    if (!opts.readonly || !needsReadCopy(file, e)) throw openError(file, e, !!opts.readonly);
+    try {
+      return openChecked(readCopy(file), file, opts);
+    } catch (e2) {
+      throw openError(file, e2, true);
+    }
+  }
+}
+
+/** Open `path` (the database named `file` in messages), check that it is ours, and migrate it (writers). */
+function openChecked(path: string, file: string, opts: OpenOptions): Database.Database {
   let db: Database.Database;
   try {
-    db = new Database(file, { readonly: !!opts.readonly, fileMustExist: !opts.create });
+    db = new Database(path, { readonly: !!opts.readonly, fileMustExist: !opts.create });
     db.pragma('busy_timeout = 5000');
   } catch (e) {
     throw new StoreError(file, `cannot open: ${(e as Error).message}`);
   }
   try {
-    const appId = db.pragma('application_id', { simple: true }) as number;
-    const version = db.pragma('user_version', { simple: true }) as number;
-    const tables = (db.prepare(`SELECT count(*) AS n FROM sqlite_master`).get() as { n: number }).n;
-    if (appId !== APPLICATION_ID && (tables > 0 || opts.readonly)) {
-      throw new StoreError(file, 'not a focal-sweep results database');
-    }
-    if (version > SCHEMA_VERSION) {
-      throw new StoreError(file, `made by a newer focal-sweep (schema v${version}; this version reads up to v${SCHEMA_VERSION}): upgrade focal-sweep`);
-    }
-    if (opts.readonly) {
-      if (version < SCHEMA_VERSION) throw new StoreError(file, `schema v${version} is older than v${SCHEMA_VERSION}: run a sweep against it once to migrate`);
-      return db;
-    }
+    // One read transaction: the id, version and table count from one snapshot. Read one by one, a
+    // process creating this file at the same moment could commit its tables (and our id) between
+    // two reads, and a new database of ours would look like a foreign one.
+    db.transaction(() => checkOurs(db, file, !!opts.readonly))();
+    if (opts.readonly) return db;
     enableWal(db);
     db.pragma('synchronous = NORMAL');
     db.pragma('foreign_keys = ON');
-    migrate(db);
+    migrate(db, file);
     return db;
   } catch (e) {
     db.close();
-    if (e instanceof StoreError) throw e;
-    if ((e as { code?: string }).code === 'SQLITE_NOTADB') throw new StoreError(file, 'not a SQLite database');
     throw e;
   }
+}
+
+/**
+ * Refuse a database that is not ours (an empty one is fine for a writer: it will be created) or
+ * too new for this version; a reader also refuses one that needs migrating. Call inside a
+ * transaction, so that every value comes from the same snapshot.
+ */
+function checkOurs(db: Database.Database, file: string, readonly: boolean): void {
+  const appId = db.pragma('application_id', { simple: true }) as number;
+  const version = db.pragma('user_version', { simple: true }) as number;
+  const tables = (db.prepare(`SELECT count(*) AS n FROM sqlite_master`).get() as { n: number }).n;
+  if (appId !== APPLICATION_ID && (tables > 0 || readonly)) throw new StoreError(file, 'not a focal-sweep results database');
+  if (version > SCHEMA_VERSION) {
+    throw new StoreError(file, `made by a newer focal-sweep (schema v${version}; this version reads up to v${SCHEMA_VERSION}): upgrade focal-sweep`);
+  }
+  if (readonly && version < SCHEMA_VERSION)
+    throw new StoreError(file, `schema v${version} is older than v${SCHEMA_VERSION}: run a sweep against it once to migrate`);
 }
 
 /**
@@ -89,10 +108,13 @@ function enableWal(db: Database.Database): void {
 }
 
 /** Bring a database to SCHEMA_VERSION and recreate the views, in one transaction. */
-function migrate(db: Database.Database): void {
-  // One IMMEDIATE transaction, the version read inside it: two processes opening a new file at the
-  // same moment cannot both create the tables (the second waits, then finds them).
+function migrate(db: Database.Database, file: string): void {
+  // One IMMEDIATE transaction that decides again, under the write lock, whether the file is ours or
+  // empty and reads the version: two processes opening a new file at the same moment cannot both
+  // create the tables (the second waits, then finds them, ours), and nothing written between the
+  // first check and this lock goes unseen.
   db.transaction(() => {
+    checkOurs(db, file, false);
     const from = db.pragma('user_version', { simple: true }) as number;
     for (let v = from; v < MIGRATIONS.length; v++) {
       db.exec(MIGRATIONS[v]);

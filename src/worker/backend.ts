@@ -6,11 +6,17 @@
  * tfjs is imported lazily so the scheduler can import this module without loading tfjs.
  */
 import { createRequire } from 'node:module';
+import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
+import { BackendFailure } from '../errors.js';
+import { formatBytes } from '../text.js';
 import type { BackendChoice } from '../types.js';
 
 export type BackendName = 'tensorflow' | 'wasm' | 'cpu';
 
 const ORDER: BackendName[] = ['tensorflow', 'wasm', 'cpu'];
+
+/** The most a 32-bit wasm memory holds: 4 GiB less one 64 KiB page (what tfjs-wasm's emscripten build allows). */
+const MAX_WASM_HEAP = 2 ** 32 - 2 ** 16;
 
 let active: { choice: BackendChoice; name: Promise<BackendName> } | null = null;
 
@@ -59,6 +65,32 @@ async function activate(name: BackendName): Promise<void> {
   if (!ok) throw new Error(`tf.setBackend('${name}') returned false`);
   await tf.ready();
   if (tf.getBackend() !== name) throw new Error(`tfjs reports backend ${tf.getBackend()}`);
+  if (name === 'wasm') guardWasmAllocations(tf.backend() as unknown as BackendWasm);
+}
+
+/**
+ * tfjs-wasm does not check its malloc: when the heap (a 32-bit wasm memory, at most 4 GiB) cannot
+ * grow, malloc returns 0 and the tensor is written over the start of the heap, which traps or, worse,
+ * silently corrupts the thread. Make a failed allocation an error instead (task.ts then retires the
+ * thread).
+ */
+function guardWasmAllocations(backend: BackendWasm): void {
+  // the parts of tfjs-wasm's emscripten module used here (its typings leave them out)
+  const module = backend.wasm as unknown as { _malloc(size: number): number; _free(at: number): void; HEAPU8: Uint8Array };
+  // emscripten binds _malloc lazily: the first call replaces the wrapper with the wasm export, which
+  // would also replace a guard installed before it
+  module._free(module._malloc(16));
+  const malloc = module._malloc;
+  module._malloc = (size: number) => {
+    // a size past the 32-bit heap would wrap around to a small allocation
+    const at = size < MAX_WASM_HEAP ? malloc(size) : 0;
+    if (at === 0 && size > 0) {
+      throw new BackendFailure(
+        `wasm heap exhausted: no room for a tensor of ${formatBytes(size)} (heap ${formatBytes(module.HEAPU8.length)}, at most 4 GiB per thread; the thread is replaced)`,
+      );
+    }
+    return at;
+  };
 }
 
 /**

@@ -5,10 +5,13 @@
  * Split sizes depend only on the row count, never on random class counts, so datasetShape() can
  * give the scheduler the exact tensor shapes at plan time without generating anything.
  */
-import { readFileSync, statSync } from 'node:fs';
+import { statSync } from 'node:fs';
+import { StringDecoder } from 'node:string_decoder';
+import { dataFileChunks } from '../data-file.js';
 import { CsvError } from '../errors.js';
 import { fileSha256 } from '../file-hash.js';
 import { getOrCreate } from '../maps.js';
+import { clip, quoted } from '../text.js';
 import type { ClassificationData, CsvData, DataConfig, MoonsData } from '../types.js';
 import { Rng } from './rng.js';
 
@@ -617,48 +620,54 @@ export function summarizeCsv(path: string, opts: CsvOptions): CsvSummary {
   };
 }
 
-/** Reads a CSV with a header row. Every problem is a CsvError naming the file and, where there is one, the line. */
-export function readCsv(path: string, opts: CsvOptions): CsvTable {
-  let text: string;
-  try {
-    text = readFileSync(path, 'utf8');
-  } catch (err) {
-    const code = (err as NodeJS.ErrnoException).code;
-    throw new CsvError(path, code === 'ENOENT' ? 'file not found' : `cannot read the file (${code ?? String(err)})`);
-  }
-  const records = parseCsv(text.charCodeAt(0) === 0xfeff ? text.slice(1) : text, path);
-  if (records.length === 0) throw new CsvError(path, 'the file is empty; expected a header row', 1);
+/**
+ * Reads a CSV with a header row, streaming: the file is decoded and parsed a chunk at a time, rows
+ * go straight into the feature and label arrays (data-file.ts: regular files only, size-limited).
+ * Every problem is a CsvError naming the file and, where there is one, the line.
+ */
+export function readCsv(path: string, opts: CsvOptions, chunkBytes = CSV_CHUNK_BYTES): CsvTable {
+  const records = csvRecords(path, chunkBytes);
+  const first = records.next();
+  if (first.done) throw new CsvError(path, 'the file is empty; expected a header row', 1);
 
-  const { fields: columns, line: headerLine } = records[0];
+  const { fields: columns, line: headerLine } = first.value;
   // Columns are found by name: a repeated name would silently read the first column twice.
   const repeated = columns.find((name, k) => columns.indexOf(name) !== k);
-  if (repeated !== undefined) throw new CsvError(path, `column name ${JSON.stringify(repeated)} appears more than once in the header`, headerLine);
-  const listed = `columns are: ${columns.join(', ')}`;
+  if (repeated !== undefined) throw new CsvError(path, `column name ${quoted(repeated)} appears more than once in the header`, headerLine);
+  const listed = `columns are: ${listColumns(columns)}`;
   const labelIndex = columns.indexOf(opts.label);
-  if (labelIndex < 0) throw new CsvError(path, `label column "${opts.label}" not found; ${listed}`, headerLine);
+  if (labelIndex < 0) throw new CsvError(path, `label column ${quoted(opts.label)} not found; ${listed}`, headerLine);
   const featureNames = opts.features ?? columns.filter((_, k) => k !== labelIndex);
   if (featureNames.length === 0) throw new CsvError(path, 'no feature columns besides the label', headerLine);
   const featureIndex = featureNames.map((name) => {
     const k = columns.indexOf(name);
-    if (k < 0) throw new CsvError(path, `feature column "${name}" not found; ${listed}`, headerLine);
-    if (k === labelIndex) throw new CsvError(path, `feature column "${name}" is the label column`, headerLine);
+    if (k < 0) throw new CsvError(path, `feature column ${quoted(name)} not found; ${listed}`, headerLine);
+    if (k === labelIndex) throw new CsvError(path, `feature column ${quoted(name)} is the label column`, headerLine);
     return k;
   });
 
-  const nRows = records.length - 1;
-  if (nRows === 0) throw new CsvError(path, 'no data rows below the header', headerLine);
   const f = featureNames.length;
-  const x = new Float64Array(nRows * f);
-  const y = new Uint8Array(nRows);
+  let x = new Float64Array(1024 * f);
+  let y = new Uint8Array(1024);
+  let nRows = 0;
   const labelsSeen = new Set<string>(); // the first few distinct labels, for the error message
   let positives = 0;
-  for (let r = 0; r < nRows; r++) {
-    const { fields, line } = records[r + 1];
+  for (const { fields, line } of records) {
     if (fields.length !== columns.length) {
       throw new CsvError(path, `expected ${columns.length} fields, found ${fields.length}`, line);
     }
+    if (nRows === y.length) {
+      // grow by doubling: the row count is known only at the end
+      const x2 = new Float64Array(x.length * 2);
+      x2.set(x);
+      x = x2;
+      const y2 = new Uint8Array(y.length * 2);
+      y2.set(y);
+      y = y2;
+    }
+    const r = nRows++;
     const label = fields[labelIndex];
-    if (label === '') throw new CsvError(path, `column "${opts.label}": missing label`, line);
+    if (label === '') throw new CsvError(path, `column ${quoted(opts.label)}: missing label`, line);
     if (labelsSeen.size <= 5) labelsSeen.add(label);
     if (label === opts.positive) {
       y[r] = 1;
@@ -666,41 +675,92 @@ export function readCsv(path: string, opts: CsvOptions): CsvTable {
     }
     for (let j = 0; j < f; j++) x[r * f + j] = parseNumber(fields[featureIndex[j]], featureNames[j], path, line);
   }
+  if (nRows === 0) throw new CsvError(path, 'no data rows below the header', headerLine);
 
   if (positives === 0) {
-    const seen = [...labelsSeen].slice(0, 5).map((v) => JSON.stringify(v));
+    const seen = [...labelsSeen].slice(0, 5).map((v) => quoted(v));
     if (labelsSeen.size > 5) seen.push('...');
-    throw new CsvError(path, `positive value ${JSON.stringify(opts.positive)} not found in label column "${opts.label}"; values seen: ${seen.join(', ')}`);
+    throw new CsvError(path, `positive value ${quoted(opts.positive)} not found in label column ${quoted(opts.label)}; values seen: ${seen.join(', ')}`);
   }
   const negatives = nRows - positives;
   if (positives < 2 || negatives < 2) {
-    const [count, which] = positives < 2 ? [positives, `positive (${JSON.stringify(opts.positive)})`] : [negatives, 'negative'];
+    const [count, which] = positives < 2 ? [positives, `positive (${quoted(opts.positive)})`] : [negatives, 'negative'];
     throw new CsvError(path, `only ${count} ${which} row${count === 1 ? '' : 's'}; need at least 2 of each class`);
   }
-  return { featureNames, x, y, nRows };
+  return { featureNames, x: x.slice(0, nRows * f), y: y.slice(0, nRows), nRows };
+}
+
+/** Column names for a message: the first 20, each cut, and how many there are. */
+function listColumns(columns: readonly string[]): string {
+  const shown = columns.slice(0, 20).map((c) => clip(c, 40));
+  return columns.length > 20 ? `${shown.join(', ')}, … (${columns.length} columns)` : shown.join(', ');
 }
 
 const NUMBER = /^[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?$/;
 
 function parseNumber(text: string, column: string, path: string, line: number): number {
-  if (text === '') throw new CsvError(path, `column "${column}": missing value`, line);
+  if (text === '') throw new CsvError(path, `column ${quoted(column)}: missing value`, line);
   const value = NUMBER.test(text) ? Number(text) : NaN;
-  if (!Number.isFinite(value)) throw new CsvError(path, `column "${column}": ${JSON.stringify(text)} is not a number`, line);
+  if (!Number.isFinite(value)) throw new CsvError(path, `column ${quoted(column)}: ${quoted(text)} is not a number`, line);
   return value;
 }
 
+interface CsvRecord {
+  fields: string[];
+  /** 1-based line the record starts on. */
+  line: number;
+}
+
+/** Text decoded per read: a record longer than this makes the next read as long as what is pending. */
+const CSV_CHUNK_BYTES = 8 * 2 ** 20;
+
 /**
- * RFC 4180 records with the 1-based line each starts on: quoted fields may hold commas, doubled
- * quotes and line breaks; CRLF, LF or CR line ends; blank lines skipped; whitespace around
- * unquoted fields (and around the quotes of quoted ones) ignored.
+ * The records of a CSV file, decoded and parsed chunk by chunk (a leading byte-order mark dropped).
+ * The text after the last complete record waits for the next chunk.
  */
-function parseCsv(text: string, path: string): { fields: string[]; line: number }[] {
-  const records: { fields: string[]; line: number }[] = [];
+function* csvRecords(path: string, chunkBytes: number): Generator<CsvRecord> {
+  const decoder = new StringDecoder('utf8');
+  let pending = '';
+  let line = 1;
+  let first = true;
+  // a long record makes the next read as long as what is pending: linear, however long it is
+  const chunks = dataFileChunks(path, () => Math.max(chunkBytes, pending.length));
+  for (;;) {
+    const next = chunks.next();
+    let text: string;
+    try {
+      text = pending + (next.done ? decoder.end() : decoder.write(next.value));
+    } catch (e) {
+      if (e instanceof RangeError) throw new CsvError(path, `a record longer than JavaScript's longest string (${pending.length} characters)`, line);
+      throw e;
+    }
+    if (first && text.length > 0) {
+      // the first character decoded (a chunk may end inside it)
+      if (text.charCodeAt(0) === 0xfeff) text = text.slice(1);
+      first = false;
+    }
+    const parsed = parseCsvRecords(text, line, !!next.done, path);
+    yield* parsed.records;
+    pending = text.slice(parsed.end);
+    line = parsed.line;
+    if (next.done) return;
+  }
+}
+
+/**
+ * RFC 4180 records of `text`, with the 1-based line each starts on (the text starts on line
+ * `line`): quoted fields may hold commas, doubled quotes and line breaks; CRLF, LF or CR line ends;
+ * blank lines skipped; whitespace around unquoted fields (and around the quotes of quoted ones)
+ * ignored. Unless `final`, a record is taken only once its line end is in `text`: the rest (from
+ * `end`, starting on line `line`) waits for more text.
+ */
+function parseCsvRecords(text: string, line: number, final: boolean, path: string): { records: CsvRecord[]; end: number; line: number } {
+  const records: CsvRecord[] = [];
   const n = text.length;
   let i = 0;
-  let line = 1;
   const isBlank = (c: string) => c === ' ' || c === '\t';
-  while (i < n) {
+  scan: while (i < n) {
+    const recordStart = i;
     const start = line;
     const fields: string[] = [];
     let quotedAny = false;
@@ -713,7 +773,14 @@ function parseCsv(text: string, path: string): { fields: string[]; line: number 
         let value = '';
         i = k + 1;
         for (;;) {
-          if (i >= n) throw new CsvError(path, 'unterminated quoted field', quoteLine);
+          if (i >= n) {
+            if (!final) {
+              i = recordStart;
+              line = start;
+              break scan;
+            }
+            throw new CsvError(path, 'unterminated quoted field', quoteLine);
+          }
           const c = text[i];
           if (c === '"') {
             if (text[i + 1] !== '"') break;
@@ -728,7 +795,7 @@ function parseCsv(text: string, path: string): { fields: string[]; line: number 
         i++; // the closing quote
         while (i < n && isBlank(text[i])) i++;
         if (i < n && text[i] !== ',' && text[i] !== '\n' && text[i] !== '\r') {
-          throw new CsvError(path, `unexpected ${JSON.stringify(text[i])} after a closing quote`, line);
+          throw new CsvError(path, `unexpected ${quoted(text[i])} after a closing quote`, line);
         }
         fields.push(value);
       } else {
@@ -740,10 +807,16 @@ function parseCsv(text: string, path: string): { fields: string[]; line: number 
       if (text[i] !== ',') break;
       i++;
     }
+    // the line end must be here whole (a CR may be the first half of a CRLF), or the text final
+    if (!final && (i >= n || (text[i] === '\r' && i + 1 >= n))) {
+      i = recordStart;
+      line = start;
+      break;
+    }
     if (text[i] === '\r') i++;
     if (text[i] === '\n') i++;
     line++;
     if (fields.length > 1 || fields[0] !== '' || quotedAny) records.push({ fields, line: start });
   }
-  return records;
+  return { records, end: i, line };
 }

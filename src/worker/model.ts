@@ -34,6 +34,7 @@ import * as tf from '@tensorflow/tfjs';
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
 import { getOrCreate } from '../maps.js';
 import type { ModelConfig, TrainConfig } from '../types.js';
+import { predictChunk } from './memory.js';
 import { Rng } from './rng.js';
 
 /** What one trial brings to the cohort. */
@@ -61,9 +62,6 @@ export interface EpochLoss {
   /** Mean training loss per member over the epoch's samples (NaN if a member diverged). */
   losses: Float64Array;
 }
-
-/** Most samples per forward pass when predicting (bounds memory for large evaluation splits; a 64×64 grid is one pass). */
-const PREDICT_CHUNK = 4096;
 
 // Adam constants (tfjs / Keras defaults).
 const BETA1 = 0.9;
@@ -349,16 +347,18 @@ export class BatchedMlp {
   }
 
   /**
-   * Run `head` over the logits of an input of n samples in this layout, PREDICT_CHUNK samples at a
-   * time, and return its per-sample output in the same layout.
+   * Run `head` over the logits of an input of n samples in this layout, a chunk of samples at a
+   * time (memory.ts predictChunk: bounded activations for any cohort), and return its per-sample
+   * output in the same layout.
    */
   private forwardChunked<T extends Float32Array>(x: Float32Array, n: number, head: (logits: tf.Tensor) => tf.Tensor, make: (size: number) => T): T {
     const K = this.k;
     const d = this.dims[0];
     const raw = make(K * n);
     const conv = this.layout === 'conv';
-    for (let s0 = 0; s0 < n; s0 += PREDICT_CHUNK) {
-      const c = Math.min(PREDICT_CHUNK, n - s0);
+    const chunk = predictChunk(K, d, this.model.hidden, this.model.activation);
+    for (let s0 = 0; s0 < n; s0 += chunk) {
+      const c = Math.min(chunk, n - s0);
       let xc = x;
       if (c < n) {
         xc = new Float32Array(K * c * d);

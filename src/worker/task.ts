@@ -7,6 +7,7 @@ import { hostname } from 'node:os';
 import { threadId } from 'node:worker_threads';
 import * as tf from '@tensorflow/tfjs';
 import { shortHash } from '../canonical.js';
+import { BackendFailure, firstLine } from '../errors.js';
 import { getOrCreate } from '../maps.js';
 import { MAX_DATASET_POINTS } from '../result-check.js';
 import type { Cohort, DatasetPoints, DecisionGrid, EpochPoint, Trial, TrialResult } from '../types.js';
@@ -30,9 +31,23 @@ export interface TrainCohortOptions {
   onEpoch?: (epoch: number) => void;
 }
 
-/** Piscina entry point. */
+/**
+ * Piscina entry point. A cohort whose backend failed leaves this thread's tfjs in an unknown state
+ * (after a wasm out-of-memory the next cohort on it trained to garbage), so the thread ends itself:
+ * the error, thrown uncaught, ends the thread and reaches Piscina as the thread's 'error', which
+ * rejects this cohort with it and starts a fresh thread in its place. Returning the error instead
+ * would let Piscina hand the thread its next cohort before it could exit.
+ */
 export default async function run(cohort: Cohort): Promise<TrialResult[]> {
-  return trainCohort(cohort);
+  try {
+    return await trainCohort(cohort);
+  } catch (e) {
+    if (!(e instanceof BackendFailure)) throw e;
+    setImmediate(() => {
+      throw e;
+    });
+    return new Promise<never>(() => {});
+  }
 }
 
 /** Train a cohort of same-shape trials as one batched model and evaluate each trial. */
@@ -61,8 +76,15 @@ export async function trainCohort(cohort: Cohort, opts: TrainCohortOptions = {})
     init: t.config.model.init,
   }));
   const first = trials[0].config;
-  const model = new BatchedMlp(members, d0.nFeatures, first.model, first.train);
+  // From here on an error comes from tfjs or the backend under it, not from the cohort's input.
+  let model: BatchedMlp;
+  try {
+    model = new BatchedMlp(members, d0.nFeatures, first.model, first.train);
+  } catch (e) {
+    throw asBackendFailure(e);
+  }
   const results: TrialResult[] = [];
+  let failure: BackendFailure | null = null;
   try {
     const setupMs = performance.now() - t0;
     const t1 = performance.now();
@@ -139,9 +161,16 @@ export async function trainCohort(cohort: Cohort, opts: TrainCohortOptions = {})
     }
     const evalMs = performance.now() - t2;
     for (const r of results) r.timings.eval_ms = evalMs;
-  } finally {
-    model.dispose();
+  } catch (e) {
+    failure = asBackendFailure(e);
   }
+  try {
+    model.dispose();
+  } catch (e) {
+    // after a failure the heap may be corrupt: report the failure, not the failed clean-up
+    failure ??= asBackendFailure(e);
+  }
+  if (failure) throw failure;
   const leaked = tf.memory().numTensors - tensorsBefore;
   if (opts.checkLeaks && leaked !== 0) throw new Error(`trainCohort leaked ${leaked} tensors`);
   return results;
@@ -238,6 +267,12 @@ function monitorValue(monitor: string, point: EpochPoint, y: Float32Array, z: Fl
   const tuned = monitor.endsWith('_tuned') ? tuneThreshold(y, z, trial.config.train.threshold_metric ?? 'minority_f1') : null;
   const v = (evaluateSplit(y, z, trial.config.train.threshold, tuned).metrics as unknown as Record<string, number | null>)[monitor];
   return typeof v === 'number' ? v : null;
+}
+
+/** An error of tfjs or its backend while a model exists, as the BackendFailure that retires the thread. */
+function asBackendFailure(e: unknown): BackendFailure {
+  if (e instanceof BackendFailure) return e;
+  return new BackendFailure(`${firstLine(e)} (the training thread's tfjs backend failed; the thread is replaced)`, { cause: e });
 }
 
 /** Predicted probabilities over each member's 2-D bounding box (original units), as bytes. */
