@@ -11,8 +11,8 @@
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { planCohorts } from '../dist/scheduler/cohort.js';
-import { LocalExecutor } from '../dist/scheduler/executors/local.js';
 import { expandGrid } from '../dist/scheduler/grid.js';
+import { LocalExecutor, localExecutors } from '../dist/scheduler/local-executor.js';
 import { runSweep } from '../dist/scheduler/run.js';
 import { DEFAULT_COHORT_SIZE, parseSpec } from '../dist/scheduler/spec.js';
 
@@ -56,13 +56,13 @@ export async function timedSweep({ specText, dir, name = 'sweep', threads = 'aut
     progress: 'none',
     out: { write: () => true },
     executor: warm
-      ? async (n) => {
+      ? localExecutors(async (n) => {
           const w = await warmExecutor(n, specText);
           warmMs = w.warmMs;
           elu0 = performance.eventLoopUtilization();
           cpu0 = process.cpuUsage();
           return w.executor;
-        }
+        })
       : undefined,
   });
   const wallMs = performance.now() - t0;

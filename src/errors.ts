@@ -2,6 +2,7 @@
  * Every error a user can cause, in one place. A UserError prints as one line and exits 2; anything
  * else is an internal error (exit 1, stack with --verbose).
  */
+import { formatDuration } from './duration.js';
 
 export class UserError extends Error {
   /** Process exit code for this error. */
@@ -90,6 +91,28 @@ export class BackendFailure extends Error {
   constructor(message: string, options?: { cause?: unknown }) {
     super(message, options);
     this.name = 'BackendFailure';
+  }
+}
+
+// ---- why a running cohort was stopped: the reason given to AbortController.abort(), checked with instanceof
+
+/** A cohort ran past execution.trial_timeout: its trials fail with this message. */
+export class TrialTimeout extends Error {
+  constructor(readonly timeoutMs: number) {
+    super(`cohort timed out after ${formatDuration(timeoutMs)} (execution.trial_timeout)`);
+    this.name = 'TrialTimeout';
+  }
+}
+
+/**
+ * A cohort stopped before it finished for a reason that is not its own: a signal (Ctrl-C), a worker
+ * handing its jobs back, the database becoming unwritable. Its trials are interrupted, not failed,
+ * and run again next time.
+ */
+export class Interrupted extends Error {
+  constructor(message = 'interrupted') {
+    super(message);
+    this.name = 'Interrupted';
   }
 }
 

@@ -74,7 +74,8 @@ describe('Redis URLs, queue names and job ids', () => {
     expect(() => checkQueueName('a:b')).toThrow(/letters, digits/);
     expect(() => checkQueueName('')).toThrow(/must not be empty/);
     const ns = jobNamespace('my sweep: γ', 'my sweep: γ\n2025-01-01T00:00:00.000Z');
-    expect(ns).toMatch(/^my_sweep\.[0-9a-f]{10}$/);
+    // the sweep name as in file names (labels.ts slug), then the hash
+    expect(ns).toMatch(/^my_sweep_\.[0-9a-f]{10}$/);
     expect(ns).not.toContain(':');
     // another database of the same sweep: another namespace
     expect(jobNamespace('my sweep: γ', 'my sweep: γ\n2025-01-02T00:00:00.000Z')).not.toBe(ns);

@@ -8,8 +8,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import type { Executor } from '../src/scheduler/executors/executor.js';
-import { LocalExecutor } from '../src/scheduler/executors/local.js';
+import type { Executor } from '../src/scheduler/executor.js';
+import { LocalExecutor, localExecutors } from '../src/scheduler/local-executor.js';
 import { defaultDbPath, runSweep } from '../src/scheduler/run.js';
 import type { Cohort, TrialResult } from '../src/types.js';
 import { queryDb as rows } from './helpers/db.js';
@@ -97,7 +97,7 @@ describe('runSweep', () => {
       workers: 2,
       backend: 'cpu',
       out: t.sink,
-      executor: (n) => new LocalExecutor({ threads: n, workerFile }),
+      executor: localExecutors((n) => new LocalExecutor({ threads: n, workerFile })),
     });
     const byState = rows(t.db, `SELECT state, seed, error FROM results`);
     const failed = byState.filter((r) => r.state === 'failed');
@@ -122,7 +122,7 @@ describe('runSweep', () => {
       workers: 2,
       backend: 'cpu',
       out: t.sink,
-      executor: (n) => new LocalExecutor({ threads: n, workerFile }),
+      executor: localExecutors((n) => new LocalExecutor({ threads: n, workerFile })),
     });
     expect(again.planned).toBe(0);
     const retried = await runSweep({
@@ -132,7 +132,7 @@ describe('runSweep', () => {
       backend: 'cpu',
       out: t.sink,
       retryFailed: true,
-      executor: (n) => new LocalExecutor({ threads: n, workerFile }),
+      executor: localExecutors((n) => new LocalExecutor({ threads: n, workerFile })),
     });
     expect(retried.planned).toBe(failed.length);
     expect(rows(t.db, `SELECT DISTINCT attempts FROM results WHERE state = 'failed'`)).toEqual([{ attempts: 2 }]);
@@ -165,10 +165,10 @@ describe('runSweep', () => {
       out: t.sink,
       stop: stop.signal,
       // the signal arrives while the executor starts
-      executor: () => {
+      executor: localExecutors(() => {
         stop.abort();
         return fakeExecutor(() => []);
-      },
+      }),
     });
     expect(summary).toMatchObject({ exitCode: 130, ran: 0, complete: 0 });
     expect(rows(t.db, `SELECT status FROM runs`)).toEqual([{ status: 'interrupted' }]);
@@ -187,11 +187,12 @@ describe('runSweep', () => {
       out: t.sink,
       // the first cohort's results carry a value of the wrong type; the second answers for a trial
       // it was not asked to run (the whole answer is refused); the third is fine
-      executor: () =>
+      executor: localExecutors(() =>
         fakeExecutor(
           (cohort) => cohort.trials.map((tr, i) => fakeResult(call === 1 && i === 0 ? 'not-in-this-cohort' : tr.key, { tp: call === 0 ? ({} as number) : 60 })),
           () => call++,
         ),
+      ),
     });
     const states = rows(t.db, `SELECT state, error, count(*) AS n FROM results GROUP BY state, error ORDER BY state, error`);
     expect(states).toEqual([

@@ -39,7 +39,7 @@ export async function redisRunOptions(argv: {
   queue?: string;
   attempts?: string | number;
   'key-file'?: string;
-}): Promise<Pick<RunOptions, 'executor' | 'mode'>> {
+}): Promise<Pick<RunOptions, 'executor'>> {
   if (argv.redis === undefined) {
     if (argv.queue !== undefined) throw new UsageError('--queue needs --redis');
     if (argv.attempts !== undefined) throw new UsageError('--attempts needs --redis');
@@ -54,13 +54,9 @@ export async function redisRunOptions(argv: {
   const key = loadKey(argv['key-file']);
   await checkRedis(target);
   if (!key) process.stderr.write(`${UNAUTHENTICATED_WARNING}\n`);
-  return {
-    mode: 'redis',
-    executor: async (threads) => {
-      const { BullmqExecutor } = await import('../scheduler/executors/bullmq.js');
-      return BullmqExecutor.create({ target, queue, attempts, fallbackCapacity: threads, key });
-    },
-  };
+  // loaded only here: a local run never loads BullMQ
+  const { bullmqExecutors } = await import('./bullmq-executor.js');
+  return { executor: bullmqExecutors({ target, queue, attempts, key }) };
 }
 
 /** "60s", "2m", "500ms", or a bare number of seconds -> ms. */

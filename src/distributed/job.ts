@@ -15,6 +15,7 @@
 import { isAbsolute } from 'node:path';
 import { shortHash } from '../canonical.js';
 import { JobFormatError, UsageError } from '../errors.js';
+import { slug } from '../labels.js';
 import type { Cohort, TrialResult } from '../types.js';
 import { type SharedKey, sign, verify } from './auth.js';
 import { insideFolder } from './data-root.js';
@@ -91,12 +92,7 @@ export interface CohortJobResult {
 
 /** Namespace of a sweep's jobs: readable name prefix + hash of the sweep's identity in its database. */
 export function jobNamespace(sweepName: string, sweepIdentity: string): string {
-  const slug =
-    sweepName
-      .replace(/[^A-Za-z0-9_-]+/g, '_')
-      .replace(/^_+|_+$/g, '')
-      .slice(0, 40) || 'sweep';
-  return `${slug}.${shortHash(sweepIdentity, 10)}`;
+  return `${slug(sweepName).slice(0, 40)}.${shortHash(sweepIdentity, 10)}`;
 }
 
 /** BullMQ job id of a cohort of a sweep. */

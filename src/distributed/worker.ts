@@ -11,11 +11,11 @@
 import { hostname } from 'node:os';
 import { type Job, UnrecoverableError, Worker } from 'bullmq';
 import { formatDuration } from '../duration.js';
-import { firstLine, JobFormatError } from '../errors.js';
+import { firstLine, Interrupted, JobFormatError, TrialTimeout } from '../errors.js';
 import { fileSha256 } from '../file-hash.js';
-import { LocalExecutor } from '../scheduler/executors/local.js';
 import type { Cohort, TrialResult } from '../types.js';
 import { checkCohort, checkTrialConfigs } from '../worker/payload.js';
+import { ThreadPool } from '../worker/pool.js';
 import { type SharedKey, UNAUTHENTICATED_WARNING } from './auth.js';
 import { DataRoot, shownPath } from './data-root.js';
 import {
@@ -80,7 +80,7 @@ export async function runWorker(opts: WorkerOptions): Promise<number> {
   const dataFiles = new DataFiles(DataRoot.open(opts.dataRoot ?? process.cwd()));
   await checkRedis(target);
   if (!opts.key) process.stderr.write(`${UNAUTHENTICATED_WARNING}\n`);
-  const pool = new LocalExecutor({ threads: opts.threads, workerFile: opts.workerFile });
+  const pool = new ThreadPool({ threads: opts.threads, workerFile: opts.workerFile });
   const running = new Map<string, Running>();
   let jobsDone = 0;
   let jobsFailed = 0;
@@ -115,15 +115,8 @@ export async function runWorker(opts: WorkerOptions): Promise<number> {
     const controller = new AbortController();
     running.set(String(job.id), { job, token });
     const timeoutMs = job.data.timeoutMs;
-    let timedOut = false;
-    const timer =
-      timeoutMs > 0
-        ? setTimeout(() => {
-            timedOut = true;
-            controller.abort(new Error('timeout'));
-          }, timeoutMs)
-        : null;
-    const onCancel = () => controller.abort(new Error('cancelled'));
+    const timer = timeoutMs > 0 ? setTimeout(() => controller.abort(new TrialTimeout(timeoutMs)), timeoutMs) : null;
+    const onCancel = () => controller.abort(new Interrupted('cancelled'));
     signal?.addEventListener('abort', onCancel, { once: true });
     try {
       dataFiles.check(cohort, me);
@@ -145,7 +138,7 @@ export async function runWorker(opts: WorkerOptions): Promise<number> {
       return makeJobResult(opts.key, String(job.id), withPointsOnce(results));
     } catch (e) {
       jobsFailed++;
-      if (timedOut) {
+      if (controller.signal.reason instanceof TrialTimeout) {
         const msg = `cohort timed out after ${formatDuration(timeoutMs)} on worker ${me} (execution.trial_timeout)`;
         say('job-failed', `failed ${label}: ${msg}`, { job: job.id, cohort: cohort.key, error: msg, final: true });
         throw new UnrecoverableError(msg);

@@ -19,26 +19,29 @@
  *   when recorded (src/result-check.ts).
  */
 import { type Job, type JobType, Queue, QueueEvents } from 'bullmq';
-import type { SharedKey } from '../../distributed/auth.js';
+import { firstLine, TrialTimeout } from '../errors.js';
+import type { Executor, ExecutorFactory, PrepareContext, RunHooks } from '../scheduler/executor.js';
+import { COHORT_FORMAT, type Cohort, type TrialResult } from '../types.js';
+import type { SharedKey } from './auth.js';
 import {
   type CohortJobData,
   type CohortJobResult,
   checkJobData,
+  DEFAULT_QUEUE,
   JOB_NAME,
   jobCohort,
   jobIdOf,
   jobNamespace,
   makeJobData,
   openJobResult,
-} from '../../distributed/job.js';
-import { describeRedisError, type RedisTarget } from '../../distributed/redis.js';
-import { withTimeout } from '../../distributed/timeout.js';
-import { firstLine } from '../../errors.js';
-import { COHORT_FORMAT, type Cohort, type TrialResult } from '../../types.js';
-import type { Executor, PrepareContext, RunHooks } from './executor.js';
+} from './job.js';
+import { describeRedisError, type RedisTarget } from './redis.js';
+import { withTimeout } from './timeout.js';
 
 export interface BullmqExecutorOptions {
+  /** The Redis server (checked to answer before the executor is made: see checkRedis). */
   target: RedisTarget;
+  /** Queue name, the same as the workers'. The command line defaults it to DEFAULT_QUEUE. */
   queue: string;
   /** Attempts per job before its trials are marked failed (thrown errors; stalls have their own limit). */
   attempts: number;
@@ -50,6 +53,16 @@ export interface BullmqExecutorOptions {
   reconcileMs?: number;
   /** The shared key: jobs are signed with it, results must be. Null: unauthenticated. */
   key: SharedKey | null;
+}
+
+/** Cohorts on remote workers through this queue: created even with nothing to run (finished jobs may wait in Redis). */
+export function bullmqExecutors(opts: Omit<BullmqExecutorOptions, 'fallbackCapacity'>): ExecutorFactory {
+  return {
+    mode: 'redis',
+    trainsHere: false,
+    keepsOutcomes: true,
+    create: (threads) => BullmqExecutor.create({ ...opts, fallbackCapacity: threads }),
+  };
 }
 
 interface Waiter {
@@ -142,7 +155,7 @@ export class BullmqExecutor implements Executor {
     const who =
       count > 0
         ? `${count} worker${count === 1 ? '' : 's'} connected, ${threads} thread${threads === 1 ? '' : 's'}`
-        : `no workers connected yet: start them with focal-sweep worker --redis ${opts.target.display}${opts.queue === 'focal-sweep' ? '' : ` --queue ${opts.queue}`}`;
+        : `no workers connected yet: start them with focal-sweep worker --redis ${opts.target.display}${opts.queue === DEFAULT_QUEUE ? '' : ` --queue ${opts.queue}`}`;
     return new BullmqExecutor(opts, queue, events, `workers via ${opts.target.display} queue ${opts.queue} (${who})`, capacity);
   }
 
@@ -421,7 +434,7 @@ export class BullmqExecutor implements Executor {
     if (this.waiters.get(w.id) !== w) return;
     this.waiters.delete(w.id);
     w.reject(abortError(signal));
-    const timeout = (signal.reason as Error | undefined)?.message === 'timeout';
+    const timeout = signal.reason instanceof TrialTimeout;
     this.track(
       (async () => {
         if (timeout) this.orphans.add(w.id);

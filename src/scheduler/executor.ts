@@ -1,5 +1,34 @@
-/** What the sweep loop needs from a way of running cohorts (local threads or remote workers). */
-import type { Cohort, Trial, TrialResult } from '../../types.js';
+/**
+ * The contract between the sweep loop (run.ts, dispatcher.ts) and a way of running cohorts: local
+ * threads (local-executor.ts) or remote workers (distributed/bullmq-executor.ts). The loop never asks
+ * which one it has; it asks what it can do.
+ */
+import type { Cohort, Trial, TrialResult } from '../types.js';
+
+/** Recorded on each run row. */
+export type RunMode = 'local' | 'redis';
+
+/**
+ * A kind of executor, known before one is made: the loop reads what it can do while it plans
+ * (before it knows how many threads to ask for), then calls `create`.
+ */
+export interface ExecutorFactory {
+  /** Recorded on the run. */
+  readonly mode: RunMode;
+  /**
+   * Cohorts train on this machine's threads: `--backend tensorflow` must load here, the plan line
+   * shows this machine's backend, and no more threads start than there are trials to run. False
+   * for remote workers, which load their own backend (recorded per trial).
+   */
+  readonly trainsHere: boolean;
+  /**
+   * Outcomes can wait outside the database between runs (finished jobs in Redis): the executor is
+   * made and `prepare`d even when nothing is left to run, so they are recorded and cleaned up.
+   */
+  readonly keepsOutcomes: boolean;
+  /** Make the executor: `threads` is the thread count to start (local) or the capacity to assume (remote, until workers say). */
+  create(threads: number): Executor | Promise<Executor>;
+}
 
 /** Optional callbacks a queue-backed executor uses while a cohort is out (local threads ignore them). */
 export interface RunHooks {
