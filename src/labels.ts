@@ -51,6 +51,32 @@ export function paramLabel(path: string, value: unknown): string {
   return `${path}=${Array.isArray(value) ? `[${value.join(',')}]` : String(value)}`;
 }
 
+/** Where a trial sits: its ratio, its dataset and its seed (every other grid path is part of the setting). */
+const WHERE_KEYS = new Set(['data.imbalance', 'data.seed', 'seed']);
+
+/**
+ * data.* paths that change how the training split is used, not the data: settings that differ only
+ * in these are trained and tested on the same dataset, and compared with each other there.
+ */
+export const TRAINING_DATA_KEYS: ReadonlySet<string> = new Set(['data.resample', 'data.resample_ratio']);
+
+/** Is this grid path a dataset parameter (a swept data.* value besides ratio, seed and resampling)? */
+export function isDatasetParam(path: string): boolean {
+  return path.startsWith('data.') && !WHERE_KEYS.has(path) && !TRAINING_DATA_KEYS.has(path);
+}
+
+/**
+ * A trial's dataset label: its swept dataset parameters, e.g. "data.class_sep=2 · data.flip_y=0.05"
+ * ('' when there are none). Settings are compared per ratio and dataset, so a setting is only paired
+ * with settings trained on the same data. Stored with each trial (trials.dataset) for the views.
+ */
+export function datasetLabel(params: Record<string, unknown>): string {
+  return Object.entries(params)
+    .filter(([path]) => isDatasetParam(path))
+    .map(([path, value]) => paramLabel(path, value))
+    .join(' · ');
+}
+
 /**
  * A setting's label, "focal(γ=2, α=inverse) · 90:10 · train.learning_rate=0.01": the loss, the ratio,
  * then the other swept values (seed, loss and ratio themselves left out) in grid order.

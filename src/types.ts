@@ -104,8 +104,8 @@ export const THRESHOLD_METRICS = ['minority_f1', 'balanced_accuracy', 'mcc'] as 
 export type ThresholdMetric = (typeof THRESHOLD_METRICS)[number];
 
 export interface EarlyStopping {
-  /** A metric measured on the validation split (a METRICS name) or 'loss' (the trial's own loss). */
-  monitor: string;
+  /** A metric measured on the validation split, or 'loss' (the trial's own loss). */
+  monitor: MetricName | 'loss';
   /** Epochs without an improvement before the trial stops (checked on evaluation epochs). */
   patience: number;
   /** The smallest change of `monitor` that counts as an improvement. */

@@ -4,16 +4,23 @@
  * logits, every reduction), their zero-parameter cases equal to BCE exactly, predictions that never
  * see the logit adjustment, and resampling of the training split only.
  */
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { analyzeTrials } from '../src/analysis/sweep.js';
 import { cohortKey } from '../src/scheduler/cohort.js';
 import { expandGrid } from '../src/scheduler/grid.js';
 import { parseSpec } from '../src/scheduler/spec.js';
+import { findSweep, loadTrials } from '../src/store/read.js';
+import { SweepStore } from '../src/store/store.js';
 import { type ClassificationData, COHORT_FORMAT, type Trial, type TrialResult } from '../src/types.js';
 import { initBackend } from '../src/worker/backend.js';
 import { datasetShape, makeDataset, resampledCounts } from '../src/worker/data.js';
 import { binaryCrossEntropy, classBalancedLoss, classBalancedWeights, logitAdjustedLoss, poly1Loss, type Reduction } from '../src/worker/losses.js';
 import { trainCohort } from '../src/worker/task.js';
+import { fakeResult } from './helpers/results.js';
 
 // ------------------------------------------------------------ an independent float64 reference
 
@@ -240,6 +247,44 @@ describe('resampling', () => {
       const [alone] = await trainCohort(cohortOf([oversampled[i]]));
       for (const m of ['minority_f1', 'pr_auc', 'log_loss', 'minority_f1_tuned'] as const) expect(relClose(r.metrics?.[m], alone.metrics?.[m]), m).toBe(true);
       expect(r.n_train).toBe(datasetShape(oversampled[i].config.data).nTrain);
+    }
+  });
+});
+
+describe('resampled settings in the answer', () => {
+  it('are compared with plain BCE at their ratio: resampling is not another dataset', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'fs-resample-'));
+    const spec = parseSpec(
+      `name: r\ndata: {class_sep: 2}\ngrid:\n  controls: false\n  seed: [1, 2]\n  data.class_sep: [1, 2]\n  data.resample: [none, oversample]\n  loss: [bce]\n`,
+      join(dir, 'r.yaml'),
+    );
+    const store = new SweepStore(join(dir, 'r.db'), { create: true });
+    try {
+      store.upsertSweep(spec.name, 'r.yaml', spec.text, spec.objective);
+      const run = store.beginRun({ mode: 'local', workers: 1, backend: 'cpu', machine: {}, versions: {} });
+      const all = expandGrid(spec).trials;
+      store.plan(all, false);
+      // oversampling gains 0.1 minority F1 on every seed and dataset
+      const f1 = (t: Trial) => 0.5 + (t.config.data.resample === 'oversample' ? 0.1 : 0) + t.config.seed / 100;
+      store.recordCohort(
+        all,
+        all.map((t) => fakeResult(t.key, { minority_f1: f1(t) })),
+        run,
+      );
+      expect(store.db.prepare(`SELECT DISTINCT dataset FROM results ORDER BY dataset`).pluck().all()).toEqual(['data.class_sep=1', 'data.class_sep=2']);
+      const a = analyzeTrials(findSweep(store.db), loadTrials(store.db, 1), 'minority_f1');
+      // one group per dataset, each holding both settings (before the fix: four groups of one)
+      expect(a.groups.map((g) => [g.title, g.settings.length])).toEqual([
+        ['90:10 · data.class_sep=1', 2],
+        ['90:10 · data.class_sep=2', 2],
+      ]);
+      for (const g of a.groups) {
+        expect(g.baseline()?.resample).toBe('none');
+        expect(g.comparisons().get(g.chosen()?.key as string)?.diff.mean).toBeCloseTo(0.1, 12);
+        expect(g.chosen()?.family).toBe('oversample');
+      }
+    } finally {
+      store.close();
     }
   });
 });

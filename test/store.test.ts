@@ -102,7 +102,8 @@ describe('schema', () => {
     db.close();
     const store = new SweepStore(file, { create: false });
     const columns = new Set((store.db.prepare(`SELECT name FROM pragma_table_info('trials')`).all() as { name: string }[]).map((c) => c.name));
-    for (const c of [...METRIC_COLUMNS, ...VALIDATION_COLUMNS, 'n_val', 'best_epoch', 'stopped_epoch']) expect(columns.has(c), c).toBe(true);
+    for (const c of [...METRIC_COLUMNS, ...VALIDATION_COLUMNS.map((v) => v.column), 'n_val', 'best_epoch', 'stopped_epoch'])
+      expect(columns.has(c), c).toBe(true);
     expect(store.db.prepare(`SELECT key, minority_f1, tp, n_val, minority_f1_tuned, val_minority_f1, ece FROM results`).all()).toEqual([
       { key: 'old', minority_f1: 0.5, tp: 7, n_val: null, minority_f1_tuned: null, val_minority_f1: null, ece: null },
     ]);

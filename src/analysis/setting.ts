@@ -3,7 +3,7 @@
  * of its complete trials, with a Student-t 95% CI, on the test split (what is reported) or the
  * validation split (what settings are chosen by).
  */
-import { lossLabel, paramLabel } from '../labels.js';
+import { isDatasetParam, lossLabel, paramLabel } from '../labels.js';
 import { getOrCreate } from '../maps.js';
 import { metricOf, type TrialRow } from '../store/read.js';
 import type { Alpha, LossConfig, LossKind, MetricName, ResampleMode } from '../types.js';
@@ -21,6 +21,11 @@ export const FAMILIES: readonly Family[] = ['bce', 'weighted_bce', 'focal', 'cla
 
 /** Grid paths that say which ratio, dataset, loss and seed a trial has: everything else is the setting's context. */
 const NOT_CONTEXT = new Set(['loss', 'seed', 'data.imbalance', 'data.seed']);
+
+/** Context: what is tuned besides the loss (model, training, resampling), not where the trial sits. */
+function isContext(path: string): boolean {
+  return !NOT_CONTEXT.has(path) && !isDatasetParam(path);
+}
 
 /** The loss config a trials row describes (its columns hold every parameter). */
 export function lossOf(t: Pick<TrialRow, 'loss' | 'gamma' | 'alpha' | 'beta' | 'tau' | 'epsilon'>): LossConfig {
@@ -69,9 +74,7 @@ export class Setting {
     this.minorityFraction = first.minority_fraction;
     this.dataset = first.dataset ?? '';
     const params = parseParams(first.params);
-    const context = Object.entries(params).filter(
-      ([k]) => !NOT_CONTEXT.has(k) && !(k.startsWith('data.') && k !== 'data.resample' && k !== 'data.resample_ratio'),
-    );
+    const context = Object.entries(params).filter(([k]) => isContext(k));
     this.context = context.map(([k, v]) => paramLabel(k, v));
     this.contextKey = JSON.stringify(context);
   }

@@ -5,7 +5,7 @@
 
 import { canonicalJsonParts, shortHash, shortHashOfText } from '../canonical.js';
 import { GridTooLargeError, SpecError, type SpecLocation } from '../errors.js';
-import { imbalanceLabel, settingLabel } from '../labels.js';
+import { datasetLabel, imbalanceLabel, settingLabel } from '../labels.js';
 import { getOrCreate } from '../maps.js';
 import { CONFIG_VERSION, type DataConfig, type LossConfig, type Trial, type TrialConfig } from '../types.js';
 import { type CsvSummary, datasetShape, expectedPositives } from '../worker/data.js';
@@ -360,8 +360,7 @@ export function smallSplits(trials: readonly Trial[], csv: CsvSummary | null, mi
     const c = expectedPositives(data, csv ?? undefined);
     const small = (data.validation_fraction > 0 && c.val < min) || c.test < min;
     if (!small) continue;
-    const dataParams = Object.entries(t.params).filter(([k]) => k.startsWith('data.') && k !== 'data.imbalance' && k !== 'data.seed');
-    const ratio = [imbalanceLabel(data.imbalance, nativeShareOf(csv)), ...dataParams.map(([k, v]) => `${k}=${v}`)].join(' · ');
+    const ratio = [imbalanceLabel(data.imbalance, nativeShareOf(csv)), datasetLabel(t.params)].filter((part) => part !== '').join(' · ');
     const prev = byRatio.get(ratio);
     const approximate = data.generator === 'classification' && data.flip_y > 0;
     if (!prev || c.val + c.test < prev.val + prev.test) byRatio.set(ratio, { ratio, val: c.val, test: c.test, approximate });

@@ -7,7 +7,7 @@ import type Database from 'better-sqlite3';
 import { UsageError } from '../errors.js';
 import { clip, quoted } from '../text.js';
 import type { LossKind, MetricName, ResampleMode } from '../types.js';
-import { DATASET_SQL, METRIC_COLUMNS, VALIDATION_COLUMNS } from './schema.js';
+import { METRIC_COLUMNS, VALIDATION_COLUMNS } from './schema.js';
 import type { TrialState } from './store.js';
 
 export interface SweepRow {
@@ -50,7 +50,7 @@ export interface TrialRow {
   /** The ratio's label, e.g. "90:10" or "native". */
   imbalance: string;
   minority_fraction: number | null;
-  /** The swept data parameters besides ratio and seed ('' when none); see DATASET_SQL. */
+  /** The swept dataset parameters ('' when none): labels.ts datasetLabel. */
   dataset: string;
   seed: number;
   state: TrialState;
@@ -84,10 +84,10 @@ export function loadTrials(db: Database.Database, sweepId: number): TrialRow[] {
   return db
     .prepare(
       `SELECT id, key, setting_key, setting, loss, gamma, alpha, beta, tau, epsilon, resample, alpha_used,
-              COALESCE(imbalance_label, 'native') AS imbalance, imbalance AS minority_fraction, ${DATASET_SQL} AS dataset,
+              COALESCE(imbalance_label, 'native') AS imbalance, imbalance AS minority_fraction, dataset,
               seed, state, attempts, error, params, backend, worker, cohort_size, setup_ms, train_ms, eval_ms,
               n_train, n_val, n_test, train_positives, val_positives, test_positives, train_positive_fraction,
-              best_epoch, stopped_epoch, started_at, finished_at, ${[...METRIC_COLUMNS, ...VALIDATION_COLUMNS].join(', ')}
+              best_epoch, stopped_epoch, started_at, finished_at, ${[...METRIC_COLUMNS, ...VALIDATION_COLUMNS.map((v) => v.column)].join(', ')}
        FROM trials t WHERE sweep_id = ? AND in_spec = 1 ORDER BY id`,
     )
     .all(sweepId) as TrialRow[];

@@ -2,14 +2,14 @@
  * The results database: tables, SQL views and migrations. The schema version lives in
  * PRAGMA user_version; PRAGMA application_id marks the file as ours.
  */
-import { METRICS } from '../types.js';
+import { METRIC_NAMES, METRICS, type MetricName, type Metrics } from '../types.js';
 
 /** 'FSWP' */
 export const APPLICATION_ID = 0x46535750;
 
 /** Test-split metric columns on `trials`, in display order (a TrialResult's `metrics`). */
-export const METRIC_COLUMNS = [
-  ...Object.keys(METRICS),
+export const METRIC_COLUMNS: readonly (keyof Metrics)[] = [
+  ...METRIC_NAMES,
   'tp',
   'fp',
   'tn',
@@ -22,10 +22,13 @@ export const METRIC_COLUMNS = [
   'fn_tuned',
   'predicted_positive_rate_tuned',
   'final_train_loss',
-] as const;
+];
 
-/** Validation-split columns: `val_<metric>` for every rankable metric (settings are chosen on these). */
-export const VALIDATION_COLUMNS = Object.keys(METRICS).map((m) => `val_${m}`);
+/** Validation-split columns: `val_<metric>` for every rankable metric (settings are chosen on these), with the metric each holds. */
+export const VALIDATION_COLUMNS: readonly { column: `val_${MetricName}`; metric: MetricName }[] = METRIC_NAMES.map((metric) => ({
+  column: `val_${metric}`,
+  metric,
+}));
 
 /** v1's metric columns, frozen: migration 1 must create the same table forever. */
 const V1_METRIC_COLUMNS = [
@@ -55,6 +58,8 @@ const V2_COLUMNS: [string, string][] = [
   ['tau', 'REAL'],
   ['epsilon', 'REAL'],
   ['resample', "TEXT NOT NULL DEFAULT 'none'"],
+  // the swept dataset parameters (labels.ts datasetLabel): settings are compared per ratio and dataset
+  ['dataset', "TEXT NOT NULL DEFAULT ''"],
   ['n_val', 'INTEGER'],
   // positives per split (the training split before any resampling): small counts make verdicts meaningless
   ['train_positives', 'INTEGER'],
@@ -198,21 +203,15 @@ export const MIGRATIONS: readonly string[] = [
   // calibration (ece), early stopping, the remedies' parameters; and a digest of each sweep's last
   // plan, so that an unchanged rerun need not compare every trial
   `${V2_COLUMNS.map(([name, type]) => `ALTER TABLE trials ADD COLUMN ${name} ${type};`).join('\n')}
+  -- v1 trials' dataset labels (v1 had no resampling; new trials get theirs from labels.ts when planned)
+  UPDATE trials SET dataset = COALESCE((SELECT group_concat(j.key || '=' || CASE j.type WHEN 'true' THEN 'true' WHEN 'false' THEN 'false' ELSE j.value END, ' · ')
+                                          FROM json_each(trials.params) j WHERE j.key LIKE 'data.%' AND j.key NOT IN ('data.imbalance', 'data.seed')), '');
   CREATE TABLE plans (
     sweep_id INTEGER PRIMARY KEY REFERENCES sweeps(id),
     digest TEXT NOT NULL
   );
   `,
 ];
-
-/**
- * A trial's dataset label: its swept data parameters besides the ratio and the seed, e.g.
- * "data.class_sep=2 · data.flip_y=0.05" ('' when there are none). Settings are compared per ratio and
- * dataset, so a winner is only paired with settings trained on the same data. One SQL expression
- * for the views and the readers (store/read.ts), over a `trials` row aliased t.
- */
-export const DATASET_SQL = `COALESCE((SELECT group_concat(j.key || '=' || CASE j.type WHEN 'true' THEN 'true' WHEN 'false' THEN 'false' ELSE j.value END, ' · ') FROM json_each(t.params) j
-                 WHERE j.key LIKE 'data.%' AND j.key NOT IN ('data.imbalance', 'data.seed')), '')`;
 
 /** SQL views; recreated on every open, so they always match this version's columns. */
 export const VIEWS = `
@@ -225,8 +224,8 @@ DROP VIEW IF EXISTS failures;
 CREATE VIEW results AS
 SELECT s.name AS sweep, t.key, t.state, t.setting, t.loss, t.gamma, t.alpha, t.alpha_used, t.beta, t.tau, t.epsilon,
        t.imbalance_label AS imbalance, t.imbalance AS minority_fraction, t.seed,
-       -- the swept data parameters besides ratio and seed ('' when none): settings are compared per dataset
-       ${DATASET_SQL} AS dataset,
+       -- the swept dataset parameters ('' when none): settings are compared per ratio and dataset
+       t.dataset,
        s.objective,
        CASE s.objective ${Object.keys(METRICS)
          .map((m) => `WHEN '${m}' THEN t.${m}`)
@@ -236,7 +235,7 @@ SELECT s.name AS sweep, t.key, t.state, t.setting, t.loss, t.gamma, t.alpha, t.a
          .join(' ')} END AS objective_val,
        t.resample,
        ${METRIC_COLUMNS.map((c) => `t.${c}`).join(', ')},
-       ${VALIDATION_COLUMNS.map((c) => `t.${c}`).join(', ')},
+       ${VALIDATION_COLUMNS.map((v) => `t.${v.column}`).join(', ')},
        t.n_train, t.n_val, t.n_test, t.train_positives, t.val_positives, t.test_positives, t.train_positive_fraction, t.best_epoch, t.stopped_epoch,
        t.backend, t.worker, t.cohort_size, t.train_ms, t.attempts, t.error, t.params, t.setting_key, t.run_id, t.finished_at
 FROM trials t JOIN sweeps s ON s.id = t.sweep_id

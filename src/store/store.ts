@@ -7,7 +7,7 @@ import { createHash } from 'node:crypto';
 import { hostname } from 'node:os';
 import Database from 'better-sqlite3';
 import { StoreError } from '../errors.js';
-import { imbalanceLabel } from '../labels.js';
+import { datasetLabel, imbalanceLabel } from '../labels.js';
 import { getOrCreate } from '../maps.js';
 import { checkResults } from '../result-check.js';
 import type { LossConfig, Trial, TrialResult } from '../types.js';
@@ -373,10 +373,10 @@ export class SweepStore {
       .all(this.sweepId) as StoredTrialRow[];
     for (const r of rows) stored.set(r[1], { row: r, inSpec: false });
     const insert = this.db.prepare(
-      `INSERT INTO trials (sweep_id, key, setting_key, setting, config, params, loss, gamma, alpha, beta, tau, epsilon, resample, imbalance, imbalance_label, seed, in_spec)
-       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 1)`,
+      `INSERT INTO trials (sweep_id, key, setting_key, setting, config, params, loss, gamma, alpha, beta, tau, epsilon, resample, imbalance, imbalance_label, dataset, seed, in_spec)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 1)`,
     );
-    const update = this.db.prepare(`UPDATE trials SET in_spec = 1, setting_key = ?, setting = ?, params = ?, config = ? WHERE id = ?`);
+    const update = this.db.prepare(`UPDATE trials SET in_spec = 1, setting_key = ?, setting = ?, params = ?, config = ?, dataset = ? WHERE id = ?`);
     const setInSpec = this.db.prepare(`UPDATE trials SET in_spec = ? WHERE id = ?`);
     const states = new Map<string, TrialState>();
     for (const t of trials) {
@@ -402,6 +402,7 @@ export class SweepStore {
           t.config.data.resample ?? 'none',
           imb === 'native' ? nativeShare : imb,
           imbalanceLabel(imb, nativeShare),
+          datasetLabel(t.params),
           t.config.seed,
         );
         this.trialIds.set(t.key, Number(res.lastInsertRowid));
@@ -411,7 +412,7 @@ export class SweepStore {
       const [id, , state, inSpec, settingKey, setting, storedParams, storedConfig] = s.row;
       s.inSpec = true;
       if (settingKey !== t.settingKey || setting !== t.setting || storedParams !== params || storedConfig !== config) {
-        update.run(t.settingKey, t.setting, params, config, id);
+        update.run(t.settingKey, t.setting, params, config, datasetLabel(t.params), id);
       } else if (inSpec !== 1) setInSpec.run(1, id);
       this.trialIds.set(t.key, id);
       states.set(t.key, state);
@@ -478,12 +479,12 @@ export class SweepStore {
       for (const r of results) {
         const id = this.idOf(r.key);
         const metrics: Record<string, number | null> = {};
-        const given = r.metrics as unknown as Record<string, number | null> | null | undefined;
-        const validation = r.validation_metrics as unknown as Record<string, number | null> | null | undefined;
+        const given = r.metrics;
+        const validation = r.validation_metrics;
         // ±Infinity and NaN are stored as NULL (SQLite has no NaN); anything else as it is
         const column = (v: number | null | undefined) => (typeof v === 'number' && !Number.isFinite(v) ? null : (v ?? null));
         for (const c of METRIC_COLUMNS) metrics[c] = column(given?.[c]);
-        for (const c of VALIDATION_COLUMNS) metrics[c] = column(validation?.[c.slice('val_'.length)]);
+        for (const { column: c, metric } of VALIDATION_COLUMNS) metrics[c] = column(validation?.[metric]);
         setTrial.run({
           id,
           state: r.state,
@@ -555,7 +556,7 @@ export class SweepStore {
            cohort_size = @cohort_size, setup_ms = @setup_ms, train_ms = @train_ms, eval_ms = @eval_ms,
            n_train = @n_train, n_val = @n_val, n_test = @n_test, train_positives = @train_positives, val_positives = @val_positives, test_positives = @test_positives, train_positive_fraction = @train_positive_fraction, alpha_used = @alpha_used,
            best_epoch = @best_epoch, stopped_epoch = @stopped_epoch,
-           ${[...METRIC_COLUMNS, ...VALIDATION_COLUMNS].map((c) => `${c} = @${c}`).join(', ')}
+           ${[...METRIC_COLUMNS, ...VALIDATION_COLUMNS.map((v) => v.column)].map((c) => `${c} = @${c}`).join(', ')}
          WHERE id = @id`,
       ),
       delEpochs: this.db.prepare(`DELETE FROM epochs WHERE trial_id = ?`),

@@ -10,7 +10,7 @@ import { shortHash } from '../canonical.js';
 import { BackendFailure, firstLine } from '../errors.js';
 import { getOrCreate } from '../maps.js';
 import { MAX_DATASET_POINTS } from '../result-check.js';
-import type { Cohort, DatasetPoints, DecisionGrid, EpochPoint, Trial, TrialResult } from '../types.js';
+import type { Cohort, DatasetPoints, DecisionGrid, EarlyStopping, EpochPoint, Trial, TrialResult } from '../types.js';
 import { initBackend } from './backend.js';
 import { type Dataset, decisionGridPoints, makeDataset, standardizeRows } from './data.js';
 import { EarlyStopper } from './early-stopping.js';
@@ -260,12 +260,12 @@ function train(
 }
 
 /** The value early stopping watches: the trial's own loss, or any metric, on the validation split. */
-function monitorValue(monitor: string, point: EpochPoint, y: Float32Array, z: Float32Array, trial: Trial): number | null {
+function monitorValue(monitor: EarlyStopping['monitor'], point: EpochPoint, y: Float32Array, z: Float32Array, trial: Trial): number | null {
   if (monitor === 'loss') return point.eval_loss ?? null;
   if (monitor === 'log_loss') return point.eval_log_loss ?? null;
   if (monitor === 'pr_auc') return point.eval_pr_auc ?? null;
   const tuned = monitor.endsWith('_tuned') ? tuneThreshold(y, z, trial.config.train.threshold_metric ?? 'minority_f1') : null;
-  const v = (evaluateSplit(y, z, trial.config.train.threshold, tuned).metrics as unknown as Record<string, number | null>)[monitor];
+  const v = evaluateSplit(y, z, trial.config.train.threshold, tuned).metrics[monitor];
   return typeof v === 'number' ? v : null;
 }
 
