@@ -59,9 +59,10 @@ describe('the three lenses', () => {
     const lenses = a.group.lenses();
     expect([lenses.fixed.comparison?.verdict, lenses.tuned.comparison?.verdict, lenses.ranking.comparison?.verdict]).toEqual(['better', 'unclear', 'unclear']);
     expect(a.text).toBe(
-      '95:5: focal(γ=3, α=0.75) beats BCE at the 0.5 threshold (+0.060 minority F1, 95% CI +0.060 to +0.060), ' +
-        'but with thresholds tuned on validation BCE does as well (−0.002 minority F1 (tuned threshold), 95% CI −0.016 to +0.012), ' +
-        'and ranks them no better (−0.002 PR-AUC, 95% CI −0.016 to +0.012): focal loss moves the operating point here; it does not separate the classes better.',
+      '95:5: focal loss only moves the operating point: it beats BCE at the 0.5 threshold, but not once each loss gets its own tuned threshold, nor in ranking. ' +
+        'At the 0.5 threshold, focal(γ=3, α=0.75) vs BCE: +0.060 minority F1 (95% CI +0.060 to +0.060: better); ' +
+        'with thresholds tuned on validation, the same setting: −0.002 minority F1 (95% CI −0.016 to +0.012: no clear difference); ' +
+        'in ranking, the same setting: −0.002 PR-AUC (95% CI −0.016 to +0.012: no clear difference).',
     );
     expect(r.headline).toBe(
       'Focal loss beats BCE at the fixed threshold at 95:5, but not once every loss gets its own tuned threshold, nor in ranking: it moves the operating point there.',
@@ -71,15 +72,17 @@ describe('the three lenses', () => {
   it('better in ranking and with tuned thresholds: focal separates the classes better', () => {
     const r = answer(bce, { loss: 'focal', gamma: 2, alpha: 'none', f1: plus(BASE, 0.04), f1Tuned: plus(BASE, 0.12), prAuc: plus(BASE, 0.15) });
     expect(r.ratios[0].finding).toBe('separates');
-    expect(r.ratios[0].text).toContain('and still beats BCE with thresholds tuned on validation');
-    expect(r.ratios[0].text).toContain('and ranks the positives better (+0.050 PR-AUC');
+    expect(r.ratios[0].text).toMatch(/^95:5: focal loss separates the classes better than BCE\. /);
+    expect(r.ratios[0].text).toContain('with thresholds tuned on validation, the same setting: +0.040 minority F1 (95% CI +0.040 to +0.040: better)');
+    expect(r.ratios[0].text).toContain('in ranking, the same setting: +0.050 PR-AUC (95% CI +0.050 to +0.050: better)');
     expect(r.headline).toBe('Focal loss beats BCE even with tuned thresholds or in ranking at 95:5: it separates the classes better there.');
   });
 
   it('worse once thresholds are tuned: BCE is the better choice', () => {
     const r = answer(bce, { loss: 'focal', gamma: 5, alpha: '0.25', f1: noisy(plus(BASE, 0.01), 0.01), f1Tuned: plus(BASE, 0.03), prAuc: plus(BASE, 0.05) });
     expect(r.ratios[0].finding).toBe('worse');
-    expect(r.ratios[0].text).toContain('but with thresholds tuned on validation BCE does better than it (−0.050 minority F1 (tuned threshold)');
+    expect(r.ratios[0].text).toMatch(/^95:5: BCE with a tuned threshold is the better choice\. /);
+    expect(r.ratios[0].text).toContain('with thresholds tuned on validation, the same setting: −0.050 minority F1 (95% CI −0.050 to −0.050: worse)');
     expect(r.headline).toBe('At 95:5 BCE with a tuned threshold is the better choice.');
   });
 
@@ -94,7 +97,8 @@ describe('the three lenses', () => {
     const l = r.ratios[0].group.lenses();
     expect(l.fixed.challenger?.label).toBe('focal(γ=3, α=0.75)');
     expect(l.tuned.challenger?.label).toBe('focal(γ=1, α=none)');
-    expect(r.ratios[0].text).toContain('and still the best focal loss setting there, focal(γ=1, α=none), beats BCE with thresholds tuned on validation');
+    expect(r.ratios[0].text).toContain('At the 0.5 threshold, focal(γ=3, α=0.75) vs BCE: +0.060 minority F1');
+    expect(r.ratios[0].text).toContain('with thresholds tuned on validation, focal(γ=1, α=none): +0.030 minority F1 (95% CI +0.030 to +0.030: better)');
   });
 });
 

@@ -57,11 +57,21 @@ export function settingWords(s: Setting): string {
   return s.label.replace(/^bce\b/, 'BCE').replace(/^weighted_bce\(/, 'weighted BCE (');
 }
 
-/** "+0.062 minority F1 (95% CI +0.020 to +0.104)" or "+0.062 (one seed, no CI)". */
+const VERDICT_WORDS: Record<string, string> = {
+  better: 'better',
+  worse: 'worse',
+  unclear: 'no clear difference',
+  same: 'the same',
+  n1: 'one seed, no verdict',
+  none: 'not compared',
+  too_few: 'too few positives',
+};
+
+/** "+0.062 minority F1 (95% CI +0.020 to +0.104: better)" or "+0.062 minority F1 (one seed, no CI)". */
 function delta(c: Comparison, metric: MetricName): string {
   const d = c.diff;
-  const ci = d.lo !== null && d.hi !== null ? `95% CI ${signed3(d.lo)} to ${signed3(d.hi)}` : 'one seed, no CI';
-  return `${signed3(d.mean)} ${METRICS[metric].label}, ${ci}`;
+  const ci = d.lo !== null && d.hi !== null ? `95% CI ${signed3(d.lo)} to ${signed3(d.hi)}: ${VERDICT_WORDS[c.verdict] ?? c.verdict}` : 'one seed, no CI';
+  return `${signed3(d.mean)} ${METRICS[metric].label.replace(/ \(tuned threshold\)$/, '')} (${ci})`;
 }
 
 const better = (c: Comparison | null | undefined) => c?.verdict === 'better';
@@ -118,41 +128,19 @@ export function answerRatio(group: RatioGroup, threshold: number | null): RatioA
   const lenses = group.lenses();
   const F = familyWords(family);
   const { fixed, tuned, ranking } = lenses;
-  const at = threshold === null ? 'the fixed threshold' : `the ${threshold} threshold`;
-  const parts: string[] = [];
-  const name = fixed.challenger ? settingWords(fixed.challenger) : F;
-  if (fixed.comparison) {
-    const c = fixed.comparison;
-    parts.push(
-      better(c)
-        ? `${name} beats BCE at ${at} (${delta(c, fixed.metric)})`
-        : worse(c)
-          ? `${name} is worse than BCE at ${at} (${delta(c, fixed.metric)})`
-          : `${name} is not clearly better than BCE at ${at} (${delta(c, fixed.metric)})`,
-    );
-  }
-  const named = (l: LensAnswer) => (l.challenger && l.challenger !== fixed.challenger ? `the best ${F} setting there, ${settingWords(l.challenger)}, ` : '');
-  if (tuned.comparison) {
-    const c = tuned.comparison;
-    const who = named(tuned);
-    parts.push(
-      better(c)
-        ? `${better(fixed.comparison) ? 'and still' : 'but'} ${who}beats BCE with thresholds tuned on validation (${delta(c, tuned.metric)})`
-        : worse(c)
-          ? `but with thresholds tuned on validation BCE does better than ${who || 'it '}(${delta(c, tuned.metric)})`
-          : `${better(fixed.comparison) ? 'but' : 'and'} with thresholds tuned on validation BCE does as well${who ? ` as ${who.replace(/, $/, '')}` : ''} (${delta(c, tuned.metric)})`,
-    );
-  }
-  if (ranking.comparison) {
-    const c = ranking.comparison;
-    const who = named(ranking);
-    parts.push(
-      better(c)
-        ? `and ${who}ranks the positives better (${delta(c, ranking.metric)})`
-        : worse(c)
-          ? `and ${who}ranks them worse (${delta(c, ranking.metric)})`
-          : `and ${who}ranks them no better (${delta(c, ranking.metric)})`,
-    );
+  const at = threshold === null ? 'at the fixed threshold' : `at the ${threshold} threshold`;
+  // each lens: who (the best of the family through it; "it" when the same as the lens before), Δ vs BCE, CI and verdict
+  const lensParts: string[] = [];
+  let previous: Setting | null = null;
+  for (const [l, where] of [
+    [fixed, at],
+    [tuned, 'with thresholds tuned on validation'],
+    [ranking, 'in ranking'],
+  ] as const) {
+    if (!l.comparison) continue;
+    const who = l.challenger ? (l.challenger === previous ? 'the same setting' : settingWords(l.challenger)) : F;
+    lensParts.push(`${where}, ${who}${lensParts.length ? '' : ' vs BCE'}: ${delta(l.comparison, l.metric)}`);
+    previous = l.challenger;
   }
   // Settings looked at among many that are better than BCE even after Holm's correction.
   const holmBetter = [...group.comparisons().entries()].filter(([, c]) => !c.chosen && c.verdict === 'better');
@@ -166,16 +154,17 @@ export function answerRatio(group: RatioGroup, threshold: number | null): RatioA
         : 'no-difference';
   if ((finding === 'no-difference' || finding === 'worse') && holmBetter.length) finding = 'other-better';
   const conclusion: Record<Finding, string> = {
-    separates: `${F} separates the classes better here.`,
-    'operating-point': `${F} moves the operating point here; it does not separate the classes better.`,
-    'no-difference': `no clear difference from BCE here.`,
-    worse: `BCE with a tuned threshold is the better choice here.`,
-    'other-better': `the setting chosen on validation is not clearly better than BCE here.`,
+    separates: `${F} separates the classes better than BCE.`,
+    'operating-point': `${F} only moves the operating point: it beats BCE ${at}, but not once each loss gets its own tuned threshold, nor in ranking.`,
+    'no-difference': 'no clear difference from BCE.',
+    worse: 'BCE with a tuned threshold is the better choice.',
+    'other-better': 'the setting chosen on validation is not clearly better than BCE.',
     'too-few': '',
     'no-baseline': '',
     'no-results': '',
   };
-  let text = `${where}: ${parts.join(', ')}: ${conclusion[finding]}`;
+  const sentence = (t: string) => t.replace(/^./, (c) => c.toUpperCase());
+  let text = `${where}: ${conclusion[finding]} ${sentence(lensParts.join('; '))}.`;
   if (group.selection === 'test') text += ' (Chosen on the test split itself: this sweep has no validation split, so the margins are optimistic.)';
 
   if (!better(group.comparisons().get(chosen.key)) && holmBetter.length) {
