@@ -24,7 +24,7 @@ describe('best', () => {
     expect(lines[0]).toBe('fixture: best by minority F1 (higher is better), ranked by the validation mean, reported on test');
     // the same words as the report's answer
     expect(lines[1]).toBe(
-      'Focal loss beats BCE even with tuned thresholds or in ranking at 90:10: it separates the classes better there. No setting is clearly better than BCE at 97:3.',
+      'Focal loss beats BCE even with tuned thresholds or in ranking at 90:10: it separates the classes better there. At 97:3, no setting is clearly better than BCE.',
     );
     expect(lines[2]).toMatch(
       /^90:10: focal loss separates the classes better than BCE\. At the 0\.5 threshold, focal\(γ=2, α=inverse\) vs BCE: \+0\.100 minority F1 \(95% CI \+0\.025 to \+0\.175: better\)/,

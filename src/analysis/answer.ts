@@ -201,7 +201,7 @@ export function headline(answers: RatioAnswer[]): string {
       `${families(op)} beats BCE at the fixed threshold at ${list(op)}, but not once every loss gets its own tuned threshold, nor in ranking: it moves the operating point there.`,
     );
   const none = by('no-difference');
-  if (none.length) sentences.push(`No setting is clearly better than BCE at ${list(none)}.`);
+  if (none.length) sentences.push(`At ${list(none)}, no setting is clearly better than BCE.`);
   const worse = by('worse');
   if (worse.length) sentences.push(`At ${list(worse)} BCE with a tuned threshold is the better choice.`);
   const other = by('other-better');
